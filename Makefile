@@ -1,0 +1,32 @@
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Migrate, seed and show a sample search and weather (embedded PostgreSQL unless a URL is set).
+demo: install
+	$(BIN)/python -m seed.demo
+
+## Lint, type-check and run every test against a real PostgreSQL.
+test: install
+	VENV=$(VENV) scripts/test
+
+lint: install
+	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy booking seed tests bench && $(BIN)/lint-imports
+
+## Benchmarks: seeding 1M flights, then search latency on that database.
+bench: install
+	$(BIN)/python -m bench.seed_bench
+	$(BIN)/python -m bench.search_bench
+
+clean:
+	-$(BIN)/booking db stop
+	rm -rf $(VENV) .booking

@@ -1,0 +1,1 @@
+"""Orchestration: model streams, tool calls, events. Imports the domain, never fastapi."""

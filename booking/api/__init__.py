@@ -1,0 +1,1 @@
+"""HTTP: routes, SSE encoding, problem details. Nothing below imports it."""

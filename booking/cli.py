@@ -1,0 +1,251 @@
+"""The ``booking`` command: a few lines per subcommand, calling library code.
+
+Errors print one clear line and exit non-zero; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date as date_type
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from booking.errors import BookingError
+from booking.settings import Settings
+
+app = typer.Typer(help="Flight-booking agent service.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema and the embedded server.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _url(settings: Settings) -> str:
+    from booking.db.embedded import database_url
+
+    return database_url(settings)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn expected failures into one-line messages."""
+    import sqlalchemy.exc
+
+    try:
+        return fn()
+    except BookingError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from None
+    except (sqlalchemy.exc.OperationalError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _fail(f"database unavailable: {first}") from None
+    except sqlalchemy.exc.ProgrammingError as exc:
+        first = str(exc.orig).strip().splitlines()[0]
+        raise _fail(f"{first} (has `booking db upgrade` run?)") from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to REVISION (default: head)."""
+    from booking.db import migrate
+
+    settings = Settings()
+    _guard(lambda: migrate.upgrade(_url(settings), revision))
+    console.print(f"database at {migrate.head_revision() if revision == 'head' else revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = "-1") -> None:
+    """Undo migrations down to REVISION (default: one step)."""
+    from booking.db import migrate
+
+    settings = Settings()
+    _guard(lambda: migrate.downgrade(_url(settings), revision))
+    console.print(f"database at {_guard(lambda: migrate.current_revision(_url(settings)))}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's head."""
+    from booking.db import migrate
+
+    settings = Settings()
+    current = _guard(lambda: migrate.current_revision(_url(settings)))
+    console.print(f"current: {current or '(empty)'}  head: {migrate.head_revision()}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL, if it runs."""
+    from booking.db.embedded import stop_embedded
+
+    settings = Settings()
+    stopped = stop_embedded(settings.pg_data_dir)
+    console.print("embedded PostgreSQL stopped" if stopped else "no embedded PostgreSQL running")
+
+
+@app.command()
+def seed(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+    today: Annotated[
+        str | None, typer.Option(help="First day of the schedule (default: today in Vietnam).")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=730, help="Schedule horizon in days.")] = 120,
+    scale: Annotated[float, typer.Option(min=0.01, max=100, help="Multiplies frequencies.")] = 1.0,
+) -> None:
+    """Load reference data, the flight schedule with fares, and weather."""
+    from booking.domain.dates import clock_from, today as today_of
+    from seed.load import SeedOptions, seed_database
+
+    settings = Settings()
+    try:
+        first_day = date_type.fromisoformat(today) if today else today_of(clock_from(settings))
+    except ValueError:
+        raise _fail(f"--today must be YYYY-MM-DD, not {today!r}") from None
+    options = SeedOptions(seed=seed, today=first_day, days=days, scale=scale)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("seeding", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        report = _guard(lambda: seed_database(_url(settings), options, progress=progress))
+    console.print(
+        f"seeded {report.flights:,} flights, {report.fares:,} fares, {report.airports} airports, "
+        f"{report.aliases} place spellings, {report.weather_days:,} weather days "
+        f"from {first_day} for {days} days in {report.seconds:.1f}s"
+    )
+
+
+def _run_domain(settings: Settings, work: Callable[[Any, Any, date_type], Awaitable[T]]) -> T:
+    """Open a session, load the gazetteer, run ``work(session, gazetteer, today)``."""
+    from booking.db.engine import make_async_engine, make_sessionmaker
+    from booking.domain.dates import clock_from, today as today_of
+    from booking.domain.directory import load_gazetteer
+
+    async def main() -> T:
+        engine = make_async_engine(_url(settings), settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                places = await load_gazetteer(session)
+                return await work(session, places, today_of(clock_from(settings)))
+        finally:
+            await engine.dispose()
+
+    return _guard(lambda: asyncio.run(main()))
+
+
+def _vnd(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".") + " ₫"
+
+
+@app.command()
+def search(
+    from_city: str,
+    to_city: str,
+    date: str,
+    passengers: Annotated[int, typer.Option("--passengers", "-p")] = 1,
+    cabin: str = "economy",
+    max_price: int | None = None,
+    depart_after: str | None = None,
+    depart_before: str | None = None,
+    airline: str | None = None,
+    sort: str = "price",
+    limit: int = 10,
+) -> None:
+    """Search flights, e.g. `booking search SGN "Hà Nội" 2026-06-15`."""
+    from booking.domain.flights import search_flights
+
+    settings = Settings()
+    result = _run_domain(
+        settings,
+        lambda session, places, today: search_flights(
+            session, places, today, from_city=from_city, to_city=to_city, date=date,
+            passengers=passengers, cabin=cabin, max_price=max_price, depart_after=depart_after,
+            depart_before=depart_before, airline=airline, sort=sort, limit=limit,
+            max_days_ahead=settings.max_days_ahead,
+        ),
+    )  # fmt: skip
+    q = result.query
+    title = (
+        f"{q.origin.city.name_vi} ({'/'.join(a.iata for a in q.origin.airports)}) → "
+        f"{q.destination.city.name_vi} ({'/'.join(a.iata for a in q.destination.airports)}), "
+        f"{q.day.isoformat()}, {q.passengers} pax, {q.cabin}"
+    )
+    if not result.offers:
+        console.print(f"{title}\n{result.message}")
+        if result.nearest_dates:
+            console.print(
+                "Dates with seats: " + ", ".join(d.isoformat() for d in result.nearest_dates)
+            )
+        return
+    table = Table(title=title, caption=f"{len(result.offers)} of {result.total_matches} flights")
+    for column in (
+        "Flight",
+        "Airline",
+        "Departs",
+        "Arrives",
+        "Duration",
+        "Price/pax",
+        "Total",
+        "Seats",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("Price/pax", "Total", "Seats") else "left"
+        )
+    for o in result.offers:
+        table.add_row(
+            o.flight_number,
+            o.airline_name,
+            f"{o.departs_at:%H:%M} {o.origin}",
+            f"{o.arrives_at:%H:%M} {o.destination}" + (" +1" if o.arrives_at.date() > o.departs_at.date() else ""),
+            f"{o.duration_minutes // 60}h{o.duration_minutes % 60:02d}",
+            _vnd(o.price_vnd),
+            _vnd(o.total_vnd),
+            str(o.seats_left),
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def weather(
+    city: str,
+    date: Annotated[str | None, typer.Option(help="YYYY-MM-DD or 15/6; default today.")] = None,
+) -> None:
+    """Weather for a city, e.g. `booking weather "Đà Nẵng" --date 2026-06-15`."""
+    from booking.domain.weather import get_weather
+
+    settings = Settings()
+    f = _run_domain(
+        settings,
+        lambda session, places, today: get_weather(session, places, today, city=city, date=date),
+    )
+    kind = "climate normal" if f.is_climate_normal else "forecast"
+    console.print(
+        f"{f.place.city.name_vi}, {f.day.isoformat()} ({kind}): {f.condition_vi} / {f.condition_en}, "
+        f"{f.temp_min_c:.0f}–{f.temp_max_c:.0f}°C, humidity {f.humidity_pct}%, "
+        f"rain {f.precip_prob_pct}%, wind {f.wind_kph:.0f} km/h"
+    )
+    if f.note:
+        console.print(f.note)
+
+
+def main() -> None:
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:
+        # Bad BOOKING_* environment values.
+        first = exc.errors()[0]
+        err.print(f"[bold red]error:[/] bad setting {first['loc']}: {first['msg']}")
+        raise SystemExit(2) from None

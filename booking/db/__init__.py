@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, engines and every query. Imports nothing from the domain."""

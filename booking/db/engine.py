@@ -1,0 +1,31 @@
+"""Engine and session factories. Called from the composition roots (CLI, app lifespan, seed), never at import."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from booking.settings import Settings
+
+
+def make_async_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        echo=settings.db_echo,
+    )
+
+
+def make_sync_engine(url: str, *, echo: bool = False) -> Engine:
+    return create_engine(url, pool_pre_ping=True, echo=echo)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,178 @@
+"""Tables. Money is BIGINT VND, times are timestamptz, every invariant that must always hold is a CHECK."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from booking.db.base import Base
+
+CABINS = ("economy", "business")
+
+
+class City(Base):
+    """A place travellers name; one or more airports serve it."""
+
+    __tablename__ = "cities"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+class Airport(Base):
+    __tablename__ = "airports"
+
+    iata: Mapped[str] = mapped_column(String(3), primary_key=True)
+    icao: Mapped[str | None] = mapped_column(String(4))
+    name: Mapped[str] = mapped_column(Text)
+    city_slug: Mapped[str] = mapped_column(ForeignKey("cities.slug"), index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    latitude: Mapped[float] = mapped_column(Double)
+    longitude: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (
+        CheckConstraint("iata ~ '^[A-Z]{3}$'", name="iata_format"),
+        CheckConstraint(
+            "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180", name="coords"
+        ),
+    )
+
+
+class PlaceAlias(Base):
+    """One way people write a city ("Sài Gòn", "sai gon", "HCM"); ``key`` is its normalized form."""
+
+    __tablename__ = "place_aliases"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    city_slug: Mapped[str] = mapped_column(
+        ForeignKey("cities.slug", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("key <> ''", name="key_not_empty"),)
+
+
+class Airline(Base):
+    __tablename__ = "airlines"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+
+
+class Flight(Base):
+    """One scheduled departure. ``service_date`` is the local date of departure at the origin."""
+
+    __tablename__ = "flights"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    airline_code: Mapped[str] = mapped_column(ForeignKey("airlines.code"))
+    flight_number: Mapped[str] = mapped_column(String(8))
+    origin: Mapped[str] = mapped_column(ForeignKey("airports.iata"))
+    destination: Mapped[str] = mapped_column(ForeignKey("airports.iata"))
+    service_date: Mapped[date] = mapped_column(Date)
+    departs_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    arrives_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    aircraft: Mapped[str] = mapped_column(String(16))
+    registration: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (
+        CheckConstraint("origin <> destination", name="origin_differs_from_destination"),
+        CheckConstraint("arrives_at > departs_at", name="arrives_after_departure"),
+        UniqueConstraint("flight_number", "service_date", name="uq_flights_number_date"),
+        # The search query: one route, one local day, in departure order.
+        Index("ix_flights_route_date", "origin", "destination", "service_date", "departs_at"),
+    )
+
+
+class Fare(Base):
+    """Price and seat inventory of one cabin on one flight."""
+
+    __tablename__ = "fares"
+
+    flight_id: Mapped[int] = mapped_column(
+        ForeignKey("flights.id", ondelete="CASCADE"), primary_key=True
+    )
+    cabin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    price_vnd: Mapped[int] = mapped_column(BigInteger)
+    seats_total: Mapped[int] = mapped_column(SmallInteger)
+    seats_available: Mapped[int] = mapped_column(SmallInteger)
+
+    __table_args__ = (
+        CheckConstraint(f"cabin IN {CABINS!r}", name="cabin_known"),
+        CheckConstraint("price_vnd > 0", name="price_positive"),
+        CheckConstraint("seats_total > 0", name="seats_total_positive"),
+        CheckConstraint(
+            "seats_available BETWEEN 0 AND seats_total", name="seats_available_in_range"
+        ),
+    )
+
+
+class WeatherCondition(Base):
+    __tablename__ = "weather_conditions"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text_vi: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+
+
+class _WeatherFigures:
+    """Columns shared by a daily forecast and a monthly climate normal."""
+
+    condition_code: Mapped[str] = mapped_column(ForeignKey("weather_conditions.code"))
+    temp_min_c: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    temp_max_c: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    humidity_pct: Mapped[int] = mapped_column(SmallInteger)
+    precip_prob_pct: Mapped[int] = mapped_column(SmallInteger)
+    wind_kph: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+
+
+def _weather_checks() -> tuple[CheckConstraint, ...]:
+    return (
+        CheckConstraint("temp_min_c <= temp_max_c", name="temp_order"),
+        CheckConstraint("humidity_pct BETWEEN 0 AND 100", name="humidity_pct"),
+        CheckConstraint("precip_prob_pct BETWEEN 0 AND 100", name="precip_prob_pct"),
+        CheckConstraint("wind_kph >= 0", name="wind_kph"),
+    )
+
+
+class WeatherDaily(_WeatherFigures, Base):
+    __tablename__ = "weather_daily"
+
+    city_slug: Mapped[str] = mapped_column(
+        ForeignKey("cities.slug", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+    __table_args__ = _weather_checks()
+
+
+class ClimateNormal(_WeatherFigures, Base):
+    __tablename__ = "climate_normals"
+
+    city_slug: Mapped[str] = mapped_column(
+        ForeignKey("cities.slug", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+
+    __table_args__ = (CheckConstraint("month BETWEEN 1 AND 12", name="month"), *_weather_checks())

@@ -1,0 +1,177 @@
+"""Every query lives here. Repositories hold their session and return rows; the domain builds its types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Row, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.models import (
+    Airline,
+    Airport,
+    City,
+    ClimateNormal,
+    Fare,
+    Flight,
+    PlaceAlias,
+    WeatherCondition,
+    WeatherDaily,
+)
+
+
+class PlaceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def cities(self) -> Sequence[City]:
+        return (await self.session.scalars(select(City).order_by(City.slug))).all()
+
+    async def airports(self) -> Sequence[Airport]:
+        return (await self.session.scalars(select(Airport).order_by(Airport.iata))).all()
+
+    async def aliases(self) -> Sequence[Row[str, str]]:
+        """(alias text, city slug) pairs."""
+        stmt = select(PlaceAlias.alias, PlaceAlias.city_slug)
+        return (await self.session.execute(stmt)).all()
+
+    async def airlines(self) -> Sequence[Airline]:
+        return (await self.session.scalars(select(Airline).order_by(Airline.code))).all()
+
+
+class FlightRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def search(
+        self,
+        *,
+        origins: Sequence[str],
+        destinations: Sequence[str],
+        day: date,
+        cabin: str,
+        passengers: int,
+        max_price_vnd: int | None,
+        depart_after: datetime | None,
+        depart_before: datetime | None,
+        airline: str | None,
+        order_by: str,
+        limit: int,
+    ) -> Sequence[Row[Flight, Fare, int]]:
+        """Flights on one route and local day with enough seats in the cabin, best first.
+
+        Each row also carries the number of all matches (a window count), so one round trip
+        tells "showing 10 of 57".
+        """
+        conditions = [
+            Flight.origin.in_(origins),
+            Flight.destination.in_(destinations),
+            Flight.service_date == day,
+            Fare.seats_available >= passengers,
+        ]
+        if max_price_vnd is not None:
+            conditions.append(Fare.price_vnd <= max_price_vnd)
+        if depart_after is not None:
+            conditions.append(Flight.departs_at >= depart_after)
+        if depart_before is not None:
+            conditions.append(Flight.departs_at <= depart_before)
+        if airline is not None:
+            conditions.append(Flight.airline_code == airline)
+        ordering = {
+            "price": (Fare.price_vnd, Flight.departs_at),
+            "departure": (Flight.departs_at, Fare.price_vnd),
+            "duration": (Flight.arrives_at - Flight.departs_at, Fare.price_vnd),
+        }[order_by]
+        stmt = (
+            select(Flight, Fare, func.count().over().label("total"))
+            .join(Fare, and_(Fare.flight_id == Flight.id, Fare.cabin == cabin))
+            .where(*conditions)
+            .order_by(*ordering, Flight.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def count_on_day(
+        self, origins: Sequence[str], destinations: Sequence[str], day: date
+    ) -> tuple[int, int]:
+        """(flights on the route that day, of those with any seat left in any cabin)."""
+        has_seats = (
+            select(Fare.flight_id)
+            .where(Fare.flight_id == Flight.id, Fare.seats_available > 0)
+            .exists()
+        )
+        stmt = select(func.count(), func.count().filter(has_seats)).where(
+            Flight.origin.in_(origins),
+            Flight.destination.in_(destinations),
+            Flight.service_date == day,
+        )
+        total, with_seats = (await self.session.execute(stmt)).one()
+        return int(total), int(with_seats)
+
+    async def route_exists(self, origins: Sequence[str], destinations: Sequence[str]) -> bool:
+        stmt = select(
+            select(Flight.id)
+            .where(Flight.origin.in_(origins), Flight.destination.in_(destinations))
+            .exists()
+        )
+        return bool(await self.session.scalar(stmt))
+
+    async def dates_with_seats(
+        self,
+        *,
+        origins: Sequence[str],
+        destinations: Sequence[str],
+        around: date,
+        not_before: date,
+        days: int,
+        cabin: str,
+        passengers: int,
+        airline: str | None,
+    ) -> list[date]:
+        """Days within ``days`` of ``around`` (not before ``not_before``) with seats, nearest first."""
+        lo = max(around - timedelta(days=days), not_before)
+        conditions = [
+            Flight.origin.in_(origins),
+            Flight.destination.in_(destinations),
+            Flight.service_date.between(lo, around + timedelta(days=days)),
+            Flight.service_date != around,
+            Fare.seats_available >= passengers,
+        ]
+        if airline is not None:
+            conditions.append(Flight.airline_code == airline)
+        stmt = (
+            select(Flight.service_date)
+            .join(Fare, and_(Fare.flight_id == Flight.id, Fare.cabin == cabin))
+            .where(*conditions)
+            .group_by(Flight.service_date)
+        )
+        found = (await self.session.scalars(stmt)).all()
+        return sorted(found, key=lambda d: (abs((d - around).days), d))
+
+
+class WeatherRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def daily(self, city_slug: str, day: date) -> Row[WeatherDaily, WeatherCondition] | None:
+        stmt = (
+            select(WeatherDaily, WeatherCondition)
+            .join(WeatherCondition, WeatherCondition.code == WeatherDaily.condition_code)
+            .where(WeatherDaily.city_slug == city_slug, WeatherDaily.day == day)
+        )
+        return (await self.session.execute(stmt)).one_or_none()
+
+    async def normal(
+        self, city_slug: str, month: int
+    ) -> Row[ClimateNormal, WeatherCondition] | None:
+        stmt = (
+            select(ClimateNormal, WeatherCondition)
+            .join(WeatherCondition, WeatherCondition.code == ClimateNormal.condition_code)
+            .where(ClimateNormal.city_slug == city_slug, ClimateNormal.month == month)
+        )
+        return (await self.session.execute(stmt)).one_or_none()
+
+    async def last_day(self, city_slug: str) -> date | None:
+        stmt = select(func.max(WeatherDaily.day)).where(WeatherDaily.city_slug == city_slug)
+        return await self.session.scalar(stmt)

@@ -1,0 +1,1 @@
+"""The rules: places, dates, flight search and weather. Never imports fastapi, openai or the agent."""

@@ -1,0 +1,45 @@
+"""docker-compose.yml cannot run here (no Docker engine), so its wiring is checked by reading it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from booking.settings import normalize_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())  # type: ignore[no-any-return]
+
+
+def test_postgres_16_with_volume_and_healthcheck(compose: dict[str, Any]) -> None:
+    db = compose["services"]["db"]
+    assert db["image"].startswith("postgres:16")
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in db["volumes"])
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("service", ["migrate", "app"])
+def test_services_point_at_the_db_service(compose: dict[str, Any], service: str) -> None:
+    db_env = compose["services"]["db"]["environment"]
+    url = compose["services"][service]["environment"]["BOOKING_DATABASE_URL"]
+    expected = f"postgresql://{db_env['POSTGRES_USER']}:{db_env['POSTGRES_PASSWORD']}@db:5432/{db_env['POSTGRES_DB']}"
+    assert url == expected
+    assert normalize_database_url(url).startswith("postgresql+psycopg://")
+    assert compose["services"][service]["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_migrate_job_migrates_then_seeds(compose: dict[str, Any]) -> None:
+    command = " ".join(compose["services"]["migrate"]["command"])
+    assert command.index("booking db upgrade") < command.index("booking seed")
+
+
+def test_app_waits_for_the_migrate_job(compose: dict[str, Any]) -> None:
+    condition = compose["services"]["app"]["depends_on"]["migrate"]["condition"]
+    assert condition == "service_completed_successfully"
