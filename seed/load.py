@@ -302,11 +302,7 @@ def _load_schedule(
     sold_noise = [rng.uniform(-0.15, 0.15) for _ in range(4096)]
 
     conn.execute("TRUNCATE fares, flights")
-    conn.execute("ALTER TABLE fares DROP CONSTRAINT fk_fares_flight_id_flights")
-    conn.execute("ALTER TABLE fares DROP CONSTRAINT pk_fares")
-    conn.execute("ALTER TABLE flights DROP CONSTRAINT uq_flights_number_date")
-    conn.execute("DROP INDEX ix_flights_route_date")
-    conn.execute("ALTER TABLE flights DROP CONSTRAINT pk_flights")
+    restore = _drop_keys_and_indexes(conn, ("flights", "fares"))
 
     offsets: dict[tuple[str, date], str] = {}
     fares_buf: list[str] = []
@@ -357,21 +353,48 @@ def _load_schedule(
             copy.write("".join(chunk))
     if progress:
         progress("indexes", 0, 1)
-    conn.execute("ALTER TABLE flights ADD CONSTRAINT pk_flights PRIMARY KEY (id)")
-    conn.execute("ALTER TABLE fares ADD CONSTRAINT pk_fares PRIMARY KEY (flight_id, cabin)")
-    conn.execute(
-        "CREATE INDEX ix_flights_route_date ON flights (origin, destination, service_date, departs_at)"
-    )
-    conn.execute(
-        "ALTER TABLE flights ADD CONSTRAINT uq_flights_number_date UNIQUE (flight_number, service_date)"
-    )
-    conn.execute(
-        "ALTER TABLE fares ADD CONSTRAINT fk_fares_flight_id_flights FOREIGN KEY (flight_id) "
-        "REFERENCES flights (id) ON DELETE CASCADE"
-    )
+    for statement in restore:
+        conn.execute(statement)  # our own DDL, read back from the catalog
     if progress:
         progress("indexes", 1, 1)
     return flight_id, len(fares_buf)
+
+
+def _drop_keys_and_indexes(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[str]:
+    """Drop the keys, foreign keys and indexes of ``tables``; return the DDL that rebuilds them.
+
+    The definitions are read back from the catalog, so they are rebuilt exactly as the migrations
+    made them (the migration drift test runs on a seeded database to prove it). Foreign keys are
+    checked row by row during COPY and indexes updated row by row; building them afterwards is
+    several times faster.
+    """
+    constraints = conn.execute(
+        "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype "
+        "FROM pg_constraint c WHERE c.contype IN ('p', 'u', 'f') "
+        "AND c.conrelid = ANY(%s::regclass[]) ORDER BY c.contype = 'f' DESC",
+        [list(tables)],
+    ).fetchall()
+    indexes = conn.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        [list(tables)],
+    ).fetchall()
+    for table, name, _, _ in constraints:
+        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    keys = [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+        for table, name, definition, kind in reversed(constraints)
+        if kind != "f"
+    ]
+    foreign = [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+        for table, name, definition, kind in constraints
+        if kind == "f"
+    ]
+    return keys + [definition for _, definition in indexes] + foreign
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Required, TypedDict
 
-from sqlalchemy import Row, and_, func, select
+from sqlalchemy import Row, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from typing_extensions import Unpack
 
 from booking.db.models import (
     Airline,
@@ -40,57 +42,65 @@ class PlaceRepository:
         return (await self.session.scalars(select(Airline).order_by(Airline.code))).all()
 
 
+class SearchCriteria(TypedDict, total=False):
+    origins: Required[Sequence[str]]
+    destinations: Required[Sequence[str]]
+    day: Required[date]
+    cabin: Required[str]
+    passengers: Required[int]
+    max_price_vnd: int | None
+    depart_after: datetime | None
+    depart_before: datetime | None
+    airline: str | None
+    order_by: str
+    limit: int
+
+
+def search_statement(**criteria: Unpack[SearchCriteria]) -> Select[Flight, Fare, int]:
+    """Flights on one route and local day with enough seats in the cabin, best first.
+
+    Each row also carries the number of all matches (a window count), so one round trip
+    tells "showing 10 of 57". Served by ``ix_flights_route_date`` and the fares primary key.
+    """
+    conditions = [
+        Flight.origin.in_(criteria["origins"]),
+        Flight.destination.in_(criteria["destinations"]),
+        Flight.service_date == criteria["day"],
+        Fare.seats_available >= criteria["passengers"],
+    ]
+    max_price_vnd = criteria.get("max_price_vnd")
+    depart_after = criteria.get("depart_after")
+    depart_before = criteria.get("depart_before")
+    airline = criteria.get("airline")
+    if max_price_vnd is not None:
+        conditions.append(Fare.price_vnd <= max_price_vnd)
+    if depart_after is not None:
+        conditions.append(Flight.departs_at >= depart_after)
+    if depart_before is not None:
+        conditions.append(Flight.departs_at <= depart_before)
+    if airline is not None:
+        conditions.append(Flight.airline_code == airline)
+    ordering = {
+        "price": (Fare.price_vnd, Flight.departs_at),
+        "departure": (Flight.departs_at, Fare.price_vnd),
+        "duration": (Flight.arrives_at - Flight.departs_at, Fare.price_vnd),
+    }[criteria.get("order_by", "price")]
+    return (
+        select(Flight, Fare, func.count().over().label("total"))
+        .join(Fare, and_(Fare.flight_id == Flight.id, Fare.cabin == criteria["cabin"]))
+        .where(*conditions)
+        .order_by(*ordering, Flight.id)
+        .limit(criteria.get("limit", 10))
+    )
+
+
 class FlightRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def search(
-        self,
-        *,
-        origins: Sequence[str],
-        destinations: Sequence[str],
-        day: date,
-        cabin: str,
-        passengers: int,
-        max_price_vnd: int | None,
-        depart_after: datetime | None,
-        depart_before: datetime | None,
-        airline: str | None,
-        order_by: str,
-        limit: int,
-    ) -> Sequence[Row[Flight, Fare, int]]:
-        """Flights on one route and local day with enough seats in the cabin, best first.
-
-        Each row also carries the number of all matches (a window count), so one round trip
-        tells "showing 10 of 57".
-        """
-        conditions = [
-            Flight.origin.in_(origins),
-            Flight.destination.in_(destinations),
-            Flight.service_date == day,
-            Fare.seats_available >= passengers,
-        ]
-        if max_price_vnd is not None:
-            conditions.append(Fare.price_vnd <= max_price_vnd)
-        if depart_after is not None:
-            conditions.append(Flight.departs_at >= depart_after)
-        if depart_before is not None:
-            conditions.append(Flight.departs_at <= depart_before)
-        if airline is not None:
-            conditions.append(Flight.airline_code == airline)
-        ordering = {
-            "price": (Fare.price_vnd, Flight.departs_at),
-            "departure": (Flight.departs_at, Fare.price_vnd),
-            "duration": (Flight.arrives_at - Flight.departs_at, Fare.price_vnd),
-        }[order_by]
-        stmt = (
-            select(Flight, Fare, func.count().over().label("total"))
-            .join(Fare, and_(Fare.flight_id == Flight.id, Fare.cabin == cabin))
-            .where(*conditions)
-            .order_by(*ordering, Flight.id)
-            .limit(limit)
-        )
-        return (await self.session.execute(stmt)).all()
+    async def search(self, **criteria: Unpack[SearchCriteria]) -> Sequence[Row[Flight, Fare, int]]:
+        """Run :func:`search_statement`; each row is (flight, fare, number of all matches)."""
+        return (await self.session.execute(search_statement(**criteria))).all()
 
     async def count_on_day(
         self, origins: Sequence[str], destinations: Sequence[str], day: date
