@@ -27,13 +27,13 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.common import database_url, percentiles, server_url
 from booking.db import migrate
 from booking.db.engine import make_async_engine
-from booking.db.repositories import search_statement
+from booking.db.repositories import SearchCriteria, search_statement
 from booking.domain.directory import load_gazetteer
 from booking.domain.flights import build_query, search_flights
 from booking.domain.types import SearchQuery
@@ -50,14 +50,14 @@ ROUTES = [
 
 def _compile(q: SearchQuery) -> tuple[Any, dict[str, Any]]:
     """The repository's statement as SQL text and parameters for a bare psycopg connection."""
-    compiled = search_statement(**_criteria(q)).compile(  # type: ignore[arg-type]
-        dialect=postgresql.psycopg.dialect(),  # type: ignore[attr-defined]
+    compiled = search_statement(**_criteria(q)).compile(
+        dialect=PGDialect_psycopg(),  # type: ignore[no-untyped-call]
         compile_kwargs={"render_postcompile": True},
     )
     return str(compiled), dict(compiled.params)
 
 
-def _criteria(q: SearchQuery) -> dict[str, object]:
+def _criteria(q: SearchQuery) -> SearchCriteria:
     return {
         "origins": [a.iata for a in q.origin.airports],
         "destinations": [a.iata for a in q.destination.airports],
@@ -129,9 +129,8 @@ async def run(n: int, today: date, database: str) -> None:
         busiest = next(i for i, (a, b, _) in enumerate(cases) if (a, b) == ROUTES[0])
         sql, params = compiled[busiest]
         async with await psycopg.AsyncConnection.connect(libpq_url(url)) as conn:
-            plan = await (
-                await conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
-            ).fetchall()  # type: ignore[arg-type]
+            explain = f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"
+            plan = await (await conn.execute(explain, params)).fetchall()
     await engine.dispose()
     print(f"  database time (prepared, round trip): {percentiles(db_ms)}   target p99 < 0.5 ms")
     print(f"  whole search_flights call:            {percentiles(call_ms)}   target p99 < 2 ms")
