@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -21,13 +22,14 @@ from booking.settings import Settings
 app = typer.Typer(help="Flight-booking agent service.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema and the embedded server.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
+# Piped output (CI logs, `| less`) gets room for the flight table instead of rich's 80 columns.
+console = Console(width=None if Console().is_terminal else 120)
 err = Console(stderr=True)
 T = TypeVar("T")
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code=1)
 
 

@@ -209,7 +209,10 @@ def _schedule(network: Network, options: SeedOptions) -> list[_Slot]:
                 if daily > 1
                 else 8 * 60 + rng.randrange(0, 600)
             )
-            dep = min(LAST_DEPARTURE, max(FIRST_DEPARTURE, base + rng.randrange(-10, 11) // 5 * 5))
+            # Timetables use whole five minutes.
+            dep = min(
+                LAST_DEPARTURE, max(FIRST_DEPARTURE, (base + rng.randrange(-10, 11)) // 5 * 5)
+            )
             airline = carriers[(i * 37 + rng.randrange(len(carriers))) % len(carriers)]
             number = next_number[airline]
             next_number[airline] += 1

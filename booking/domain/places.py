@@ -20,6 +20,8 @@ from booking.errors import AmbiguousPlace, UnknownAirline, UnknownPlace
 
 #: Fuzzy matches scoring below this (0-100) are not trusted.
 FUZZY_THRESHOLD = 86.0
+#: Below the threshold, matches this good are offered as suggestions.
+SUGGESTION_THRESHOLD = 60.0
 #: Two different cities within this many points of each other make a fuzzy match ambiguous.
 AMBIGUITY_MARGIN = 3.0
 
@@ -158,7 +160,7 @@ class Gazetteer:
         if ranked and ranked[0][1] >= FUZZY_THRESHOLD:
             close = [s for s, score in ranked if score >= ranked[0][1] - AMBIGUITY_MARGIN]
             return self._from_slugs(query, frozenset(close), "fuzzy", ranked[0][1] / 100)
-        suggestions = self.city_names(slug for slug, score in ranked[:3] if score >= 50)
+        suggestions = self.city_names(slug for slug, score in ranked[:3] if score >= SUGGESTION_THRESHOLD)
         hint = f" Did you mean: {'; '.join(suggestions)}?" if suggestions else ""
         raise UnknownPlace(
             f"I don't know a place called '{query}'.{hint}", query=query, suggestions=suggestions
