@@ -160,7 +160,9 @@ class Gazetteer:
         if ranked and ranked[0][1] >= FUZZY_THRESHOLD:
             close = [s for s, score in ranked if score >= ranked[0][1] - AMBIGUITY_MARGIN]
             return self._from_slugs(query, frozenset(close), "fuzzy", ranked[0][1] / 100)
-        suggestions = self.city_names(slug for slug, score in ranked[:3] if score >= SUGGESTION_THRESHOLD)
+        suggestions = self.city_names(
+            slug for slug, score in ranked[:3] if score >= SUGGESTION_THRESHOLD
+        )
         hint = f" Did you mean: {'; '.join(suggestions)}?" if suggestions else ""
         raise UnknownPlace(
             f"I don't know a place called '{query}'.{hint}", query=query, suggestions=suggestions
