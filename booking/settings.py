@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Local time zone of the service: "today", "mai", "next Friday" are all read here.
@@ -62,6 +62,36 @@ class Settings(BaseSettings):
     db_echo: bool = False
     """Log every SQL statement (development only)."""
 
+    llm_base_url: str | None = None
+    """An OpenAI-compatible endpoint (OpenAI, a relay, vLLM, Ollama, llama.cpp, LiteLLM)."""
+
+    llm_api_key: SecretStr | None = None
+    """Key for ``llm_base_url``; local servers usually accept any value."""
+
+    llm_model: str | None = None
+    """Model id at ``llm_base_url``. With no model configured, the built-in offline model answers."""
+
+    llm_config: Path | None = None
+    """TOML file of several named models with keys, prices and fallbacks (see README)."""
+
+    llm_connect_timeout_s: float = Field(default=5.0, gt=0)
+    llm_first_chunk_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest wait from sending a request to its first chunk."""
+    llm_stall_timeout_s: float = Field(default=15.0, gt=0)
+    """Longest silence between two chunks once a stream has started."""
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries per model before its first chunk, before falling back to the next model."""
+    llm_retry_max_wait_s: float = Field(default=8.0, ge=0)
+
+    max_model_calls: int = Field(default=6, ge=1, le=50)
+    """Model calls allowed in one turn (model -> tools -> model ...)."""
+    max_tool_errors: int = Field(default=2, ge=0, le=10)
+    """Invalid tool calls the model may correct in one turn before the turn fails."""
+    tool_timeout_s: float = Field(default=10.0, gt=0)
+
+    offline_pace_ms: float = Field(default=0.0, ge=0, le=1000)
+    """Pause between the offline model's streamed chunks (the demo sets it so text visibly streams)."""
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str | None) -> str | None:
@@ -83,3 +113,10 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, built on first use at the edge."""
     return Settings()
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for settings that name a variable (e.g. a model's ``api_key_env``)."""
+    import os
+
+    return dict(os.environ)

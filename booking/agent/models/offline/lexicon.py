@@ -1,0 +1,313 @@
+"""The words the offline model knows, in Vietnamese (with and without diacritics) and English.
+
+Word lists are written folded (lower-case ASCII, no diacritics, ``đ`` -> ``d``), the form
+:func:`booking.domain.places.fold` gives, because people type Vietnamese both ways. Where the
+folded form of a word collides with another word (``tôi`` "I" and ``tới`` "to" both fold to
+``toi``), the accented spellings that keep the meaning are listed next to it.
+
+Places come from the project's data file (``seed/data/cities.json``) through
+:func:`seed.network.load_network`; airlines from ``seed/data/airlines.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from booking.domain.places import fold
+from seed.network import load_network
+
+#: Number words from one to ten. Several Vietnamese ones are ordinary words too ("bay" is "fly",
+#: "sau" is "after"), so callers only read them next to a unit ("hai người", "ba ngày").
+NUMBER_WORDS: dict[str, int] = {
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "bon": 4,
+    "nam": 5,
+    "sau": 6,
+    "bay": 7,
+    "tam": 8,
+    "chin": 9,
+    "muoi": 10,
+    "one": 1,
+    "a": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+
+#: Weekday numbers (Monday = 0) after "thứ": both the word and the digit forms ("thứ Sáu", "thứ 6").
+VI_WEEKDAYS: dict[str, int] = {
+    "hai": 0,
+    "2": 0,
+    "ba": 1,
+    "3": 1,
+    "tu": 2,
+    "4": 2,
+    "nam": 3,
+    "5": 3,
+    "sau": 4,
+    "6": 4,
+    "bay": 5,
+    "7": 5,
+}
+
+EN_WEEKDAYS: dict[str, int] = {
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+}
+
+EN_MONTHS: dict[str, int] = {
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+}
+
+#: Cabin phrases, longest first so "hạng thương gia" wins over "thương gia".
+CABINS: dict[str, str] = {
+    "hang thuong gia": "business",
+    "ghe thuong gia": "business",
+    "thuong gia": "business",
+    "business class": "business",
+    "business": "business",
+    "hang pho thong": "economy",
+    "ghe pho thong": "economy",
+    "pho thong": "economy",
+    "economy class": "economy",
+    "economy": "economy",
+}
+
+#: Sort phrases. "price" is the tool's default, so saying "cheapest" only clears another sort.
+SORTS: dict[str, str] = {
+    "som nhat": "departure",
+    "chuyen dau tien": "departure",
+    "earliest": "departure",
+    "first flight": "departure",
+    "nhanh nhat": "duration",
+    "ngan nhat": "duration",
+    "it thoi gian nhat": "duration",
+    "shortest": "duration",
+    "fastest": "duration",
+    "quickest": "duration",
+    "re nhat": "price",
+    "gia re nhat": "price",
+    "cheapest": "price",
+    "lowest price": "price",
+}
+
+#: Named parts of the day as (depart_after, depart_before).
+TIME_WINDOWS: dict[str, tuple[str, str]] = {
+    "morning": ("05:00", "12:00"),
+    "noon": ("11:00", "14:00"),
+    "afternoon": ("12:00", "18:00"),
+    "evening": ("17:00", "23:59"),
+    "night": ("20:00", "23:59"),
+}
+
+#: Airline names and codes people type, folded. Codes typed in lower case only count when they
+#: are not ordinary words ("vj", "vna", "qh"); the rest must be written in upper case.
+AIRLINE_WORDS: dict[str, str] = {
+    "vietjet": "VJ",
+    "vietjet air": "VJ",
+    "viet jet": "VJ",
+    "vj": "VJ",
+    "vietnam airlines": "VN",
+    "vietnam airline": "VN",
+    "vna": "VN",
+    "bamboo": "QH",
+    "bamboo airways": "QH",
+    "qh": "QH",
+    "vietravel": "VU",
+    "vietravel airlines": "VU",
+    "pacific airlines": "BL",
+    "vasco": "0V",
+    "scoot": "TR",
+    "airasia": "AK",
+    "air asia": "AK",
+    "asiana": "OZ",
+    "jeju air": "7C",
+    "cathay": "CX",
+    "cathay pacific": "CX",
+    "starlux": "JX",
+    "garuda": "GA",
+    "cebu pacific": "5J",
+    "eva air": "BR",
+}
+
+#: Unaccented words that only Vietnamese uses (place names are removed before this check).
+VI_WORDS: frozenset[str] = frozenset(
+    {
+        "ve",
+        "ngay",
+        "di",
+        "den",
+        "tu",
+        "nguoi",
+        "gia",
+        "re",
+        "chuyen",
+        "muon",
+        "khong",
+        "nao",
+        "thang",
+        "tuan",
+        "hom",
+        "nay",
+        "mai",
+        "chao",
+        "nhe",
+        "thi",
+        "sao",
+        "duoi",
+        "trieu",
+        "nghin",
+        "ngan",
+        "buoi",
+        "chieu",
+        "toi",
+        "dat",
+        "tim",
+        "hang",
+        "cho",
+        "minh",
+        "ban",
+        "xem",
+        "troi",
+        "mua",
+        "voi",
+        "nhat",
+        "thu",
+        "con",
+        "nua",
+        "ra",
+        "vao",
+        "khach",
+        "lon",
+        "tre",
+        "em",
+        "co",
+        "duoc",
+        "giup",
+        "oi",
+        "a",
+        "ah",
+        "u",
+        "la",
+        "gi",
+    }
+)
+
+#: Unaccented words that, alone, are not proof of Vietnamese because English has them too.
+VI_WEAK_WORDS: frozenset[str] = frozenset({"a", "con", "em", "ban", "la", "u", "ra", "ah", "co"})
+
+#: Phrases that show Vietnamese even without the words above.
+VI_PHRASES: tuple[str, ...] = ("may bay", "thoi tiet", "xin chao", "cam on", "khu hoi")
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    """A city from the data file, reduced to what the offline model needs."""
+
+    slug: str
+    name_vi: str
+    name_en: str
+    airports: tuple[str, ...]
+
+    @property
+    def tool_name(self) -> str:
+        """What to pass to the tools: the only airport's code, else the English city name."""
+        return self.airports[0] if len(self.airports) == 1 else self.name_en
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceIndex:
+    """Folded aliases and airport codes, indexed for whole-word matching."""
+
+    aliases: dict[str, City]
+    """Folded alias, name or spelling -> city."""
+    airports: dict[str, City]
+    """Upper-case IATA code -> city."""
+    by_tool_name: dict[str, City]
+    """What :attr:`City.tool_name` gives (and every airport code) -> city, to name places again."""
+    longest: int
+    """Most words in one alias."""
+
+
+#: Aliases that fold to ordinary words: they only count when typed with the accents that mark
+#: the place ("gia đình" is "family", "Gia Định" the old name of Saigon). An empty set blocks
+#: the alias altogether ("sing" is an English verb long before it is Singapore).
+GUARDED_ALIASES: dict[str, frozenset[str]] = {
+    "vinh": frozenset({"vinh"}),
+    "gia dinh": frozenset({"gia định"}),
+    "ke cho": frozenset({"kẻ chợ"}),
+    "co ong": frozenset({"cỏ ống"}),
+    "con lon": frozenset({"côn lôn"}),
+    "co do": frozenset({"cố đô"}),
+    "hoi an": frozenset({"hội an", "hoi an"}),
+    "thu do": frozenset({"thủ đô", "thu do"}),
+    "ba na": frozenset({"bà nà", "ba na"}),
+    "sing": frozenset(),
+}
+
+#: Words allowed between a direction word and the place ("đến thành phố Huế", "to the city of").
+PLACE_FILLERS: frozenset[str] = frozenset({"thanh", "pho", "tp", "san", "bay", "sb", "the", "city"})
+
+
+@cache
+def place_index() -> PlaceIndex:
+    """Build the index once from the data file; later calls return the same object."""
+    aliases: dict[str, City] = {}
+    airports: dict[str, City] = {}
+    by_tool_name: dict[str, City] = {}
+    for row in load_network().cities:
+        city = City(row["slug"], row["name_vi"], row["name_en"], tuple(row["airports"]))
+        for text in [row["name_vi"], row["name_en"], *row["aliases"]]:
+            key = fold(text)
+            # Codes are matched by their own, stricter rule, so they never enter as aliases.
+            if key and key.upper() not in row["airports"]:
+                aliases.setdefault(key, city)
+        for code in city.airports:
+            airports[code] = city
+            by_tool_name[code] = city
+        by_tool_name[city.tool_name] = city
+    longest = max(len(key.split()) for key in aliases)
+    return PlaceIndex(aliases, airports, by_tool_name, longest)
+
+
+@cache
+def airline_codes() -> frozenset[str]:
+    """Every airline code in the data file."""
+    return frozenset(row["code"] for row in load_network().airlines)

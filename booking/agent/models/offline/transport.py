@@ -1,0 +1,223 @@
+"""The offline model speaking the Chat Completions protocol, in-process or as a server.
+
+:class:`OfflineModel` answers ``POST /chat/completions`` (streaming and not, tool calls, usage)
+and ``GET /models`` from :func:`~booking.agent.models.offline.brain.respond`.
+:class:`OfflineTransport` plugs it into ``httpx2`` the way ``MockTransport`` plugs in a function,
+so the real ``openai`` SDK sends real requests and parses a real SSE stream with no socket;
+:func:`asgi_app` serves the same thing over HTTP (``booking offline-model serve``).
+Deterministic: the same request gives the same bytes (ids derive from the request body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from booking.agent.models.offline.brain import Response, respond
+from booking.domain.dates import Clock, today
+
+MODEL_ID = "booking-offline"
+_WORD = re.compile(r"\S+\s*|\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: AsyncIterator[bytes]
+
+
+class OfflineModel:
+    """A deterministic, rule-based stand-in for an LLM (not an LLM)."""
+
+    def __init__(self, clock: Clock, *, pace_s: float = 0.0) -> None:
+        self._clock = clock
+        self._pace_s = pace_s
+        """Pause between streamed chunks, so a person watching sees the text arrive."""
+
+    async def handle(self, method: str, path: str, body: bytes) -> Reply:
+        if method == "GET" and path.rstrip("/").endswith("/models"):
+            models = {
+                "object": "list",
+                "data": [{"id": MODEL_ID, "object": "model", "owned_by": "booking"}],
+            }
+            return _json(200, models)
+        if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
+            return _error(404, f"no route {method} {path}", "not_found")
+        try:
+            request = json.loads(body)
+            messages = request["messages"]
+            if not isinstance(messages, list) or not messages:
+                raise ValueError("messages must be a non-empty list")
+        except (ValueError, KeyError, TypeError) as exc:
+            return _error(400, f"invalid request: {exc}", "invalid_request_error")
+        response = respond(messages, today(self._clock))
+        seed = hashlib.sha256(body).hexdigest()[:16]
+        created = int(self._clock.now().timestamp())
+        prompt_tokens = math.ceil(len(json.dumps(messages, ensure_ascii=False)) / 4)
+        if request.get("stream"):
+            include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+            stream = self._stream(response, seed, created, prompt_tokens, include_usage)
+            return Reply(
+                200, {"content-type": "text/event-stream", "cache-control": "no-cache"}, stream
+            )
+        return _json(200, _completion(response, seed, created, prompt_tokens))
+
+    async def _stream(
+        self, response: Response, seed: str, created: int, prompt_tokens: int, include_usage: bool
+    ) -> AsyncIterator[bytes]:
+        base = {
+            "id": f"chatcmpl-{seed}",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_ID,
+        }
+
+        def frame(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            data = {**base, "choices": choices, **extra}
+            return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
+
+        def delta(d: dict[str, Any], finish: str | None = None) -> bytes:
+            return frame([{"index": 0, "delta": d, "finish_reason": finish}])
+
+        yield delta({"role": "assistant", "content": ""})
+        for piece in _WORD.findall(response.text or ""):
+            await self._pause()
+            yield delta({"content": piece})
+        for index, call in enumerate(response.calls):
+            await self._pause()
+            call_id = f"call_{seed[:8]}_{index}"
+            function = {"name": call.name, "arguments": ""}
+            yield delta(
+                {
+                    "tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": function}
+                    ]
+                }
+            )
+            arguments = json.dumps(call.arguments, ensure_ascii=False)
+            half = len(arguments) // 2
+            for part in (arguments[:half], arguments[half:]):
+                yield delta({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+        yield delta({}, "tool_calls" if response.calls else "stop")
+        if include_usage:
+            completion_tokens = _completion_tokens(response)
+            usage = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }
+            yield frame([], usage=usage)
+        yield b"data: [DONE]\n\n"
+
+    async def _pause(self) -> None:
+        if self._pace_s > 0:
+            await asyncio.sleep(self._pace_s)
+
+
+def _completion_tokens(response: Response) -> int:
+    size = len(response.text or "") + sum(
+        len(c.name) + len(json.dumps(c.arguments, ensure_ascii=False)) for c in response.calls
+    )
+    return max(1, math.ceil(size / 4))
+
+
+def _completion(response: Response, seed: str, created: int, prompt_tokens: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": response.text}
+    if response.calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{seed[:8]}_{i}",
+                "type": "function",
+                "function": {
+                    "name": c.name,
+                    "arguments": json.dumps(c.arguments, ensure_ascii=False),
+                },
+            }
+            for i, c in enumerate(response.calls)
+        ]
+    completion_tokens = _completion_tokens(response)
+    return {
+        "id": f"chatcmpl-{seed}",
+        "object": "chat.completion",
+        "created": created,
+        "model": MODEL_ID,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if response.calls else "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _json(status: int, payload: dict[str, Any]) -> Reply:
+    return Reply(
+        status,
+        {"content-type": "application/json"},
+        _once(json.dumps(payload, ensure_ascii=False).encode()),
+    )
+
+
+def _error(status: int, message: str, kind: str) -> Reply:
+    return _json(status, {"error": {"message": message, "type": kind, "code": kind}})
+
+
+class OfflineTransport(httpx2.AsyncBaseTransport):
+    """``httpx2`` transport that answers every request from an :class:`OfflineModel`."""
+
+    def __init__(self, model: OfflineModel) -> None:
+        self._model = model
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        reply = await self._model.handle(request.method, request.url.path, body)
+        return httpx2.Response(
+            reply.status, headers=reply.headers, content=reply.body, request=request
+        )
+
+
+def asgi_app(model: OfflineModel) -> Any:
+    """The offline model as an ASGI app: any OpenAI client can use it at ``http://host:port/v1``."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        reply = await model.handle(scope["method"], scope["path"], body)
+        headers = [(k.encode(), v.encode()) for k, v in reply.headers.items()]
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        async for data in reply.body:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return app

@@ -1,0 +1,409 @@
+"""Any OpenAI-compatible Chat Completions endpoint, through the official ``openai`` SDK.
+
+Before the first chunk (:meth:`OpenAIChatModel.open_stream`): connection errors, 408/409/429/5xx,
+timeouts, an early error object or an empty stream are retried with exponential backoff and
+jitter (``tenacity``), honouring ``Retry-After``; then the next fallback model is tried. 401/403
+(credentials) and 400/404/422 (request, model name or base URL) are not retried: they name the
+model and the likely cause. After the first chunk nothing is replayed: a failure ends the stream
+with a :class:`ModelError` and the orchestrator keeps the partial answer.
+
+The SDK's own retries are off (``max_retries=0``) so one policy covers both failures the SDK sees
+(status codes) and those it cannot (a stall or reset before the first chunk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx2
+import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from booking.agent.models.base import ModelError, Pricing
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    """Our name for it (the key in the model table)."""
+    model: str
+    """The provider's model id sent in requests."""
+    base_url: str
+    api_key: str
+    pricing: Pricing | None = None
+    fallbacks: tuple[str, ...] = ()
+    transport: httpx2.AsyncBaseTransport | None = field(default=None, compare=False)
+    """In-process transport (the offline model); ``None`` means real HTTP."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect_s: float = 5.0
+    first_chunk_s: float = 10.0
+    """From sending the request to the first chunk."""
+    stall_s: float = 15.0
+    """Longest silence allowed between two chunks."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    retries: int = 2
+    """Attempts after the first, per model, before falling back."""
+    initial_wait_s: float = 0.5
+    max_wait_s: float = 8.0
+
+
+class _Stream:
+    """An opened stream: the first chunk is in; the rest is read with a stall timeout."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        sdk_stream: openai.AsyncStream[Any],
+        first: dict[str, Any],
+        started_at: float,
+        ttft_ms: float,
+        stall_s: float,
+    ) -> None:
+        self.model = spec.name
+        self.pricing = spec.pricing
+        self.started_at = started_at
+        self.ttft_ms = ttft_ms
+        self._spec = spec
+        self._sdk_stream = sdk_stream
+        self._first: dict[str, Any] | None = first
+        self._stall_s = stall_s
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            if self._first is not None:
+                first, self._first = self._first, None
+                yield first
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(self._sdk_stream), self._stall_s)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise ModelError(
+                        f"{self._spec.name} went silent for {self._stall_s:.0f} s mid-answer",
+                        code="upstream_stalled",
+                        retryable=True,
+                        model=self._spec.name,
+                    ) from None
+                except Exception as exc:
+                    raise _classify(exc, self._spec) from exc
+                yield _to_dict(chunk)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._sdk_stream.close()
+
+
+class OpenAIChatModel:
+    """A model client with an ordered fallback chain, over the ``openai`` SDK."""
+
+    def __init__(
+        self,
+        specs: Sequence[ModelSpec],
+        primary: str,
+        *,
+        timeouts: Timeouts = Timeouts(),
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], Any] | None = None,
+    ) -> None:
+        self._specs = {spec.name: spec for spec in specs}
+        if primary not in self._specs:
+            raise ValueError(f"unknown model {primary!r}; configured: {sorted(self._specs)}")
+        self._primary = primary
+        self._timeouts = timeouts
+        self._retry = retry
+        self._sleep = sleep or asyncio.sleep
+        self._clients: dict[str, openai.AsyncOpenAI] = {}
+
+    @property
+    def name(self) -> str:
+        return self._primary
+
+    def chain(self) -> list[ModelSpec]:
+        """The primary model, then its fallbacks in order (each once)."""
+        names = [self._primary, *self._specs[self._primary].fallbacks]
+        return [self._specs[n] for n in dict.fromkeys(names) if n in self._specs]
+
+    async def open_stream(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> _Stream:
+        last: ModelError | None = None
+        for spec in self.chain():
+            try:
+                return await self._open_with_retries(spec, messages, tools)
+            except ModelError as exc:
+                if not exc.retryable:
+                    raise
+                last = exc
+        assert last is not None
+        raise last
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+    async def _open_with_retries(
+        self, spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> _Stream:
+        # Exponential from initial_wait_s, plus up to one initial_wait_s of jitter, capped.
+        backoff = wait_exponential_jitter(
+            multiplier=self._retry.initial_wait_s,
+            max=self._retry.max_wait_s,
+            jitter=self._retry.initial_wait_s,
+        )
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, ModelError) and exc.retry_after_s is not None:
+                return min(exc.retry_after_s, self._retry.max_wait_s)
+            return float(backoff(state))
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.retries + 1),
+            wait=wait,
+            retry=retry_if_exception(lambda e: isinstance(e, ModelError) and e.retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._open_once(spec, messages, tools)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def _open_once(
+        self, spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> _Stream:
+        client = self._client(spec)
+        started = time.perf_counter()
+        kwargs: dict[str, Any] = {
+            "model": spec.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            kwargs["tools"] = tools
+        try:
+            sdk_stream = await asyncio.wait_for(
+                client.chat.completions.create(**kwargs), self._timeouts.first_chunk_s
+            )
+        except TimeoutError:
+            raise _timeout(spec, self._timeouts.first_chunk_s) from None
+        except Exception as exc:
+            raise _classify(exc, spec) from exc
+        try:
+            remaining = max(0.001, self._timeouts.first_chunk_s - (time.perf_counter() - started))
+            first = await asyncio.wait_for(anext(sdk_stream), remaining)
+        except BaseException as exc:
+            await sdk_stream.close()
+            if isinstance(exc, TimeoutError):
+                raise _timeout(spec, self._timeouts.first_chunk_s) from None
+            if isinstance(exc, StopAsyncIteration):
+                raise ModelError(
+                    f"{spec.name} ended the stream without sending anything",
+                    code="upstream_protocol",
+                    retryable=True,
+                    model=spec.name,
+                ) from None
+            if isinstance(exc, Exception):
+                raise _classify(exc, spec) from exc
+            raise
+        ttft_ms = (time.perf_counter() - started) * 1000
+        return _Stream(spec, sdk_stream, _to_dict(first), started, ttft_ms, self._timeouts.stall_s)
+
+    def _client(self, spec: ModelSpec) -> openai.AsyncOpenAI:
+        client = self._clients.get(spec.name)
+        if client is None:
+            timeout = httpx2.Timeout(
+                connect=self._timeouts.connect_s,
+                read=max(self._timeouts.first_chunk_s, self._timeouts.stall_s) + 1,
+                write=10.0,
+                pool=10.0,
+            )
+            transport = KeepAliveFilter(spec.transport or httpx2.AsyncHTTPTransport())
+            client = openai.AsyncOpenAI(
+                base_url=spec.base_url,
+                api_key=spec.api_key,
+                max_retries=0,
+                timeout=timeout,
+                http_client=httpx2.AsyncClient(transport=transport, timeout=timeout),
+            )
+            self._clients[spec.name] = client
+        return client
+
+
+class KeepAliveFilter(httpx2.AsyncBaseTransport):
+    """Drop empty ``data:`` lines some providers send as keep-alives.
+
+    The SDK's SSE decoder turns such a line into an event with empty data and then fails to parse
+    it as JSON; SSE comment lines (``: ping``) it already ignores. This wrapper streams the body
+    through unchanged apart from those lines, without buffering more than one line.
+    """
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._inner.handle_async_request(request)
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            return response
+        return httpx2.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_FilteredStream(response),
+            request=request,
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _FilteredStream(httpx2.AsyncByteStream):
+    def __init__(self, response: httpx2.Response) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        pending = b""
+        async for data in self._response.aiter_raw():
+            pending += data
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            kept = [line for line in lines if line.rstrip(b"\r") not in (b"data:", b"data: ")]
+            if kept:
+                yield b"\n".join(kept) + b"\n"
+        if pending and pending.rstrip(b"\r") not in (b"data:", b"data: "):
+            yield pending
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+def _to_dict(chunk: Any) -> dict[str, Any]:
+    data = chunk.to_dict() if hasattr(chunk, "to_dict") else dict(chunk)
+    return data
+
+
+def _timeout(spec: ModelSpec, seconds: float) -> ModelError:
+    return ModelError(
+        f"{spec.name} sent nothing within {seconds:.0f} s",
+        code="upstream_timeout",
+        retryable=True,
+        model=spec.name,
+    )
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _classify(exc: BaseException, spec: ModelSpec) -> ModelError:
+    """Map SDK and transport failures to one typed error."""
+    if isinstance(exc, ModelError):
+        return exc
+    name = spec.name
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        detail = _error_message(exc)
+        if status in (401, 403):
+            return ModelError(
+                f"{name}: the provider refused the credentials (HTTP {status}: {detail}). "
+                f"Check the API key and base URL ({spec.base_url}).",
+                code="upstream_auth",
+                retryable=False,
+                model=name,
+                status_code=status,
+            )
+        if status in (408, 409, 429) or status >= 500:
+            return ModelError(
+                f"{name}: the provider is {'rate limiting' if status == 429 else 'unavailable'} "
+                f"(HTTP {status}: {detail})",
+                code="upstream_rate_limited" if status == 429 else "upstream_unavailable",
+                retryable=True,
+                model=name,
+                status_code=status,
+                retry_after_s=_retry_after(exc.response),
+            )
+        return ModelError(
+            f"{name}: the provider rejected the request (HTTP {status}: {detail}). "
+            f"Check the model id '{spec.model}' and base URL ({spec.base_url}).",
+            code="upstream_bad_request",
+            retryable=False,
+            model=name,
+            status_code=status,
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return _timeout(spec, 0)
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelError(
+            f"{name}: cannot reach the provider at {spec.base_url}",
+            code="upstream_unavailable",
+            retryable=True,
+            model=name,
+        )
+    if isinstance(exc, openai.APIError):
+        return ModelError(
+            f"{name}: the provider reported an error mid-stream: {exc.message}",
+            code="upstream_error",
+            retryable=True,
+            model=name,
+        )
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return ModelError(
+            f"{name}: the provider sent a malformed chunk ({exc})",
+            code="upstream_protocol",
+            retryable=True,
+            model=name,
+        )
+    if isinstance(exc, httpx2.HTTPError | OSError):
+        return ModelError(
+            f"{name}: the connection failed ({type(exc).__name__})",
+            code="upstream_unavailable",
+            retryable=True,
+            model=name,
+        )
+    return ModelError(
+        f"{name}: unexpected failure ({type(exc).__name__}: {exc})",
+        code="upstream_error",
+        retryable=True,
+        model=name,
+    )
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return exc.message

@@ -1,0 +1,135 @@
+"""Build the model client from settings: a TOML table of models, one endpoint, or offline.
+
+The TOML file (``BOOKING_LLM_CONFIG``)::
+
+    default = "gpt-4.1-mini"
+
+    [models.gpt-4.1-mini]
+    base_url = "https://api.openai.com/v1"
+    model = "gpt-4.1-mini"
+    api_key_env = "OPENAI_API_KEY"        # the variable holding the key (never the key itself)
+    input_per_million_usd = 0.40
+    output_per_million_usd = 1.60
+    fallbacks = ["local"]
+
+    [models.local]
+    base_url = "http://127.0.0.1:11434/v1"  # Ollama
+    model = "qwen2.5:7b-instruct"
+
+With no TOML file and no ``BOOKING_LLM_MODEL``, the built-in offline model answers, through the
+same ``openai`` SDK code path as any provider.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+from booking.agent.models.base import Pricing
+from booking.agent.models.offline.transport import MODEL_ID, OfflineModel, OfflineTransport
+from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel, RetryPolicy, Timeouts
+from booking.domain.dates import Clock
+from booking.errors import ValidationFailed
+from booking.settings import Settings
+
+OFFLINE_NAME = "offline"
+#: A base URL no request ever leaves the process for: the offline transport answers in-process.
+OFFLINE_BASE_URL = "http://offline.invalid/v1"
+
+
+class ModelConfigError(ValidationFailed):
+    code = "model_config_invalid"
+
+
+def offline_spec(clock: Clock, pace_s: float = 0.0) -> ModelSpec:
+    return ModelSpec(
+        name=OFFLINE_NAME,
+        model=MODEL_ID,
+        base_url=OFFLINE_BASE_URL,
+        api_key="offline",
+        pricing=Pricing(0.0, 0.0),
+        transport=OfflineTransport(OfflineModel(clock, pace_s=pace_s)),
+    )
+
+
+def model_specs(
+    settings: Settings, clock: Clock, env: Mapping[str, str]
+) -> tuple[list[ModelSpec], str]:
+    """(every configured model, the primary's name)."""
+    offline = offline_spec(clock, settings.offline_pace_ms / 1000)
+    if settings.llm_config is not None:
+        specs, primary = _from_toml(settings, env)
+        return [*specs, offline], primary
+    if settings.llm_model:
+        if not settings.llm_base_url:
+            raise ModelConfigError("BOOKING_LLM_MODEL is set but BOOKING_LLM_BASE_URL is not.")
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "none"
+        spec = ModelSpec(
+            name=settings.llm_model,
+            model=settings.llm_model,
+            base_url=settings.llm_base_url,
+            api_key=key,
+        )
+        return [spec, offline], spec.name
+    return [offline], OFFLINE_NAME
+
+
+def build_model_client(settings: Settings, clock: Clock, env: Mapping[str, str]) -> OpenAIChatModel:
+    specs, primary = model_specs(settings, clock, env)
+    return OpenAIChatModel(
+        specs,
+        primary,
+        timeouts=Timeouts(
+            connect_s=settings.llm_connect_timeout_s,
+            first_chunk_s=settings.llm_first_chunk_timeout_s,
+            stall_s=settings.llm_stall_timeout_s,
+        ),
+        retry=RetryPolicy(
+            retries=settings.llm_max_retries, max_wait_s=settings.llm_retry_max_wait_s
+        ),
+    )
+
+
+def _from_toml(settings: Settings, env: Mapping[str, str]) -> tuple[list[ModelSpec], str]:
+    assert settings.llm_config is not None
+    try:
+        data: dict[str, Any] = tomllib.loads(settings.llm_config.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ModelConfigError(f"cannot read {settings.llm_config}: {exc}") from exc
+    models = data.get("models")
+    if not isinstance(models, dict) or not models:
+        raise ModelConfigError(f"{settings.llm_config}: no [models.NAME] tables")
+    specs = []
+    for name, entry in models.items():
+        try:
+            key_env = entry.get("api_key_env")
+            key = env.get(key_env, "") if key_env else entry.get("api_key", "none")
+            if key_env and not key:
+                raise ModelConfigError(f"model {name}: environment variable {key_env} is not set")
+            pricing = None
+            if "input_per_million_usd" in entry:
+                pricing = Pricing(
+                    float(entry["input_per_million_usd"]),
+                    float(entry.get("output_per_million_usd", 0)),
+                )
+            specs.append(
+                ModelSpec(
+                    name=name,
+                    model=str(entry.get("model", name)),
+                    base_url=str(entry["base_url"]),
+                    api_key=str(key),
+                    pricing=pricing,
+                    fallbacks=tuple(entry.get("fallbacks", ())),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelConfigError(f"model {name} in {settings.llm_config}: {exc}") from exc
+    primary = str(data.get("default") or next(iter(models)))
+    if primary not in models:
+        raise ModelConfigError(f"default model {primary!r} is not under [models]")
+    for spec in specs:
+        unknown = [f for f in spec.fallbacks if f not in models and f != OFFLINE_NAME]
+        if unknown:
+            raise ModelConfigError(f"model {spec.name}: unknown fallbacks {unknown}")
+    return specs, primary

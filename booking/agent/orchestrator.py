@@ -1,0 +1,360 @@
+"""One turn of the conversation, streamed as typed events.
+
+The loop, bounded by ``max_model_calls``::
+
+    model(history + tools) --stream--> text deltas, tool-call starts, argument deltas
+       |-- no tool calls ------------> final answer: TurnDone
+       '-- tool calls --> append the assistant message WITH its tool_calls
+                          validate each call (bad JSON, bad arguments, unknown tool -> an error
+                          result the model can act on; at most ``max_tool_errors`` per turn)
+                          ask approval for tools that need it
+                          run the valid calls concurrently (own session, own timeout each),
+                          emitting each result as soon as it finishes
+                          append one ``tool`` message per call id, in call order
+                          -> model again
+    after max_model_calls without a final answer: say so, TurnDone(max_model_calls)
+
+A model failure before any output fails the turn with a typed, retryable-or-not error; a failure
+after output has started keeps the partial answer (marked incomplete) and never replays blindly.
+The orchestrator knows nothing of HTTP; cancelling the task that iterates it closes the upstream
+stream and cancels running tools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from booking.agent.assembler import (
+    ArgumentsPiece,
+    AssembledCall,
+    CallStarted,
+    ProviderStreamError,
+    ReasoningPiece,
+    TextPiece,
+    ToolCallAssembler,
+)
+from booking.agent.context import ToolContext
+from booking.agent.events import (
+    ApprovalRequested,
+    ReasoningDelta,
+    StepFinished,
+    StepStarted,
+    TextDelta,
+    ToolCallStarted,
+    ToolError,
+    ToolInputAvailable,
+    ToolInputDelta,
+    ToolInputError,
+    ToolResult,
+    TurnDone,
+    TurnEvent,
+    TurnFailed,
+    TurnUsage,
+    Usage,
+)
+from booking.agent.models.base import ModelClient, ModelError, OpenedStream
+from booking.agent.prompts import system_prompt
+from booking.agent.steps import FinalAnswer, decide
+from booking.agent.tools import InvalidToolArguments, Tool, ToolRegistry
+from booking.errors import BookingError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    approved: bool
+    reason: str | None = None
+
+
+Approver = Callable[[ApprovalRequested], Awaitable[ApprovalDecision]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    call: AssembledCall
+    tool: Tool | None
+    arguments: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+@dataclass
+class Turn:
+    """A running turn: iterate it for events; ``messages`` holds what it adds to the history."""
+
+    orchestrator: Orchestrator
+    history: list[dict[str, Any]]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    usage: TurnUsage = field(default_factory=TurnUsage)
+
+    def __aiter__(self) -> AsyncIterator[TurnEvent]:
+        return self.orchestrator._run(self)
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        model: ModelClient,
+        registry: ToolRegistry,
+        ctx: ToolContext,
+        *,
+        max_model_calls: int = 6,
+        max_tool_errors: int = 2,
+        approver: Approver | None = None,
+        prompt: Callable[[date], str] = system_prompt,
+    ) -> None:
+        self.model = model
+        self.registry = registry
+        self.ctx = ctx
+        self.max_model_calls = max_model_calls
+        self.max_tool_errors = max_tool_errors
+        self.approver = approver
+        self.prompt = prompt
+
+    def start(self, history: list[dict[str, Any]], user_text: str) -> Turn:
+        """A turn answering ``user_text`` after ``history`` (Chat Completions messages, no system)."""
+        turn = Turn(self, list(history))
+        turn.messages.append({"role": "user", "content": user_text})
+        return turn
+
+    async def _run(self, turn: Turn) -> AsyncIterator[TurnEvent]:
+        tools = self.registry.schemas()
+        tool_errors = 0
+        streamed_text: list[str] = []
+        for step in range(self.max_model_calls):
+            messages = [{"role": "system", "content": self.prompt(self.ctx.today())}]
+            messages += turn.history + turn.messages
+            try:
+                stream = await self.model.open_stream(messages, tools)
+            except ModelError as exc:
+                yield self._failed(turn, exc.code, exc.message, exc.retryable, streamed_text)
+                return
+            yield StepStarted(step, stream.model)
+            assembler = ToolCallAssembler(
+                id_prefix=f"call_{len(turn.history) + len(turn.messages)}"
+            )
+            try:
+                async for chunk in stream:
+                    for piece in assembler.feed(chunk):
+                        if isinstance(piece, TextPiece):
+                            streamed_text.append(piece.text)
+                            yield TextDelta(piece.text, step)
+                        elif isinstance(piece, ReasoningPiece):
+                            yield ReasoningDelta(piece.text, step)
+                        elif isinstance(piece, CallStarted):
+                            yield ToolCallStarted(piece.call_id, piece.name, step)
+                        elif isinstance(piece, ArgumentsPiece):
+                            yield ToolInputDelta(piece.call_id, piece.delta)
+            except (ModelError, ProviderStreamError) as exc:
+                code = exc.code if isinstance(exc, ModelError) else "upstream_error"
+                message = exc.message if isinstance(exc, ModelError) else f"{stream.model}: {exc}"
+                partial = assembler.finish().text
+                if partial:
+                    turn.messages.append({"role": "assistant", "content": partial})
+                yield self._failed(turn, code, message, True, streamed_text)
+                return
+            finally:
+                await stream.aclose()
+            response = assembler.finish()
+            yield self._usage(stream, response.usage, step, turn)
+            yield StepFinished(step, response.finish_reason)
+
+            decision = decide(response.text, response.calls, response.finish_reason)
+            if isinstance(decision, FinalAnswer):
+                turn.messages.append({"role": "assistant", "content": decision.text})
+                if decision.truncated:
+                    yield TurnDone("length", turn.usage, incomplete=True)
+                else:
+                    yield TurnDone("stop", turn.usage)
+                return
+
+            turn.messages.append(_assistant_message(decision.text, decision.calls))
+            prepared = [self._prepare(call) for call in decision.calls]
+            results: dict[str, str] = {}
+            for item in prepared:
+                if item.error is not None:
+                    tool_errors += 1
+                    results[item.call.call_id] = _as_content({"error": item.error})
+                    yield ToolInputError(
+                        item.call.call_id, item.call.name, item.call.arguments, item.error
+                    )
+                else:
+                    assert item.arguments is not None
+                    yield ToolInputAvailable(item.call.call_id, item.call.name, item.arguments)
+            runnable = []
+            for item in prepared:
+                if item.error is not None or item.tool is None:
+                    continue
+                if item.tool.requires_approval:
+                    assert item.arguments is not None
+                    request = ApprovalRequested(
+                        item.call.call_id, item.tool.name, item.arguments, _summary(item)
+                    )
+                    yield request
+                    decision_ = await self._approve(request)
+                    if not decision_.approved:
+                        error = {
+                            "code": "approval_denied",
+                            "message": "The traveller declined this action."
+                            + (f" Reason: {decision_.reason}" if decision_.reason else ""),
+                        }
+                        results[item.call.call_id] = _as_content({"error": error})
+                        yield ToolError(item.call.call_id, item.tool.name, error, 0.0)
+                        continue
+                runnable.append(item)
+            async for event in self._run_tools(runnable, results):
+                yield event
+            turn.messages += [
+                {"role": "tool", "tool_call_id": call.call_id, "content": results[call.call_id]}
+                for call in decision.calls
+            ]
+            if tool_errors > self.max_tool_errors:
+                yield self._failed(
+                    turn,
+                    "tool_call_errors",
+                    f"The assistant made {tool_errors} invalid tool calls in this turn; stopping. "
+                    "Please rephrase the request.",
+                    True,
+                    streamed_text,
+                )
+                return
+
+        note = (
+            f"\n\n(I stopped after {self.max_model_calls} model calls without reaching a final "
+            "answer. Please narrow the request and ask again.)"
+        )
+        yield TextDelta(note, self.max_model_calls - 1)
+        turn.messages.append({"role": "assistant", "content": "".join(streamed_text) + note})
+        yield TurnDone("max_model_calls", turn.usage, incomplete=True)
+
+    def _prepare(self, call: AssembledCall) -> _Prepared:
+        tool = self.registry.get(call.name)
+        if tool is None:
+            error = {
+                "code": "unknown_tool",
+                "message": f"There is no tool named '{call.name}'. Available: {', '.join(self.registry.names())}.",
+            }
+            return _Prepared(call, None, None, error)
+        arguments, problem = call.parse()
+        if arguments is None:
+            error = {
+                "code": "invalid_arguments",
+                "message": f"{call.name}: {problem}. Send a JSON object.",
+            }
+            return _Prepared(call, tool, None, error)
+        try:
+            return _Prepared(call, tool, tool.validate(arguments), None)
+        except InvalidToolArguments as exc:
+            return _Prepared(
+                call,
+                tool,
+                None,
+                {"code": "invalid_arguments", "message": str(exc), "errors": exc.errors},
+            )
+
+    async def _approve(self, request: ApprovalRequested) -> ApprovalDecision:
+        if self.approver is None:
+            return ApprovalDecision(False, "approvals are not available here")
+        return await self.approver(request)
+
+    async def _run_tools(
+        self, items: list[_Prepared], results: dict[str, str]
+    ) -> AsyncIterator[TurnEvent]:
+        """Run concurrently; yield each outcome as soon as it is known."""
+        tasks = {asyncio.create_task(self._invoke(item)): item for item in items}
+        try:
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    event = task.result()
+                    results[event.call_id] = _as_content(
+                        event.output if isinstance(event, ToolResult) else {"error": event.error}
+                    )
+                    yield event
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _invoke(self, item: _Prepared) -> ToolResult | ToolError:
+        assert item.tool is not None
+        assert item.arguments is not None
+        tool, call_id = item.tool, item.call.call_id
+        started = time.perf_counter()
+
+        def elapsed() -> float:
+            return (time.perf_counter() - started) * 1000
+
+        try:
+            async with asyncio.timeout(tool.timeout_s):
+                output = await tool.invoke(self.ctx, item.arguments)
+        except BookingError as exc:
+            return ToolError(call_id, tool.name, exc.to_dict(), elapsed())
+        except TimeoutError:
+            error = {
+                "code": "tool_timeout",
+                "message": f"{tool.name} took longer than {tool.timeout_s:g} s.",
+            }
+            return ToolError(call_id, tool.name, error, elapsed())
+        except Exception:
+            log.exception("tool %s failed", tool.name, extra={"call_id": call_id})
+            error = {"code": "tool_failed", "message": f"{tool.name} failed unexpectedly."}
+            return ToolError(call_id, tool.name, error, elapsed())
+        return ToolResult(call_id, tool.name, output, elapsed())
+
+    def _usage(
+        self, stream: OpenedStream, usage: dict[str, Any] | None, step: int, turn: Turn
+    ) -> Usage:
+        prompt = int((usage or {}).get("prompt_tokens") or 0)
+        completion = int((usage or {}).get("completion_tokens") or 0)
+        event = Usage(
+            model=stream.model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=stream.pricing.cost(prompt, completion) if stream.pricing else None,
+            ttft_ms=stream.ttft_ms,
+            latency_ms=(time.perf_counter() - stream.started_at) * 1000,
+            step=step,
+        )
+        turn.usage.add(event)
+        return event
+
+    @staticmethod
+    def _failed(
+        turn: Turn, code: str, message: str, retryable: bool, text: list[str]
+    ) -> TurnFailed:
+        return TurnFailed(code, message, retryable, turn.usage, partial_text="".join(text))
+
+
+def _assistant_message(text: str, calls: list[AssembledCall]) -> dict[str, Any]:
+    """The assistant message exactly as Chat Completions requires before tool results."""
+    return {
+        "role": "assistant",
+        "content": text or None,
+        "tool_calls": [
+            {
+                "id": c.call_id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments or "{}"},
+            }
+            for c in calls
+        ],
+    }
+
+
+def _as_content(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _summary(item: _Prepared) -> str:
+    assert item.tool is not None
+    args = ", ".join(f"{k}={v!r}" for k, v in (item.arguments or {}).items() if v is not None)
+    return f"{item.tool.name}({args})"

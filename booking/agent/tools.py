@@ -1,0 +1,152 @@
+"""Tools as typed async functions; the JSON schema the model reads comes from the signature.
+
+``@registry.tool`` reads the parameters after the first (the :class:`ToolContext`, never shown
+to the model), builds a Pydantic model from their annotations and defaults, and takes the
+description from the docstring's first paragraph and each parameter's text from its ``Args:``
+section. Arguments are validated by that model before the tool runs; unknown keys are refused.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from booking.agent.context import ToolContext
+
+ToolFn = Callable[..., Awaitable[Any]]
+F = TypeVar("F", bound=ToolFn)
+
+_ARG_LINE = re.compile(r"^\s{4,}(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
+
+
+class InvalidToolArguments(Exception):
+    def __init__(self, tool: str, errors: list[dict[str, Any]]) -> None:
+        self.tool = tool
+        self.errors = errors
+        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in errors]
+        super().__init__(f"invalid arguments for {tool}: " + "; ".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    description: str
+    params: type[BaseModel]
+    fn: ToolFn
+    read_only: bool
+    """Reads only; safe to run concurrently and to retry."""
+    requires_approval: bool
+    """Side-effecting tools may need the traveller's explicit approval before they run."""
+    timeout_s: float
+
+    def schema(self) -> dict[str, Any]:
+        """The Chat Completions ``tools`` entry."""
+        parameters = self.params.model_json_schema()
+        parameters.pop("title", None)
+        for prop in parameters.get("properties", {}).values():
+            prop.pop("title", None)
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": parameters,
+            },
+        }
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Validated arguments with defaults filled in; raises :class:`InvalidToolArguments`."""
+        try:
+            model = self.params.model_validate(arguments)
+        except ValidationError as exc:
+            errors = [
+                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False)
+            ]
+            raise InvalidToolArguments(self.name, errors) from None
+        return model.model_dump()
+
+    async def invoke(self, ctx: ToolContext, arguments: dict[str, Any]) -> Any:
+        """Run with already validated arguments."""
+        return await self.fn(ctx, **arguments)
+
+
+class ToolRegistry:
+    """The tools a turn may call, by name."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, Tool] = {}
+
+    def tool(
+        self, *, read_only: bool = True, requires_approval: bool = False, timeout_s: float = 10.0
+    ) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            tool = build_tool(
+                fn, read_only=read_only, requires_approval=requires_approval, timeout_s=timeout_s
+            )
+            if tool.name in self._tools:
+                raise ValueError(f"tool {tool.name} registered twice")
+            self._tools[tool.name] = tool
+            return fn
+
+        return register
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return [tool.schema() for tool in self._tools.values()]
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+
+def build_tool(fn: ToolFn, *, read_only: bool, requires_approval: bool, timeout_s: float) -> Tool:
+    signature = inspect.signature(fn)
+    hints = get_type_hints(fn)
+    params = list(signature.parameters.values())
+    if not params or hints.get(params[0].name) is not ToolContext:
+        raise TypeError(f"{fn.__name__}: the first parameter must be `ctx: ToolContext`")
+    description, arg_docs = _parse_docstring(inspect.getdoc(fn) or "")
+    fields: dict[str, Any] = {}
+    for param in params[1:]:
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (
+            hints[param.name],
+            Field(default=default, description=arg_docs.get(param.name)),
+        )
+    model = create_model(f"{fn.__name__}_params", __config__=ConfigDict(extra="forbid"), **fields)
+    return Tool(
+        name=fn.__name__,
+        description=description,
+        params=model,
+        fn=fn,
+        read_only=read_only,
+        requires_approval=requires_approval,
+        timeout_s=timeout_s,
+    )
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """The text before ``Args:`` and each argument's description (Google style)."""
+    head, _, rest = doc.partition("\nArgs:\n")
+    args: dict[str, str] = {}
+    current: str | None = None
+    for line in rest.splitlines():
+        if line.strip() and not line.startswith(" "):
+            break  # The next section (Returns:, Raises:).
+        match = _ARG_LINE.match(line)
+        if match:
+            current = match[1]
+            args[current] = match[2].strip()
+        elif current and line.strip():
+            args[current] += " " + line.strip()
+    return " ".join(head.split()), args

@@ -1,0 +1,214 @@
+"""A fake Chat Completions provider on 127.0.0.1, with scripted replies and injected faults.
+
+Raw asyncio streams rather than a web framework, so a test controls every byte and can reset the
+connection, stall, or drip chunks. Each request takes the next :class:`Script` from the queue
+(the last one repeats). Requests are recorded, and the message history is checked the way real
+providers check it (an assistant message with ``tool_calls`` before every ``tool`` message), so a
+malformed history fails with 400 exactly as it would in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "streams"
+
+
+@dataclass
+class Script:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    events: Sequence[bytes] = ()
+    """Body pieces, written one by one (an SSE event each, usually)."""
+    json_body: Any = None
+    """A JSON body instead of a stream."""
+    delay_s: float = 0.0
+    """Pause before each piece."""
+    stall_before_first_s: float = 0.0
+    """Send the headers, then say nothing this long before the first piece."""
+    reset_after: int | None = None
+    """Abort the connection (RST) after this many pieces; 0 resets before the first."""
+    refuse: bool = False
+    """Close the connection as soon as the request arrives, before any response."""
+
+
+def sse(*chunks: dict[str, Any] | str) -> list[bytes]:
+    """SSE events from chunk dicts (or raw strings such as ``"[DONE]"``)."""
+    out = []
+    for chunk in chunks:
+        data = chunk if isinstance(chunk, str) else json.dumps(chunk, ensure_ascii=False)
+        out.append(f"data: {data}\n\n".encode())
+    return out
+
+
+def corpus_events(name: str) -> list[bytes]:
+    """A corpus file split into its SSE events (blank-line separated), bytes kept exactly."""
+    raw = (CORPUS / f"{name}.sse").read_bytes().replace(b"\r\n", b"\n")
+    parts = [p + b"\n\n" for p in raw.split(b"\n\n") if p.strip()]
+    return parts
+
+
+def text_chunks(text: str, *, model: str = "fake", usage: bool = True) -> list[bytes]:
+    """A well-formed streamed text answer."""
+    chunks: list[dict[str, Any] | str] = [
+        {"id": "c1", "object": "chat.completion.chunk", "model": model,
+         "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}]}
+        for piece in re.findall(r"\S+\s*", text)
+    ]  # fmt: skip
+    chunks.append(
+        {
+            "id": "c1",
+            "model": model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+    )
+    if usage:
+        chunks.append(
+            {
+                "id": "c1",
+                "model": model,
+                "choices": [],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            }
+        )
+    chunks.append("[DONE]")
+    return sse(*chunks)
+
+
+def history_problem(messages: list[dict[str, Any]]) -> str | None:
+    """What a real provider would reject in this history, or ``None``."""
+    open_ids: set[str] = set()
+    for i, message in enumerate(messages):
+        role = message.get("role")
+        if role == "assistant" and message.get("tool_calls"):
+            open_ids = {c["id"] for c in message["tool_calls"]}
+            for call in message["tool_calls"]:
+                if not isinstance(call.get("function", {}).get("arguments"), str):
+                    return f"messages[{i}]: tool call arguments must be a string"
+        elif role == "tool":
+            if message.get("tool_call_id") not in open_ids:
+                return (
+                    f"messages[{i}]: messages with role 'tool' must be a response to a preceding "
+                    "message with 'tool_calls'"
+                )
+            open_ids.discard(message["tool_call_id"])
+        elif open_ids:
+            return (
+                f"messages[{i}]: tool_call_ids did not have response messages: {sorted(open_ids)}"
+            )
+    return None
+
+
+class FakeProvider:
+    def __init__(self) -> None:
+        self.scripts: list[Script] = []
+        self.requests: list[dict[str, Any]] = []
+        self.connections = 0
+        self.closed_early = 0
+        """Responses the client closed before the server finished writing them."""
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def queue(self, *scripts: Script) -> None:
+        self.scripts.extend(scripts)
+
+    async def start(self) -> FakeProvider:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def _next_script(self) -> Script:
+        if len(self.scripts) > 1:
+            return self.scripts.pop(0)
+        return self.scripts[0] if self.scripts else Script(events=text_chunks("ok"))
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {
+                    k.lower(): v.strip()
+                    for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
+                }
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                request = {"method": method, "path": path, "headers": headers}
+                if body:
+                    request["json"] = json.loads(body)
+                self.requests.append(request)
+                if not await self._respond(request, writer):
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            if not writer.is_closing():
+                writer.close()
+
+    async def _respond(self, request: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        """Write one response; return whether the connection may be reused."""
+        script = self._next_script()
+        if script.refuse:
+            writer.transport.abort()
+            return False
+        problem = history_problem(request.get("json", {}).get("messages", []))
+        if problem is not None:
+            script = Script(
+                status=400,
+                json_body={"error": {"message": problem, "type": "invalid_request_error"}},
+            )
+        if script.json_body is not None or script.status != 200:
+            payload = json.dumps(
+                script.json_body or {"error": {"message": f"HTTP {script.status}"}}
+            ).encode()
+            extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
+            writer.write(
+                f"HTTP/1.1 {script.status} X\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(payload)}\r\n{extra}\r\n".encode()
+                + payload
+            )
+            await writer.drain()
+            return True
+        extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
+        # Chunked, as real providers stream: a reset mid-body is then visible to the client as
+        # an incomplete message, not mistaken for a normal end.
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+            b"transfer-encoding: chunked\r\nconnection: close\r\n" + extra.encode() + b"\r\n"
+        )
+        await writer.drain()
+        if script.stall_before_first_s:
+            await asyncio.sleep(script.stall_before_first_s)
+        try:
+            for i, piece in enumerate(script.events):
+                if script.reset_after is not None and i >= script.reset_after:
+                    writer.transport.abort()
+                    return False
+                if script.delay_s:
+                    await asyncio.sleep(script.delay_s)
+                writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                await writer.drain()
+            if script.reset_after is not None and script.reset_after >= len(script.events):
+                writer.transport.abort()
+                return False
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        except ConnectionError:
+            self.closed_early += 1
+        return False
