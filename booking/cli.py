@@ -6,7 +6,7 @@ Errors print one clear line and exit non-zero; tracebacks are for bugs only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date as date_type
 from typing import Annotated, Any, TypeVar
 
@@ -239,6 +239,108 @@ def weather(
     )
     if f.note:
         console.print(f.note)
+
+
+offline_app = typer.Typer(
+    help="The built-in offline model (rule-based, not an LLM).", no_args_is_help=True
+)
+app.add_typer(offline_app, name="offline-model")
+
+
+@offline_app.command("serve")
+def offline_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8081,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the offline model as an OpenAI-compatible endpoint at http://HOST:PORT/v1."""
+    import uvicorn
+
+    from booking.agent.models.offline.transport import OfflineModel, asgi_app
+    from booking.domain.dates import clock_from
+
+    settings = Settings()
+    model = OfflineModel(clock_from(settings), pace_s=settings.offline_pace_ms / 1000)
+    console.print(f"offline model (rule-based, not an LLM) at http://{host}:{port}/v1")
+    uvicorn.run(asgi_app(model), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def chat(
+    messages: Annotated[
+        list[str] | None,
+        typer.Argument(help="Messages to send in turn; none: read lines from stdin."),
+    ] = None,
+) -> None:
+    """Talk to the agent in the terminal, e.g. `booking chat "Đặt vé SGN → HAN ngày 15/6"`."""
+    from booking.agent.events import (
+        TextDelta,
+        ToolCallStarted,
+        ToolError,
+        ToolResult,
+        TurnDone,
+        TurnFailed,
+    )
+    from booking.agent.factory import build_orchestrator
+    from booking.agent.models.select import build_model_client
+    from booking.db.engine import make_async_engine, make_sessionmaker
+    from booking.domain.dates import clock_from
+    from booking.domain.directory import load_gazetteer
+    from booking.settings import environment
+
+    settings = Settings()
+
+    def lines() -> Iterator[str]:
+        if messages:
+            yield from messages
+            return
+        while True:
+            try:
+                line = input("you> ").strip()
+            except EOFError:
+                return
+            if line:
+                yield line
+
+    async def run() -> None:
+        engine = make_async_engine(_url(settings), settings)
+        clock = clock_from(settings)
+        model = build_model_client(settings, clock, environment())
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            async with sessionmaker() as session:
+                places = await load_gazetteer(session)
+            orchestrator = build_orchestrator(settings, sessionmaker, places, clock, model)
+            history: list[dict[str, Any]] = []
+            for text in lines():
+                if messages:
+                    console.print(f"[bold]you>[/] {escape(text)}")
+                console.print("[bold cyan]agent>[/] ", end="")
+                turn = orchestrator.start(history, text)
+                async for event in turn:
+                    if isinstance(event, TextDelta):
+                        console.print(event.text, end="", markup=False, highlight=False)
+                    elif isinstance(event, ToolCallStarted):
+                        console.print(f"[dim]\\[{event.name} …][/] ", end="")
+                    elif isinstance(event, ToolResult | ToolError):
+                        status = "ok" if isinstance(event, ToolResult) else event.error.get("code")
+                        console.print(
+                            f"[dim]\\[{event.name} {status}, {event.duration_ms:.0f} ms][/] ",
+                            end="",
+                        )
+                    elif isinstance(event, TurnDone):
+                        u = event.usage
+                        console.print(
+                            f"\n[dim]{u.model_calls} model calls, {u.prompt_tokens}+{u.completion_tokens} "
+                            f"tokens, first token {u.ttft_ms or 0:.0f} ms, model {', '.join(u.models)}[/]"
+                        )
+                    elif isinstance(event, TurnFailed):
+                        console.print(f"\n[red]{escape(f'{event.message} [{event.code}]')}[/]")
+                history += turn.messages
+        finally:
+            await model.aclose()
+            await engine.dispose()
+
+    _guard(lambda: asyncio.run(run()))
 
 
 def main() -> None:

@@ -69,9 +69,9 @@ async def get_weather(ctx: ToolContext, city: str, date: str | None = None) -> d
     return forecast.to_dict()
 
 
-def default_registry() -> ToolRegistry:
-    """The registry of every tool the service offers."""
+def default_registry(timeout_s: float = 10.0) -> ToolRegistry:
+    """The registry of every tool the service offers; ``timeout_s`` bounds each call."""
     registry = ToolRegistry()
-    registry.tool(read_only=True, timeout_s=10.0)(search_flights)
-    registry.tool(read_only=True, timeout_s=10.0)(get_weather)
+    registry.tool(read_only=True, timeout_s=timeout_s)(search_flights)
+    registry.tool(read_only=True, timeout_s=timeout_s)(get_weather)
     return registry

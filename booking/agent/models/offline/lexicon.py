@@ -168,6 +168,7 @@ AIRLINE_WORDS: dict[str, str] = {
 }
 
 #: Unaccented words that only Vietnamese uses (place names are removed before this check).
+#: English look-alikes ("hang", "con", "a") are left out on purpose.
 VI_WORDS: frozenset[str] = frozenset(
     {
         "ve",
@@ -194,44 +195,30 @@ VI_WORDS: frozenset[str] = frozenset(
         "duoi",
         "trieu",
         "nghin",
-        "ngan",
         "buoi",
         "chieu",
         "toi",
         "dat",
-        "tim",
-        "hang",
         "cho",
         "minh",
-        "ban",
         "xem",
         "troi",
-        "mua",
         "voi",
         "nhat",
-        "thu",
-        "con",
         "nua",
-        "ra",
         "vao",
         "khach",
-        "lon",
         "tre",
-        "em",
-        "co",
         "duoc",
         "giup",
         "oi",
-        "a",
-        "ah",
-        "u",
-        "la",
         "gi",
+        "khu",
+        "hoi",
+        "bao",
+        "nhieu",
     }
 )
-
-#: Unaccented words that, alone, are not proof of Vietnamese because English has them too.
-VI_WEAK_WORDS: frozenset[str] = frozenset({"a", "con", "em", "ban", "la", "u", "ra", "ah", "co"})
 
 #: Phrases that show Vietnamese even without the words above.
 VI_PHRASES: tuple[str, ...] = ("may bay", "thoi tiet", "xin chao", "cam on", "khu hoi")
@@ -283,7 +270,7 @@ GUARDED_ALIASES: dict[str, frozenset[str]] = {
 }
 
 #: Words allowed between a direction word and the place ("đến thành phố Huế", "to the city of").
-PLACE_FILLERS: frozenset[str] = frozenset({"thanh", "pho", "tp", "san", "bay", "sb", "the", "city"})
+PLACE_FILLERS: frozenset[str] = frozenset({"thanh", "pho", "tp", "san", "sb", "the", "city", "of"})
 
 
 @cache

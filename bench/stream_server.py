@@ -1,0 +1,73 @@
+"""A fake Chat Completions provider for benchmarks, run in its own process.
+
+Every text chunk's content is the server's ``time.monotonic_ns()`` at the moment it is written
+(CLOCK_MONOTONIC is shared by all processes on Linux), so the client measures each chunk's
+delivery latency exactly. The request's ``model`` picks the shape: ``bench-<chunks>-<pace_us>``.
+Run: ``python -m bench.stream_server`` (prints the port on stdout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+
+def _frame(payload: dict[str, object] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    body = f"data: {data}\n\n".encode()
+    return b"%x\r\n%s\r\n" % (len(body), body)
+
+
+async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.decode("latin-1").split("\r\n"):
+                if line.lower().startswith("content-length:"):
+                    length = int(line.split(":", 1)[1])
+            body = json.loads(await reader.readexactly(length))
+            _, chunks, pace_us = str(body.get("model", "bench-100-0")).split("-")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"transfer-encoding: chunked\r\n\r\n"
+            )
+            base = {"id": "b", "object": "chat.completion.chunk", "created": 0, "model": "bench"}
+            for _ in range(int(chunks)):
+                if int(pace_us):
+                    await asyncio.sleep(int(pace_us) / 1e6)
+                content = f"{time.monotonic_ns()} "
+                choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
+                writer.write(_frame({**base, "choices": [choice]}))
+                await writer.drain()
+            stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
+            writer.write(_frame({**base, "choices": [stop]}))
+            writer.write(
+                _frame(
+                    {
+                        **base,
+                        "choices": [],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": int(chunks)},
+                    }
+                )
+            )
+            writer.write(_frame("[DONE]") + b"0\r\n\r\n")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def main() -> None:
+    server = await asyncio.start_server(_handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    sys.stdout.close()
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,41 @@
+"""Wire an :class:`Orchestrator` from settings and already-built resources (CLI, app, demo)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from booking.agent.catalog import default_registry
+from booking.agent.context import ToolContext
+from booking.agent.models.base import ModelClient
+from booking.agent.orchestrator import Approver, Orchestrator
+from booking.domain.dates import Clock
+from booking.domain.places import Gazetteer
+from booking.settings import Settings
+
+
+def build_orchestrator(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    places: Gazetteer,
+    clock: Clock,
+    model: ModelClient,
+    *,
+    approver: Approver | None = None,
+    conversation_id: str | None = None,
+) -> Orchestrator:
+    registry = default_registry(timeout_s=settings.tool_timeout_s)
+    ctx = ToolContext(
+        sessionmaker=sessionmaker,
+        places=places,
+        clock=clock,
+        max_days_ahead=settings.max_days_ahead,
+        conversation_id=conversation_id,
+    )
+    return Orchestrator(
+        model,
+        registry,
+        ctx,
+        max_model_calls=settings.max_model_calls,
+        max_tool_errors=settings.max_tool_errors,
+        approver=approver,
+    )
