@@ -1,0 +1,86 @@
+"""Tool schemas come from signatures and docstrings; arguments are validated against them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+
+from booking.agent.catalog import default_registry
+from booking.agent.context import ToolContext
+from booking.agent.tools import InvalidToolArguments, ToolRegistry, build_tool
+
+
+async def sample(
+    ctx: ToolContext, city: str, days: int = 1, unit: Literal["c", "f"] = "c"
+) -> dict[str, str]:
+    """Look something up.
+
+    More detail for the model.
+
+    Args:
+        city: The city, as typed.
+        days: How many days,
+            counted from today.
+        unit: Temperature unit.
+
+    Returns:
+        Nothing useful.
+    """
+    return {}
+
+
+class TestSchema:
+    def test_built_from_signature_and_docstring(self) -> None:
+        tool = build_tool(sample, read_only=True, requires_approval=False, timeout_s=1)
+        function = tool.schema()["function"]
+        assert function["name"] == "sample"
+        assert function["description"] == "Look something up. More detail for the model."
+        params = function["parameters"]
+        assert params["required"] == ["city"]
+        assert params["additionalProperties"] is False
+        assert params["properties"]["city"] == {
+            "type": "string",
+            "description": "The city, as typed.",
+        }
+        assert params["properties"]["days"]["description"] == "How many days, counted from today."
+        assert params["properties"]["days"]["default"] == 1
+        assert params["properties"]["unit"]["enum"] == ["c", "f"]
+
+    def test_context_parameter_is_required_and_hidden(self) -> None:
+        async def no_ctx(city: str) -> None:
+            """Bad."""
+
+        with pytest.raises(TypeError, match="ToolContext"):
+            build_tool(no_ctx, read_only=True, requires_approval=False, timeout_s=1)
+        schema = build_tool(sample, read_only=True, requires_approval=False, timeout_s=1).schema()
+        assert "ctx" not in schema["function"]["parameters"]["properties"]
+
+    def test_catalog_tools_keep_the_argument_names_models_use(self) -> None:
+        registry = default_registry()
+        search = registry.get("search_flights")
+        assert search is not None
+        props = search.schema()["function"]["parameters"]["properties"]
+        assert list(props)[:3] == ["from_city", "to_city", "date"]
+        assert registry.names() == ["search_flights", "get_weather"]
+        assert all(tool.read_only and not tool.requires_approval for tool in registry)
+
+    def test_registering_a_name_twice_fails(self) -> None:
+        registry = ToolRegistry()
+        registry.tool()(sample)
+        with pytest.raises(ValueError, match="twice"):
+            registry.tool()(sample)
+
+
+class TestValidate:
+    tool = build_tool(sample, read_only=True, requires_approval=False, timeout_s=1)
+
+    def test_fills_defaults(self) -> None:
+        assert self.tool.validate({"city": "Huế"}) == {"city": "Huế", "days": 1, "unit": "c"}
+
+    def test_lists_every_problem(self) -> None:
+        with pytest.raises(InvalidToolArguments) as caught:
+            self.tool.validate({"days": "many", "unit": "k", "extra": 1})
+        fields = {e["loc"][0] for e in caught.value.errors}
+        assert fields == {"city", "days", "unit", "extra"}
+        assert "sample" in str(caught.value)
