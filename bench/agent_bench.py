@@ -42,7 +42,7 @@ def _q(samples: list[float], p: int) -> float:
 async def raw_run(client: openai.AsyncOpenAI, model: str) -> tuple[float, list[float], int]:
     started = time.monotonic_ns()
     ttft = 0.0
-    latencies = []
+    latencies: list[float] = []
     stream = await client.chat.completions.create(model=model, messages=MESSAGES, stream=True)
     async for chunk in stream:
         now = time.monotonic_ns()
@@ -56,7 +56,7 @@ async def raw_run(client: openai.AsyncOpenAI, model: str) -> tuple[float, list[f
 async def our_run(orchestrator: Orchestrator) -> tuple[float, list[float], int]:
     started = time.monotonic_ns()
     ttft = 0.0
-    latencies = []
+    latencies: list[float] = []
     async for event in orchestrator.start([], "hi"):
         now = time.monotonic_ns()
         if isinstance(event, TextDelta):

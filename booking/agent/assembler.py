@@ -165,7 +165,14 @@ class ToolCallAssembler:
         if not isinstance(arguments, str):
             # Some servers send an already-parsed object; keep it as JSON text.
             arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
-        slot = self._slot_for(raw.get("index"), raw.get("id") or None, name, arguments)
+        call_id = raw.get("id") or None
+        slot = self._slot_for(raw.get("index"), call_id, name, arguments)
+        if call_id is None and slot.name and _opens_another_object(slot.arguments, arguments):
+            # Same index, no ids, same tool: the name came alone on the previous delta and was
+            # taken for a repetition; a second JSON object starting now proves it was a new call.
+            previous = slot
+            slot = _Slot(index=previous.index, name=name or previous.name, order=len(self._slots))
+            self._slots.append(slot)
         pieces: list[Piece] = []
         if name and not slot.name:
             slot.name = name
@@ -236,6 +243,16 @@ class ToolCallAssembler:
         if slot.call_id is None:
             slot.call_id = slot.provider_id or f"{self.id_prefix}_{slot.order}"
         return slot.call_id
+
+
+def _opens_another_object(current: str, incoming: str) -> bool:
+    """``incoming`` starts a new JSON object although ``current`` is already complete."""
+    return (
+        incoming.lstrip().startswith("{")
+        and not incoming.startswith(current)
+        and _is_complete_json(current)
+        and not _is_complete_json(incoming)
+    )
 
 
 def _is_complete_json(text: str) -> bool:

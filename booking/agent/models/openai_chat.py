@@ -102,7 +102,7 @@ class _Stream:
                         model=self._spec.name,
                     ) from None
                 except Exception as exc:
-                    raise _classify(exc, self._spec) from exc
+                    raise _classify(exc, self._spec, started=True) from exc
                 yield _to_dict(chunk)
         finally:
             await self.aclose()
@@ -265,9 +265,15 @@ class KeepAliveFilter(httpx2.AsyncBaseTransport):
         response = await self._inner.handle_async_request(request)
         if not response.headers.get("content-type", "").startswith("text/event-stream"):
             return response
+        # The filtered body is decoded, so it no longer has the original encoding or length.
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length")
+        ]
         return httpx2.Response(
             status_code=response.status_code,
-            headers=response.headers,
+            headers=headers,
             stream=_FilteredStream(response),
             request=request,
             extensions=response.extensions,
@@ -278,33 +284,55 @@ class KeepAliveFilter(httpx2.AsyncBaseTransport):
 
 
 class _FilteredStream(httpx2.AsyncByteStream):
+    """Pass SSE events on one at a time, dropping those with no data (keep-alives)."""
+
     def __init__(self, response: httpx2.Response) -> None:
         self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         pending = b""
-        async for data in self._response.aiter_raw():
+        event: list[bytes] = []
+        # aiter_bytes() decodes gzip/deflate, so keep-alives in compressed streams are seen too.
+        async for data in self._response.aiter_bytes():
             pending += data
-            lines = pending.split(b"\n")
-            pending = lines.pop()
-            kept = [line for line in lines if line.rstrip(b"\r") not in (b"data:", b"data: ")]
-            if kept:
-                yield b"\n".join(kept) + b"\n"
-        if pending and pending.rstrip(b"\r") not in (b"data:", b"data: "):
-            yield pending
+            *lines, pending = pending.split(b"\n")
+            out: list[bytes] = []
+            for line in lines:
+                if line.rstrip(b"\r"):
+                    event.append(line)
+                    continue
+                if _has_data(event):
+                    out.append(b"\n".join(event) + b"\n\n")
+                event = []
+            if out:
+                yield b"".join(out)
+        tail = [*event, pending] if pending.rstrip(b"\r") else event
+        if _has_data(tail):
+            yield b"\n".join(tail) + b"\n\n"
 
     async def aclose(self) -> None:
         await self._response.aclose()
 
 
+def _has_data(event: list[bytes]) -> bool:
+    """Whether an SSE event carries a non-empty ``data:`` field (``event: ping`` alone does not)."""
+    for line in event:
+        if line.startswith(b"data:") and line[5:].strip(b" \r"):
+            return True
+    return False
+
+
 def _to_dict(chunk: Any) -> dict[str, Any]:
-    data = chunk.to_dict() if hasattr(chunk, "to_dict") else dict(chunk)
+    # Providers send fields the SDK types differently (arguments as an object, say); the dict
+    # is what we want, so the type mismatch warnings are noise.
+    data = chunk.to_dict(warnings=False) if hasattr(chunk, "to_dict") else dict(chunk)
     return data
 
 
-def _timeout(spec: ModelSpec, seconds: float) -> ModelError:
+def _timeout(spec: ModelSpec, seconds: float | None) -> ModelError:
+    within = f" within {seconds:.3g} s" if seconds else " before the request timed out"
     return ModelError(
-        f"{spec.name} sent nothing within {seconds:.0f} s",
+        f"{spec.name} sent nothing{within}",
         code="upstream_timeout",
         retryable=True,
         model=spec.name,
@@ -327,7 +355,7 @@ def _retry_after(response: httpx2.Response) -> float | None:
         return None
 
 
-def _classify(exc: BaseException, spec: ModelSpec) -> ModelError:
+def _classify(exc: BaseException, spec: ModelSpec, *, started: bool = False) -> ModelError:
     """Map SDK and transport failures to one typed error."""
     if isinstance(exc, ModelError):
         return exc
@@ -363,10 +391,15 @@ def _classify(exc: BaseException, spec: ModelSpec) -> ModelError:
             status_code=status,
         )
     if isinstance(exc, openai.APITimeoutError):
-        return _timeout(spec, 0)
+        return _timeout(spec, None)
     if isinstance(exc, openai.APIConnectionError):
+        where = (
+            "lost the connection mid-answer"
+            if started
+            else f"cannot reach the provider at {spec.base_url}"
+        )
         return ModelError(
-            f"{name}: cannot reach the provider at {spec.base_url}",
+            f"{name}: {where}",
             code="upstream_unavailable",
             retryable=True,
             model=name,
