@@ -220,8 +220,47 @@ VI_WORDS: frozenset[str] = frozenset(
     }
 )
 
+#: Words both languages use ("ok", airline and cabin names): they leave the language as it was.
+NEUTRAL_WORDS: frozenset[str] = frozenset(
+    {"ok", "okay", "oke", "oki", "vip", "business", "economy", "class", "air", "airlines"}
+    | {"vietjet", "bamboo", "vietravel", "vna", "vj", "qh", "vasco", "pacific", "airways"}
+)
+
 #: Phrases that show Vietnamese even without the words above.
 VI_PHRASES: tuple[str, ...] = ("may bay", "thoi tiet", "xin chao", "cam on", "khu hoi")
+
+
+#: Words that show what a message is about.
+FLIGHT_WORDS: tuple[str, ...] = (
+    *("chuyen bay", "may bay", "flight", "flights", "fly", "flying", "plane", "ticket"),
+    *("tickets", "fare", "fares", "airfare", "dat ve", "tim ve", "san ve"),
+)
+WEATHER_WORDS: tuple[str, ...] = (
+    *("thoi tiet", "nhiet do", "du bao", "weather", "forecast", "temperature", "rain"),
+    *("raining", "rainy", "sunny", "humid", "umbrella", "mua khong"),
+)
+WEATHER_RAW: tuple[str, ...] = ("trời", "troi", "mưa", "nắng", "nóng", "lạnh", "dự báo")
+UNSUPPORTED_WORDS: tuple[str, ...] = (
+    *("khach san", "hotel", "hotels", "resort", "homestay", "joke", "jokes", "truyen cuoi"),
+    *("taxi", "thue xe", "car rental", "rent a car", "visa", "tour", "nha hang"),
+    *("restaurant", "bai hat", "a song", "poem", "funny"),
+)
+#: "Chuyện cười" (a joke) folds like "chuyến cuối" (the last flight), so only its accents count.
+UNSUPPORTED_RAW: tuple[str, ...] = ("chuyện cười", "truyện cười")
+MANAGE_WORDS: tuple[str, ...] = (
+    *("huy ve", "huy dat", "huy chuyen", "hoan ve", "doi ve", "cancel", "refund"),
+    *("reschedule", "change my booking"),
+)
+GREETINGS: tuple[str, ...] = (
+    *("xin chao", "chao", "chao ban", "hello", "hi", "hey", "alo", "good morning"),
+    *("good afternoon", "good evening", "hola"),
+)
+THANKS_WORDS: tuple[str, ...] = ("cam on", "thank", "thanks", "thank you", "tks", "thx")
+HELP_WORDS: tuple[str, ...] = (
+    *("help", "what can you do", "lam duoc gi", "giup duoc gi", "huong dan", "ban la ai"),
+    "who are you",
+)
+THERE_RAW: tuple[str, ...] = ("đó", "đấy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +331,13 @@ def place_index() -> PlaceIndex:
         by_tool_name[city.tool_name] = city
     longest = max(len(key.split()) for key in aliases)
     return PlaceIndex(aliases, airports, by_tool_name, longest)
+
+
+@cache
+def airline_phrases() -> dict[str, str]:
+    """:data:`AIRLINE_WORDS` plus every airline's full name from the data file, folded."""
+    phrases = {fold(row["name"]): row["code"] for row in load_network().airlines}
+    return {**phrases, **AIRLINE_WORDS}
 
 
 @cache

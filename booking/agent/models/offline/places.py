@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from booking.agent.models.offline.lexicon import (
+    AIRLINE_WORDS,
+    EN_MONTHS,
+    EN_WEEKDAYS,
     GUARDED_ALIASES,
     PLACE_FILLERS,
     City,
@@ -58,6 +61,19 @@ _AFTER_CODE_WORDS: frozenset[str] = frozenset(
     | {"va", "and", "voi", "with", "nhe", "please", "t2", "t3", "t4", "t5", "t6", "t7", "cn"}
 )
 
+#: Capitalized words after a direction word that are not place names.
+_NOT_NAMES: frozenset[str] = frozenset(
+    {*EN_WEEKDAYS, *EN_MONTHS, *(w for phrase in AIRLINE_WORDS for w in phrase.split())}
+    | {"thu", "chu", "toi", "minh", "ngay", "the", "book", "find", "search", "show", "see"}
+    | {"business", "economy", "tomorrow", "today", "next", "this", "hom", "cuoi", "tuan"}
+)
+
+#: Words that may come before a lower-case code that a direction mark follows ("vé sgn-han").
+_BEFORE_CODE_WORDS: frozenset[str] = frozenset(
+    {"ve", "bay", "chuyen", "flight", "flights", "fly", "ticket", "tickets", "dat", "book"}
+    | {"tim", "search", "find", "mai", "tomorrow", "today", "nay", "sau", "toi", "tuan"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Mention:
@@ -93,10 +109,9 @@ def _code_allowed(tokens: tuple[Token, ...], index: int) -> bool:
     following = tokens[index + 1] if index + 1 < len(tokens) else None
     marked_before = token.arrow_before or (previous is not None and _is_direction(previous))
     marked_after = following is not None and (following.arrow_before or _is_direction(following))
-    ends = (
-        following is None or not following.word.isalpha() or following.word in _AFTER_CODE_WORDS
-    )
-    return (marked_before and (marked_after or ends)) or (marked_after and previous is None)
+    ends = following is None or not following.word.isalpha() or following.word in _AFTER_CODE_WORDS
+    starts = previous is None or not previous.word.isalpha() or previous.word in _BEFORE_CODE_WORDS
+    return (marked_before and (marked_after or ends)) or (marked_after and starts)
 
 
 def _previous_word(tokens: tuple[Token, ...], index: int) -> Token | None:
@@ -108,6 +123,9 @@ def _previous_word(tokens: tuple[Token, ...], index: int) -> Token | None:
             cursor -= 1
         elif token.word == "bay" and cursor > 0 and tokens[cursor - 1].word == "san":
             cursor -= 2
+        elif token.word == "bay" and cursor > 0 and tokens[cursor - 1].word == "may":
+            # "Vé máy bay Hà Nội": "bay" is part of the noun "máy bay", not the verb "fly to".
+            return None
         else:
             return token
     return None
@@ -134,7 +152,7 @@ def find_places(utterance: Utterance) -> list[Mention]:
     found: list[tuple[City, str, int, int]] = []
     position = 0
     while position < len(tokens):
-        match = _match_at(tokens, position, index.longest)
+        match = _match_at(tokens, position, index.longest) or _unknown_at(tokens, position)
         if match is None:
             position += 1
             continue
@@ -167,6 +185,28 @@ def _match_at(
     return None
 
 
+def _unknown_at(tokens: tuple[Token, ...], position: int) -> tuple[City, str, int] | None:
+    """A capitalized name after "từ"/"đến"/"ở"/"from"/"to"/"in" that no alias knows ("Atlantis").
+
+    Passing it on lets the place resolver answer with its suggestions instead of the model
+    asking again for a place the user did name.
+    """
+    before = tokens[position - 1] if position > 0 else None
+    if before is None or not (_is_direction(before) or _is_word(before, _AT_WORDS)):
+        return None
+    last = position - 1
+    for cursor in range(position, min(position + 3, len(tokens))):
+        token = tokens[cursor]
+        capitalized = token.typed[:1].isupper() and token.word.isalpha() and len(token.word) > 2
+        if not capitalized or token.word in _NOT_NAMES or token.typed.isupper():
+            break
+        last = cursor
+    if last < position:
+        return None
+    name = " ".join(t.typed for t in tokens[position : last + 1])
+    return City(slug="", name_vi=name, name_en=name, airports=()), name, last
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """The places of a message sorted into the parts they play."""
@@ -185,6 +225,9 @@ def sort_places(mentions: list[Mention], *, weather: bool) -> Route:
         mentions: the places in message order.
         weather: whether the message asks about weather; if not, "in Hanoi" is just a place.
     """
+    if not weather:
+        # An unknown name after "in"/"ở" is a place only when asking about the weather there.
+        mentions = [m for m in mentions if m.city.slug or m.role != "at"]
     origin = next((m for m in mentions if m.role == "origin"), None)
     destination = next((m for m in mentions if m.role == "destination"), None)
     at = next((m for m in mentions if m.role == "at"), None) if weather else None

@@ -8,13 +8,14 @@ folded form, and how upper-case airport codes ("HAN") are told from words ("han"
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from booking.agent.models.offline.lexicon import VI_PHRASES, VI_WORDS
+from booking.agent.models.offline.lexicon import NEUTRAL_WORDS, VI_PHRASES, VI_WORDS
 
 Language = Literal["vi", "en"]
 
@@ -115,23 +116,27 @@ def _has_vietnamese_letters(text: str) -> bool:
 
 
 def vietnamese_evidence(utterance: Utterance, skip: frozenset[int] = frozenset()) -> bool:
-    """Whether the message is Vietnamese: accents, or Vietnamese words outside place names.
+    """Whether the message is Vietnamese: accents, or unaccented Vietnamese words outside places.
 
     Args:
         utterance: the message.
         skip: indexes of tokens that belong to place names ("Hai Phong" says nothing).
     """
-    kept = [t for i, t in enumerate(utterance.tokens) if i not in skip]
-    if any(_has_vietnamese_letters(t.typed) for t in kept):
+    # Accents count anywhere, place names included: people who type "Hà Nội" write Vietnamese.
+    if _has_vietnamese_letters(utterance.typed):
         return True
+    kept = [t for i, t in enumerate(utterance.tokens) if i not in skip]
     words = " " + " ".join(t.word for t in kept) + " "
     return any(t.word in VI_WORDS for t in kept) or any(f" {p} " in words for p in VI_PHRASES)
 
 
 def english_evidence(utterance: Utterance, skip: frozenset[int] = frozenset()) -> bool:
-    """Whether the message has words that are neither codes, numbers nor place names."""
+    """Whether the message has words that are not codes, numbers, place names or shared words."""
     return any(
-        t.word.isalpha() and len(t.word) > 1 and not t.typed.isupper()
+        t.word.isalpha()
+        and len(t.word) > 1
+        and not t.typed.isupper()
+        and t.word not in NEUTRAL_WORDS
         for i, t in enumerate(utterance.tokens)
         if i not in skip
     )
@@ -158,3 +163,26 @@ def last_user_index(messages: Sequence[Mapping[str, Any]]) -> int | None:
         if messages[index].get("role") == "user":
             return index
     return None
+
+
+def _arguments(call: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    function = call.get("function")
+    if not isinstance(function, Mapping):
+        return None
+    raw = function.get("arguments")
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(arguments, dict):
+        return None
+    return str(function.get("name", "")), arguments
+
+
+def tool_calls(message: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, name, arguments) of each readable tool call of an assistant message."""
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    for call in message.get("tool_calls") or []:
+        if isinstance(call, Mapping) and (parsed := _arguments(call)) is not None:
+            calls.append((str(call.get("id", "")), parsed[0], parsed[1]))
+    return calls

@@ -1,0 +1,20 @@
+"""The built-in offline model: a deterministic, rule-based stand-in for an LLM (not an LLM).
+
+It reads flight and weather requests in Vietnamese (with or without diacritics), English and
+mixed text, plans ``search_flights`` / ``get_weather`` calls, and writes the answer from their
+results. Everything here is pure: ``today`` is always passed in.
+"""
+
+from booking.agent.models.offline.brain import Response, detect_language, respond
+from booking.agent.models.offline.reply import compose_answer
+from booking.agent.models.offline.understand import Plan, PlannedCall, understand
+
+__all__ = [
+    "Plan",
+    "PlannedCall",
+    "Response",
+    "compose_answer",
+    "detect_language",
+    "respond",
+    "understand",
+]

@@ -1,0 +1,39 @@
+"""The offline model's one entry point: messages in, text or tool calls out. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from booking.agent.models.offline.reply import compose_answer
+from booking.agent.models.offline.understand import (
+    PlannedCall,
+    conversation_language,
+    detect_language,
+    understand,
+)
+
+__all__ = ["Response", "detect_language", "respond"]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What the model says this turn: a text, or tool calls to run first."""
+
+    text: str | None
+    calls: tuple[PlannedCall, ...]
+
+
+def respond(messages: Sequence[Mapping[str, Any]], today: date) -> Response:
+    """Answer from tool results when they just came in, else plan the next step.
+
+    Args:
+        messages: OpenAI Chat Completions messages.
+        today: the date in Asia/Ho_Chi_Minh.
+    """
+    if messages and messages[-1].get("role") == "tool":
+        return Response(compose_answer(messages, conversation_language(messages)), ())
+    plan = understand(messages, today)
+    return Response(plan.reply, plan.calls)

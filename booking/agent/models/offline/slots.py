@@ -1,0 +1,287 @@
+"""The flight-search details of one message: dates, passengers, cabin, price cap, times, airline, sort.
+
+Phrases with digits are read from the folded text in a fixed order (prices, clock times, dates,
+passengers), and each claims its characters so a later reading cannot reuse them: "1.5" in
+"dưới 1.5 triệu" is a price, never the first of May.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from booking.agent.models.offline.dates import DateMention, find_dates, overlaps
+from booking.agent.models.offline.lexicon import (
+    CABINS,
+    NUMBER_WORDS,
+    SORTS,
+    TIME_WINDOWS,
+    airline_codes,
+    airline_phrases,
+)
+from booking.agent.models.offline.text import Utterance
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """Everything a message says about a flight search, places aside."""
+
+    dates: tuple[DateMention, ...] = ()
+    passengers: int | None = None
+    cabin: str | None = None
+    max_price: int | None = None
+    depart_after: str | None = None
+    depart_before: str | None = None
+    airline: str | None = None
+    sort: str | None = None
+    """"price" is kept when said, so a follow-up can clear an earlier "earliest first"."""
+    round_trip: bool = False
+    one_way: bool = False
+
+    @property
+    def has_filters(self) -> bool:
+        """Whether the message refines a search (anything but places and dates)."""
+        return any(
+            value is not None
+            for value in (
+                self.passengers,
+                self.cabin,
+                self.max_price,
+                self.depart_after,
+                self.depart_before,
+                self.airline,
+                self.sort,
+            )
+        )
+
+
+_NUMBER = "|".join([r"\d{1,2}", *sorted(NUMBER_WORDS, key=len, reverse=True), "an"])
+
+_PRICE = re.compile(
+    r"\b(?:duoi|khong\s+qua|khong\s+vuot\s+qua|toi\s+da|re\s+hon|it\s+hon|nho\s+hon|under|below"
+    r"|max(?:imum)?|less\s+than|cheaper\s+than|up\s+to|at\s+most|no\s+more\s+than"
+    r"|budget(?:\s+of)?|ngan\s+sach)\s*:?\s*(\d+(?:[.,]\d+)*)\s*"
+    r"(million|mil|trieu|tr|m|thousand|k|nghin|ngan|vnd|dong|d|₫)?(?![a-z])(\d)?"
+)
+
+
+def _time(suffix: str) -> str:
+    return (
+        rf"(?P<h{suffix}>\d{{1,2}})(?:(?P<colon{suffix}>:)(?P<ma{suffix}>\d{{2}})"
+        rf"|(?P<hh{suffix}>h)(?P<mb{suffix}>\d{{2}})?|\s*(?P<gio{suffix}>gio)(?:\s*(?P<mc{suffix}>\d{{1,2}}))?)?"
+        rf"(?:\s*(?P<ampm{suffix}>am|pm|a\.m\.|p\.m\.|sang|chieu|toi|dem))?\b"
+    )
+
+
+_RANGE = re.compile(
+    rf"\b(?:tu|from|between)\s+{_time('1')}\s*(?:den|toi|to|and|-|–)\s*{_time('2')}"
+)
+_AFTER = re.compile(rf"\b(?:sau|after|from|tu|later\s+than)\s+{_time('1')}")
+_BEFORE = re.compile(rf"\b(?:truoc|before|earlier\s+than|no\s+later\s+than)\s+{_time('1')}")
+
+_PASSENGERS = re.compile(
+    rf"(?<!thu\s)\b({_NUMBER})\s+(nguoi\s+lon|nguoi|hanh\s+khach|khach|ve|adults?|people|persons?"
+    r"|passengers?|pax|tickets?|seats?|ghe|cho\s+ngoi)\b"
+)
+_FAMILY = re.compile(rf"\bfamily\s+of\s+({_NUMBER})\b")
+_CHILDREN = re.compile(
+    rf"\b({_NUMBER})\s+(tre\s+em|tre\s+nho|em\s+be|chau\s+nho|children|child|kids?|infants?|babies|baby)\b"
+)
+
+_ROUND_TRIP: tuple[str, ...] = (
+    *("khu hoi", "round trip", "roundtrip", "return ticket", "return flight", "hai chieu"),
+    *("2 chieu", "di va ve", "ca di lan ve", "return trip", "and back"),
+)
+_ONE_WAY: tuple[str, ...] = ("mot chieu", "1 chieu", "one way", "oneway")
+
+
+#: Words before "chiều" that make it a leg of the trip ("một chiều" one-way), not the afternoon.
+_LEGS = ("mot", "hai", "1", "2", "luot")
+
+
+def _clock(match: re.Match[str], suffix: str) -> str | None:
+    """HH:MM from a clock-time match, or None when nothing marks the number as a time."""
+    group = match.groupdict()
+    marked = group[f"colon{suffix}"] or group[f"hh{suffix}"] or group[f"gio{suffix}"]
+    ampm = group[f"ampm{suffix}"]
+    if not marked and not ampm:
+        return None
+    hour = int(group[f"h{suffix}"])
+    minute = int(group[f"ma{suffix}"] or group[f"mb{suffix}"] or group[f"mc{suffix}"] or 0)
+    if ampm in ("pm", "p.m.", "chieu", "toi", "dem") and hour < 12:
+        hour += 12
+    elif ampm in ("am", "a.m.", "sang") and hour == 12:
+        hour = 0
+    if hour > 24 or minute > 59:
+        return None
+    return "23:59" if hour == 24 else f"{hour:02d}:{minute:02d}"
+
+
+def _amount(number: str, unit: str | None, extra: str | None) -> int | None:
+    scale = 1
+    if unit in ("million", "mil", "trieu", "tr", "m"):
+        scale = 1_000_000
+    elif unit in ("thousand", "k", "nghin", "ngan"):
+        scale = 1_000
+    if scale > 1 and re.fullmatch(r"\d+[.,]\d{1,2}", number):
+        # "1.5M" and "1,5 triệu" carry a decimal part; "2.000.000" only groups thousands.
+        text = number.replace(",", ".")
+    else:
+        text = number.replace(",", "").replace(".", "")
+    try:
+        value = Decimal(text) * scale
+    except InvalidOperation:
+        return None
+    if extra is not None and scale > 1:
+        # "1tr5" is one and a half million: the digit after the unit is the next tenth.
+        value += Decimal(extra) * scale / 10
+    amount = int(value)
+    return amount if amount >= 1_000 else None
+
+
+def _count(text: str) -> int:
+    return int(text) if text.isdigit() else NUMBER_WORDS.get(text, 1)
+
+
+def _phrases(
+    utterance: Utterance, table: dict[str, str], taken: list[tuple[int, int]]
+) -> list[tuple[int, int, str]]:
+    """(position, -length, value) of each phrase from ``table`` found outside ``taken``."""
+    found: list[tuple[int, int, str]] = []
+    for phrase, value in table.items():
+        for match in re.finditer(rf"\b{re.escape(phrase)}\b", utterance.plain):
+            if not overlaps(*match.span(), taken):
+                found.append((match.start(), -len(phrase), value))
+    return found
+
+
+def _first_phrase(
+    utterance: Utterance, table: dict[str, str], taken: list[tuple[int, int]]
+) -> str | None:
+    """The value of the phrase that appears first (the longest one where two start together)."""
+    found = _phrases(utterance, table, taken)
+    return min(found)[2] if found else None
+
+
+def _named_window(utterance: Utterance, taken: list[tuple[int, int]]) -> tuple[str, str] | None:
+    tokens = [t for t in utterance.tokens if not overlaps(t.start, t.end, taken)]
+    for index, token in enumerate(tokens):
+        before = tokens[index - 1].word if index > 0 else ""
+        after = tokens[index + 1].word if index + 1 < len(tokens) else ""
+        name: str | None = None
+        if token.raw == "sáng" or (token.word == "sang" and before in ("buoi", "chuyen")):
+            name = "morning"
+        elif token.word == "sang" and after in ("som", "mai", "nay") and token.raw != "sang":
+            name = "morning"
+        elif token.word == "morning" and before != "good":
+            name = "morning"
+        elif token.word in ("trua", "noon", "midday", "lunchtime"):
+            name = "noon"
+        elif token.word == "chieu" and after not in ("ve", "di") and before not in _LEGS:
+            name = "afternoon"
+        elif token.word == "afternoon":
+            name = "afternoon"
+        elif token.raw == "tối" and after not in ("da", "thieu", "uu"):
+            name = "evening"
+        elif token.word == "toi" and (before == "buoi" or after == "nay"):
+            name = "evening"
+        elif token.word in ("evening", "tonight"):
+            name = "evening"
+        elif token.raw == "đêm" or token.word in ("khuya", "night", "overnight", "redeye"):
+            name = "night"
+        elif token.word == "dem" and before in ("ban", "buoi", "chuyen"):
+            name = "night"
+        elif token.word == "red" and after == "eye":
+            name = "night"
+        if name is not None:
+            return TIME_WINDOWS[name]
+    return None
+
+
+def _times(utterance: Utterance, taken: list[tuple[int, int]]) -> tuple[str | None, str | None]:
+    after: str | None = None
+    before: str | None = None
+    for match in _RANGE.finditer(utterance.plain):
+        low, high = _clock(match, "1"), _clock(match, "2")
+        if low and high:
+            after, before = low, high
+            taken.append(match.span())
+    for match in _AFTER.finditer(utterance.plain):
+        if not overlaps(*match.span(), taken) and (clock := _clock(match, "1")):
+            after = after or clock
+            taken.append(match.span())
+    for match in _BEFORE.finditer(utterance.plain):
+        if not overlaps(*match.span(), taken) and (clock := _clock(match, "1")):
+            before = before or clock
+            taken.append(match.span())
+    return after, before
+
+
+def _passengers(utterance: Utterance, taken: list[tuple[int, int]]) -> int | None:
+    people: int | None = None
+    tickets: int | None = None
+    children = 0
+    for match in _CHILDREN.finditer(utterance.plain):
+        if not overlaps(*match.span(), taken):
+            children += _count(match[1])
+            taken.append(match.span())
+    for pattern in (_PASSENGERS, _FAMILY):
+        for match in pattern.finditer(utterance.plain):
+            if overlaps(*match.span(), taken):
+                continue
+            taken.append(match.span())
+            count = _count(match[1])
+            unit = match[2] if pattern is _PASSENGERS else "people"
+            if unit in ("ve", "ticket", "tickets", "seat", "seats", "ghe", "cho ngoi"):
+                tickets = tickets or count
+            else:
+                people = people or count
+    if people is not None:
+        return people + children
+    if tickets is not None:
+        return max(tickets, children)
+    # "1 trẻ em" alone travels with a grown-up who did not count themselves.
+    return 1 + children if children else None
+
+
+def _airline(utterance: Utterance, taken: list[tuple[int, int]]) -> str | None:
+    found = _phrases(utterance, airline_phrases(), taken)
+    codes = airline_codes()
+    for token in utterance.tokens:
+        # Two-letter codes are often words or abbreviations, so only upper-case ones count.
+        if token.typed in codes and token.typed.isupper() and not token.typed.isdigit():
+            if not overlaps(token.start, token.end, taken):
+                found.append((token.start, -2, token.typed))
+    return min(found)[2] if found else None
+
+
+def extract_slots(utterance: Utterance, today: date) -> Slots:
+    """Read every search detail in the message."""
+    taken: list[tuple[int, int]] = []
+    max_price: int | None = None
+    for match in _PRICE.finditer(utterance.plain):
+        amount = _amount(match[1], match[2], match[3])
+        if amount is not None:
+            max_price = max_price or amount
+            taken.append(match.span())
+    after, before = _times(utterance, taken)
+    # "Tối nay" is both a date and a time of day, so the named window looks past date spans.
+    window = _named_window(utterance, list(taken))
+    dates = find_dates(utterance, today, taken)
+    passengers = _passengers(utterance, taken)
+    if window is not None:
+        after, before = after or window[0], before or window[1]
+    return Slots(
+        dates=tuple(dates),
+        passengers=passengers,
+        cabin=_first_phrase(utterance, CABINS, taken),
+        max_price=max_price,
+        depart_after=after,
+        depart_before=before,
+        airline=_airline(utterance, taken),
+        sort=_first_phrase(utterance, SORTS, taken),
+        round_trip=utterance.has(*_ROUND_TRIP),
+        one_way=utterance.has(*_ONE_WAY),
+    )

@@ -1,0 +1,405 @@
+"""From the conversation so far to a plan: the tool calls to make now, or a sentence to say instead.
+
+Pure and deterministic: same messages and ``today``, same plan. Rules worth knowing:
+
+- Missing origin, destination or date is asked for, never guessed. The next message then
+  completes that pending request (the previous user turns are read again to rebuild it).
+- Follow-ups ("còn ngày hôm sau?", "what about business class?", "2 người thì sao") start from
+  the most recent ``search_flights`` call in the assistant's tool calls (the outbound leg when
+  that turn searched a round trip) and change only what the new message says. A message naming
+  both origin and destination starts a fresh search and borrows only the date.
+- Round trip without a return date: nothing is searched yet; the plan asks for the return date.
+- Weather and flights in one message: both calls (``search_flights`` first). If the flight part
+  lacks a detail, only ``get_weather`` is called and the answer ends with the question
+  (:func:`booking.agent.models.offline.reply.compose_answer` asks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from booking.agent.models.offline import phrases
+from booking.agent.models.offline.dates import DateMention
+from booking.agent.models.offline.lexicon import (
+    FLIGHT_WORDS,
+    GREETINGS,
+    HELP_WORDS,
+    MANAGE_WORDS,
+    THANKS_WORDS,
+    THERE_RAW,
+    UNSUPPORTED_RAW,
+    UNSUPPORTED_WORDS,
+    WEATHER_RAW,
+    WEATHER_WORDS,
+)
+from booking.agent.models.offline.places import Mention, Route, find_places, sort_places
+from booking.agent.models.offline.slots import Slots, extract_slots
+from booking.agent.models.offline.text import (
+    Language,
+    Utterance,
+    english_evidence,
+    last_user_index,
+    message_text,
+    parse_utterance,
+    tool_calls,
+    vietnamese_evidence,
+)
+
+#: How many earlier user turns may still be completing one request.
+_MAX_PENDING_TURNS = 4
+_REQUIRED = (("from_city", "origin"), ("to_city", "destination"), ("date", "date"))
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCall:
+    """One tool call the model makes."""
+
+    name: str
+    """"search_flights" or "get_weather"."""
+    arguments: dict[str, Any]
+    """JSON-serializable arguments, only those the user expressed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do with the latest user message."""
+
+    language: Language
+    calls: tuple[PlannedCall, ...]
+    """Tool calls to make now; may be empty."""
+    reply: str | None
+    """Text to say instead (clarifying question, capabilities, greeting) when there are no calls."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A plan plus what the next turn needs to finish an incomplete flight request."""
+
+    language: Language
+    calls: tuple[PlannedCall, ...] = ()
+    reply: str | None = None
+    pending: dict[str, Any] | None = None
+    """Arguments gathered so far for a flight search that still lacks something."""
+    missing: tuple[str, ...] = ()
+    """What ``pending`` lacks: "origin", "destination", "date", "return_date"."""
+
+
+@dataclass(frozen=True, slots=True)
+class _History:
+    last_search: dict[str, Any] | None = None
+    last_weather: dict[str, Any] | None = None
+    weather_only_turn: bool = False
+    """Whether the latest assistant tool calls were all ``get_weather``."""
+    pending: dict[str, Any] | None = None
+
+
+def _history(
+    messages: Sequence[Mapping[str, Any]], index: int, today: date, depth: int
+) -> _History:
+    last_search: dict[str, Any] | None = None
+    last_weather: dict[str, Any] | None = None
+    weather_only: bool | None = None
+    searched_since_previous_user = False
+    previous_user: int | None = None
+    for position in range(index - 1, -1, -1):
+        message = messages[position]
+        if message.get("role") == "user" and previous_user is None:
+            previous_user = position
+        if message.get("role") != "assistant":
+            continue
+        calls = tool_calls(message)
+        names = [name for _, name, _ in calls]
+        if calls and weather_only is None:
+            weather_only = all(name == "get_weather" for name in names)
+        if "search_flights" in names:
+            searched_since_previous_user = searched_since_previous_user or previous_user is None
+            if last_search is None:
+                last_search = next(args for _, name, args in calls if name == "search_flights")
+        if "get_weather" in names and last_weather is None:
+            last_weather = next(args for _, name, args in calls if name == "get_weather")
+    pending: Outcome | None = None
+    if previous_user is not None and not searched_since_previous_user:
+        if depth < _MAX_PENDING_TURNS:
+            pending = analyse(messages[: previous_user + 1], today, depth=depth + 1)
+    return _History(
+        last_search=last_search,
+        last_weather=last_weather,
+        weather_only_turn=bool(weather_only),
+        pending=pending.pending if pending else None,
+    )
+
+
+def _mention_tokens(mentions: list[Mention]) -> frozenset[int]:
+    return frozenset(i for m in mentions for i in range(m.first, m.last + 1))
+
+
+def detect_language(text: str) -> Language:
+    """Vietnamese when the text has Vietnamese letters or words outside place names, else English."""
+    utterance = parse_utterance(text)
+    skip = _mention_tokens(find_places(utterance))
+    return "vi" if vietnamese_evidence(utterance, skip) else "en"
+
+
+def conversation_language(messages: Sequence[Mapping[str, Any]]) -> Language:
+    """The language of the latest user message that shows one (codes and dates show none)."""
+    fallback: Language | None = None
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        utterance = parse_utterance(message_text(message))
+        skip = _mention_tokens(find_places(utterance))
+        if vietnamese_evidence(utterance, skip):
+            return "vi"
+        if english_evidence(utterance, skip):
+            return "en"
+        fallback = fallback or "en"
+    return fallback or "vi"
+
+
+def _flight_words(utterance: Utterance) -> bool:
+    if utterance.has(*FLIGHT_WORDS):
+        return True
+    previous = ""
+    for token in utterance.tokens:
+        # "vé" is a ticket and "về" a return; "bay" is flying, "bảy" seven, "sân bay" an airport.
+        if token.raw in ("vé", "ve", "chuyến") or (token.raw == "bay" and previous != "san"):
+            return True
+        previous = token.word
+    return False
+
+
+def _weather_words(utterance: Utterance) -> bool:
+    return utterance.has(*WEATHER_WORDS) or utterance.has_raw(*WEATHER_RAW)
+
+
+def _resolve(mention: DateMention, base: date) -> date:
+    if mention.day is not None:
+        return mention.day
+    return base + timedelta(days=mention.shift or 0)
+
+
+def _split_dates(
+    slots: Slots, expecting_return: bool
+) -> tuple[DateMention | None, DateMention | None]:
+    """Which mentioned date is the outbound one and which the return."""
+    outbound: DateMention | None = None
+    back: DateMention | None = None
+    for mention in slots.dates:
+        is_return = mention.return_mark == "strong" or (
+            mention.return_mark == "weak" and (outbound is not None or expecting_return)
+        )
+        if is_return and back is None:
+            back = mention
+        elif outbound is None and not is_return:
+            outbound = mention
+    if slots.round_trip and back is None and len(slots.dates) >= 2 and outbound is slots.dates[0]:
+        back = slots.dates[1]
+    if expecting_return and back is None and outbound is not None and len(slots.dates) == 1:
+        outbound, back = None, outbound
+    return outbound, back
+
+
+def _day(arguments: Mapping[str, Any], key: str, today: date) -> date:
+    try:
+        return date.fromisoformat(str(arguments[key]))
+    except (KeyError, ValueError):
+        return today
+
+
+def _flight_request(
+    slots: Slots,
+    route: Route,
+    history: _History,
+    today: date,
+    *,
+    destination: str | None,
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The search arguments (internal keys start with "_") and what they still lack."""
+    origin = route.origin.value if route.origin else None
+    fresh_route = origin is not None and destination is not None
+    if history.pending is not None:
+        arguments = dict(history.pending)
+    elif history.last_search is not None and not fresh_route:
+        arguments = dict(history.last_search)
+    elif history.last_search is not None and "date" in history.last_search:
+        arguments = {"date": history.last_search["date"]}
+    else:
+        arguments = {}
+    if origin is not None:
+        arguments["from_city"] = origin
+    if destination is not None:
+        arguments["to_city"] = destination
+    expecting_return = bool(arguments.get("_round_trip")) and "date" in arguments
+    outbound, back = _split_dates(slots, expecting_return)
+    if outbound is not None:
+        arguments["date"] = _resolve(outbound, _day(arguments, "date", today)).isoformat()
+    if back is not None:
+        arguments["_return_date"] = _resolve(back, _day(arguments, "date", today)).isoformat()
+    if slots.one_way:
+        arguments.pop("_round_trip", None)
+        arguments.pop("_return_date", None)
+    elif slots.round_trip or back is not None:
+        arguments["_round_trip"] = True
+    for key, value in (
+        ("passengers", slots.passengers),
+        ("cabin", slots.cabin),
+        ("max_price", slots.max_price),
+        ("airline", slots.airline),
+    ):
+        if value is not None:
+            arguments[key] = value
+    if slots.depart_after or slots.depart_before:
+        arguments.pop("depart_after", None)
+        arguments.pop("depart_before", None)
+        if slots.depart_after:
+            arguments["depart_after"] = slots.depart_after
+        if slots.depart_before:
+            arguments["depart_before"] = slots.depart_before
+    if slots.sort == "price":
+        arguments.pop("sort", None)
+    elif slots.sort is not None:
+        arguments["sort"] = slots.sort
+    missing = [label for key, label in _REQUIRED if not arguments.get(key)]
+    if arguments.get("_round_trip") and not arguments.get("_return_date"):
+        missing.append("return_date")
+    return arguments, tuple(missing)
+
+
+#: The tool's parameter order, which the calls follow so equal requests serialize alike.
+_ORDER: tuple[str, ...] = (
+    *("from_city", "to_city", "date", "passengers", "cabin", "max_price", "depart_after"),
+    *("depart_before", "airline", "sort", "limit"),
+)
+
+
+def _search_calls(arguments: Mapping[str, Any]) -> tuple[PlannedCall, ...]:
+    public = {k: arguments[k] for k in _ORDER if k in arguments}
+    calls = [PlannedCall("search_flights", public)]
+    if arguments.get("_return_date"):
+        back = dict(public)
+        back["from_city"], back["to_city"] = public["to_city"], public["from_city"]
+        back["date"] = arguments["_return_date"]
+        calls.append(PlannedCall("search_flights", back))
+    return tuple(calls)
+
+
+def _ask(language: Language, arguments: dict[str, Any], missing: tuple[str, ...]) -> Outcome:
+    summary = phrases.request_summary(arguments, language)
+    question = phrases.ask_missing(missing, language)
+    reply = f"{summary} {question}" if summary else question
+    return Outcome(language, (), reply, arguments, missing)
+
+
+def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 0) -> Outcome:
+    """The plan for the latest user message, with the state of any unfinished request."""
+    index = last_user_index(messages)
+    language = conversation_language(messages)
+    if index is None:
+        return Outcome(language, reply=phrases.greeting(language))
+    utterance = parse_utterance(message_text(messages[index]))
+    mentions = find_places(utterance)
+    slots = extract_slots(utterance, today)
+    history = _history(messages, index, today, depth)
+    asks_weather = _weather_words(utterance)
+    asks_flight = _flight_words(utterance)
+    route = sort_places(mentions, weather=asks_weather)
+    has_details = bool(mentions or slots.dates or slots.has_filters or slots.round_trip)
+
+    if utterance.has(*MANAGE_WORDS):
+        return Outcome(language, reply=phrases.unsupported(language, manages_booking=True))
+    off_topic = utterance.has(*UNSUPPORTED_WORDS) or utterance.has_raw(*UNSUPPORTED_RAW)
+    if off_topic and not asks_flight and not asks_weather:
+        return Outcome(language, reply=phrases.unsupported(language))
+    if not asks_flight and not asks_weather:
+        # Details without a topic word ("ngày mai thì sao?", "2 người") continue whatever the
+        # last turn looked up: the weather after a weather answer, else a flight search.
+        weather_follow_up = history.weather_only_turn and history.pending is None
+        if has_details and weather_follow_up and not route.origin and not slots.has_filters:
+            asks_weather = True
+        elif not has_details and utterance.has(*THANKS_WORDS):
+            return Outcome(language, reply=phrases.thanks(language))
+        elif not has_details and utterance.has(*GREETINGS):
+            return Outcome(language, reply=phrases.greeting(language))
+        elif not has_details and utterance.has(*HELP_WORDS):
+            return Outcome(language, reply=phrases.capabilities(language))
+        elif not has_details:
+            return Outcome(language, reply=phrases.not_understood(language))
+        else:
+            asks_flight = True
+    wants_flight = asks_flight or (asks_weather and (route.origin is not None or slots.round_trip))
+    says_there = utterance.has("there") or utterance.has_raw(*THERE_RAW)
+
+    weather_place = route.at.value if route.at else None
+    if asks_weather and weather_place is None and not wants_flight:
+        place = route.destination or route.origin
+        weather_place = place.value if place else None
+    destination = route.destination.value if route.destination else None
+    # "Flights there" points at the place whose weather was asked, now or in the last turn.
+    if wants_flight and destination is None and says_there:
+        destination = weather_place or (history.last_weather or {}).get("city")
+    if asks_weather and weather_place is None:
+        weather_place = destination
+
+    calls: list[PlannedCall] = []
+    arguments: dict[str, Any] = {}
+    missing: tuple[str, ...] = ()
+    if wants_flight:
+        arguments, missing = _flight_request(slots, route, history, today, destination=destination)
+        if not missing:
+            calls.extend(_search_calls(arguments))
+        elif not asks_weather:
+            return _ask(language, arguments, missing)
+    if asks_weather:
+        weather = _weather_call(slots, history, today, weather_place, arguments)
+        if weather is None:
+            return _ask(language, {}, ("weather_place",))
+        calls.append(weather)
+    return Outcome(
+        language,
+        tuple(calls),
+        None,
+        arguments if missing else None,
+        missing,
+    )
+
+
+def _weather_call(
+    slots: Slots,
+    history: _History,
+    today: date,
+    place: str | None,
+    flight: Mapping[str, Any],
+) -> PlannedCall | None:
+    """``get_weather`` for the place and date asked, falling back on the conversation."""
+    if place is None and history.weather_only_turn and history.last_weather:
+        place = history.last_weather.get("city")
+    if place is None:
+        for source in (history.pending, history.last_search):
+            if source and source.get("to_city"):
+                place = str(source["to_city"])
+                break
+    if place is None:
+        return None
+    arguments: dict[str, Any] = {"city": place}
+    if slots.dates:
+        base = _day(history.last_weather or flight, "date", today)
+        arguments["date"] = _resolve(slots.dates[0], base).isoformat()
+    return PlannedCall("get_weather", arguments)
+
+
+def understand(messages: Sequence[Mapping[str, Any]], today: date) -> Plan:
+    """Read the conversation and decide the next step.
+
+    Args:
+        messages: OpenAI Chat Completions messages, the latest user message last (or before
+            the assistant's own messages).
+        today: the date in Asia/Ho_Chi_Minh, which relative dates count from.
+
+    Returns:
+        The tool calls to make now, or the sentence to say instead.
+    """
+    outcome = analyse(messages, today)
+    return Plan(outcome.language, outcome.calls, outcome.reply)

@@ -1,0 +1,390 @@
+"""The offline model's answers written from tool results, in Vietnamese and English."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, ClassVar
+
+import pytest
+
+from booking.agent.models.offline import compose_answer
+from booking.agent.models.offline.brain import respond
+
+TODAY = date(2026, 6, 1)
+
+
+def place(code: str, name_vi: str, name_en: str) -> dict[str, Any]:
+    return {
+        "query": code,
+        "city": name_vi,
+        "city_en": name_en,
+        "country": "VN",
+        "airports": [{"iata": code, "name": f"{name_en} airport"}],
+        "matched_by": "iata",
+    }
+
+
+SGN = place("SGN", "Thành phố Hồ Chí Minh", "Ho Chi Minh City")
+HAN = place("HAN", "Hà Nội", "Hanoi")
+DAD = place("DAD", "Đà Nẵng", "Da Nang")
+
+
+def flight(
+    number: str,
+    departs: str,
+    arrives: str,
+    price: int,
+    *,
+    passengers: int = 1,
+    seats: int = 44,
+    minutes: int = 130,
+) -> dict[str, Any]:
+    return {
+        "flight_id": 1,
+        "flight_number": number,
+        "airline_code": number[:2],
+        "airline_name": {"VJ": "VietJet Air", "VN": "Vietnam Airlines"}.get(number[:2], "Bamboo"),
+        "origin": "SGN",
+        "destination": "HAN",
+        "departs_at": f"2026-06-15T{departs}:00+07:00",
+        "arrives_at": arrives if "T" in arrives else f"2026-06-15T{arrives}:00+07:00",
+        "duration_minutes": minutes,
+        "aircraft": "A321neo",
+        "cabin": "economy",
+        "price_vnd": price,
+        "total_vnd": price * passengers,
+        "seats_left": seats,
+    }
+
+
+def query(passengers: int = 1, **extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "from": SGN,
+        "to": HAN,
+        "date": "2026-06-15",
+        "passengers": passengers,
+        "cabin": "economy",
+        "max_price_vnd": None,
+        "depart_after": None,
+        "depart_before": None,
+        "airline": None,
+        "sort": "price",
+    }
+    return {**base, **extra}
+
+
+def flights_result(passengers: int = 1, **query_extra: Any) -> dict[str, Any]:
+    return {
+        "query": query(passengers, **query_extra),
+        "flights": [
+            flight("VJ123", "06:40", "08:50", 1_024_000, passengers=passengers),
+            flight(
+                "VN7",
+                "23:10",
+                "2026-06-16T01:20:00+07:00",
+                1_500_000,
+                passengers=passengers,
+                seats=3,
+            ),
+        ],
+        "total_matches": 55,
+        "currency": "VND",
+        "reason": None,
+        "message": None,
+        "nearest_dates": [],
+    }
+
+
+def no_flights(reason: str, nearest: list[str]) -> dict[str, Any]:
+    return {
+        "query": query(),
+        "flights": [],
+        "total_matches": 0,
+        "currency": "VND",
+        "reason": reason,
+        "message": "No flights.",
+        "nearest_dates": nearest,
+    }
+
+
+def forecast(*, normal: bool = False) -> dict[str, Any]:
+    return {
+        "place": DAD,
+        "day": "2026-06-15",
+        "condition_code": "showers",
+        "condition_vi": "Mưa rào",
+        "condition_en": "Showers",
+        "temp_min_c": 24.5,
+        "temp_max_c": 31.0,
+        "humidity_pct": 80,
+        "precip_prob_pct": 60,
+        "wind_kph": 14.0,
+        "is_climate_normal": normal,
+        "note": "beyond the forecast horizon" if normal else None,
+    }
+
+
+def conversation(
+    text: str, *results: tuple[str, dict[str, Any], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A user message, the assistant's tool calls and one tool message per call."""
+    calls = [
+        {
+            "id": f"c{i}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args)},
+        }
+        for i, (name, args, _) in enumerate(results)
+    ]
+    return [
+        {"role": "user", "content": text},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        *(
+            {"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps(content)}
+            for i, (_, _, content) in enumerate(results)
+        ),
+    ]
+
+
+SEARCH = {"from_city": "SGN", "to_city": "HAN", "date": "2026-06-15"}
+
+
+class TestFlights:
+    def test_vietnamese_answer_lists_flights_with_local_prices(self) -> None:
+        messages = conversation(
+            "vé SGN HAN 15/6 cho 2 người", ("search_flights", SEARCH, flights_result(2))
+        )
+        text = compose_answer(messages, "vi")
+        assert "Thành phố Hồ Chí Minh (SGN) → Hà Nội (HAN)" in text
+        assert "thứ Hai, 15/06/2026" in text
+        assert "2 khách" in text
+        assert "hạng phổ thông" in text
+        assert "**VJ123** VietJet Air · 06:40–08:50 · 2h10 · 1.024.000đ/khách" in text
+        assert "tổng 2.048.000đ" in text
+        assert "23:10–01:20 (+1)" in text
+        assert "còn 3 chỗ" in text
+        assert "Có 55 chuyến phù hợp" in text
+        assert text.endswith("?")
+
+    def test_english_answer(self) -> None:
+        messages = conversation(
+            "flights SGN to HAN June 15 for 2", ("search_flights", SEARCH, flights_result(2))
+        )
+        text = compose_answer(messages, "en")
+        assert "Ho Chi Minh City (SGN) → Hanoi (HAN)" in text
+        assert "Monday 15 June 2026" in text
+        assert "2 passengers" in text
+        assert "1,024,000 VND per person (total 2,048,000 VND)" in text
+        assert "23:10–01:20 (+1)" in text
+        assert "3 seats left" in text
+        assert "55 flights match; here are the 2 cheapest." in text
+
+    def test_one_passenger_shows_no_total_and_plenty_of_seats_no_warning(self) -> None:
+        text = compose_answer(
+            conversation("SGN HAN 15/6", ("search_flights", SEARCH, flights_result(1))), "vi"
+        )
+        line = next(line for line in text.splitlines() if "VJ123" in line)
+        assert line.endswith("1.024.000đ")
+        assert "tổng" not in text
+
+    def test_at_most_five_flights_are_listed(self) -> None:
+        result = flights_result()
+        result["flights"] = [
+            flight(f"QH{n}", f"{6 + n:02d}:00", f"{8 + n:02d}:00", 900_000 + n * 1000)
+            for n in range(8)
+        ]
+        text = compose_answer(
+            conversation("SGN HAN 15/6", ("search_flights", SEARCH, result)), "en"
+        )
+        assert sum(line.startswith("- ") for line in text.splitlines()) == 5
+        assert "here are the 5 cheapest" in text
+
+    def test_sort_and_filters_are_described(self) -> None:
+        result = flights_result(
+            sort="departure", max_price_vnd=1_500_000, depart_after="05:00", depart_before="12:00"
+        )
+        text = compose_answer(conversation("SGN HAN", ("search_flights", SEARCH, result)), "vi")
+        assert "trên đây là 2 chuyến sớm nhất." in text
+        assert "Bộ lọc: giá dưới 1.500.000đ, khởi hành 05:00–12:00." in text
+
+    def test_round_trip_has_both_legs(self) -> None:
+        back = flights_result()
+        back["query"] = {**query(), "from": HAN, "to": SGN, "date": "2026-06-20"}
+        messages = conversation(
+            "khứ hồi SGN HAN 15/6 về 20/6",
+            ("search_flights", SEARCH, flights_result()),
+            ("search_flights", {"from_city": "HAN", "to_city": "SGN", "date": "2026-06-20"}, back),
+        )
+        text = compose_answer(messages, "vi")
+        assert "**Chiều đi:** Thành phố Hồ Chí Minh (SGN) → Hà Nội (HAN)" in text
+        assert (
+            "**Chiều về:** Hà Nội (HAN) → Thành phố Hồ Chí Minh (SGN) · thứ Bảy, 20/06/2026" in text
+        )
+        assert text.count("Bạn muốn lọc thêm") == 1
+
+
+class TestNoFlights:
+    @pytest.mark.parametrize(
+        ("reason", "vi", "en"),
+        [
+            ("no_route", "chưa có hãng nào khai thác", "No airline in our schedule flies"),
+            ("no_flights_on_date", "Không có chuyến bay", "There are no flights"),
+            ("sold_out", "đều đã hết chỗ", "are full"),
+            ("no_match_filters", "không chuyến nào khớp", "none match"),
+        ],
+    )
+    def test_reason_is_explained(self, reason: str, vi: str, en: str) -> None:
+        messages = conversation("SGN HAN 15/6", ("search_flights", SEARCH, no_flights(reason, [])))
+        assert vi in compose_answer(messages, "vi")
+        assert en in compose_answer(messages, "en")
+
+    def test_nearest_dates_are_offered(self) -> None:
+        result = no_flights("sold_out", ["2026-06-16", "2026-06-17"])
+        messages = conversation("SGN HAN 15/6", ("search_flights", SEARCH, result))
+        assert "thứ Ba, 16/06/2026; thứ Tư, 17/06/2026" in compose_answer(messages, "vi")
+        assert "Tuesday 16 June 2026; Wednesday 17 June 2026" in compose_answer(messages, "en")
+
+
+class TestWeather:
+    def test_forecast_in_vietnamese(self) -> None:
+        messages = conversation(
+            "thời tiết Đà Nẵng 15/6", ("get_weather", {"city": "DAD"}, forecast())
+        )
+        text = compose_answer(messages, "vi")
+        assert "**Thời tiết Đà Nẵng** · thứ Hai, 15/06/2026" in text
+        assert "Mưa rào, 24–31°C." in text
+        assert "Khả năng mưa 60%, độ ẩm 80%, gió 14 km/h." in text
+        assert "không phải dự báo" not in text
+
+    def test_forecast_in_english(self) -> None:
+        messages = conversation(
+            "weather in Da Nang June 15", ("get_weather", {"city": "DAD"}, forecast())
+        )
+        text = compose_answer(messages, "en")
+        assert "**Weather in Da Nang** · Monday 15 June 2026" in text
+        assert "Showers, 24–31°C. 60% chance of rain, humidity 80%, wind 14 km/h." in text
+
+    def test_climate_normal_is_not_called_a_forecast(self) -> None:
+        messages = conversation("weather", ("get_weather", {"city": "DAD"}, forecast(normal=True)))
+        assert "thời tiết thường gặp của tháng 6" in compose_answer(messages, "vi")
+        assert "không phải dự báo" in compose_answer(messages, "vi")
+        assert "usual weather for June (climate normal), not a forecast" in compose_answer(
+            messages, "en"
+        )
+
+
+class TestErrors:
+    UNKNOWN: ClassVar[dict[str, Any]] = {
+        "error": {
+            "code": "unknown_place",
+            "message": "I don't know a place called 'Atlantis'. Did you mean: Đà Lạt (DLI)?",
+            "query": "Atlantis",
+            "suggestions": ["Đà Lạt (DLI)"],
+        }
+    }
+
+    def test_unknown_place_offers_suggestions_in_vietnamese(self) -> None:
+        messages = conversation(
+            "vé từ Atlantis đi Hà Nội mai",
+            ("search_flights", {"from_city": "Atlantis"}, self.UNKNOWN),
+        )
+        text = compose_answer(messages, "vi")
+        assert "Mình không tìm thấy địa điểm nào tên “Atlantis”." in text
+        assert "Có phải bạn muốn nói: Đà Lạt (DLI)?" in text
+
+    def test_unknown_place_in_english_keeps_the_message(self) -> None:
+        messages = conversation(
+            "from Atlantis to Hanoi", ("search_flights", {"from_city": "Atlantis"}, self.UNKNOWN)
+        )
+        assert compose_answer(messages, "en") == self.UNKNOWN["error"]["message"]
+
+    def test_ambiguous_place_lists_candidates(self) -> None:
+        error = {
+            "error": {
+                "code": "ambiguous_place",
+                "message": "'Sai' could mean several places.",
+                "query": "Sai",
+                "candidates": ["Thành phố Hồ Chí Minh (SGN)", "Xiêm Riệp (SAI)"],
+            }
+        }
+        messages = conversation("vé đi Sai", ("search_flights", {"to_city": "Sai"}, error))
+        text = compose_answer(messages, "vi")
+        assert "Thành phố Hồ Chí Minh (SGN); Xiêm Riệp (SAI)" in text
+        assert "Bạn muốn nói nơi nào?" in text
+        assert "Did you mean: Thành phố Hồ Chí Minh (SGN); Xiêm Riệp (SAI)?" in compose_answer(
+            messages, "en"
+        )
+
+    def test_date_in_past(self) -> None:
+        error = {
+            "error": {
+                "code": "date_in_past",
+                "message": "2026-05-01 is in the past (today is 2026-06-01). Pick today or later.",
+                "date": "2026-05-01",
+                "today": "2026-06-01",
+            }
+        }
+        messages = conversation("vé SGN HAN 1/5/2026", ("search_flights", SEARCH, error))
+        assert compose_answer(messages, "vi") == (
+            "Ngày 01/05/2026 đã qua (hôm nay là 01/06/2026). Bạn chọn từ hôm nay trở đi nhé."
+        )
+        assert "is in the past" in compose_answer(messages, "en")
+
+    def test_unknown_codes_fall_back_to_the_english_message(self) -> None:
+        error = {"error": {"code": "invalid_arguments", "message": "limit must be at most 50."}}
+        messages = conversation("SGN HAN", ("search_flights", SEARCH, error))
+        assert "limit must be at most 50." in compose_answer(messages, "vi")
+
+    def test_unreadable_result_is_a_failure(self) -> None:
+        messages = conversation("SGN HAN", ("search_flights", SEARCH, {}))
+        messages[-1]["content"] = "Internal Server Error"
+        assert "lỗi" in compose_answer(messages, "vi")
+
+
+class TestCombined:
+    def test_weather_and_flights_in_one_answer(self) -> None:
+        messages = conversation(
+            "thời tiết Đà Nẵng và vé từ Hà Nội đi đó 15/6",
+            ("search_flights", {"from_city": "HAN", "to_city": "DAD"}, flights_result()),
+            ("get_weather", {"city": "DAD", "date": "2026-06-15"}, forecast()),
+        )
+        text = compose_answer(messages, "vi")
+        assert "VJ123" in text
+        assert "**Thời tiết Đà Nẵng**" in text
+        assert text.index("VJ123") < text.index("Thời tiết")
+        assert text.endswith("chọn chuyến nào không?")
+
+    def test_weather_answer_asks_for_the_missing_origin(self) -> None:
+        messages = conversation(
+            "weather in Da Nang and flights there next Friday",
+            ("get_weather", {"city": "DAD", "date": "2026-06-12"}, forecast()),
+        )
+        text = compose_answer(messages, "en")
+        assert text.startswith("**Weather in Da Nang**")
+        assert text.endswith("I'll look for flights to Da Nang. Where are you flying from?")
+
+    def test_only_the_latest_turn_is_answered(self) -> None:
+        earlier = conversation("thời tiết Đà Nẵng", ("get_weather", {"city": "DAD"}, forecast()))
+        earlier.append({"role": "assistant", "content": "Mưa rào."})
+        latest = conversation("vé SGN HAN 15/6", ("search_flights", SEARCH, flights_result()))
+        text = compose_answer([*earlier, *latest], "vi")
+        assert "VJ123" in text
+        assert "Thời tiết" not in text
+
+
+def test_respond_answers_when_tool_results_arrive() -> None:
+    messages = conversation("vé SGN HAN 15/6", ("search_flights", SEARCH, flights_result()))
+    response = respond(messages, TODAY)
+    assert response.calls == ()
+    assert response.text is not None
+    assert "1.024.000đ" in response.text
+
+
+def test_answer_language_follows_the_user() -> None:
+    messages = conversation(
+        "flights SGN to HAN June 15", ("search_flights", SEARCH, flights_result())
+    )
+    response = respond(messages, TODAY)
+    assert response.text is not None
+    assert "1,024,000 VND" in response.text
