@@ -20,6 +20,7 @@ from booking.agent.events import (
     ApprovalRequested,
     StepStarted,
     TextDelta,
+    ToolCallStarted,
     ToolError,
     ToolInputError,
     ToolResult,
@@ -33,7 +34,8 @@ from booking.agent.tools import ToolRegistry
 from booking.domain.dates import FixedClock
 from booking.domain.places import Gazetteer
 from tests.conftest import TEST_NOW
-from tests.support.fake_provider import FakeProvider, Script, sse, text_chunks
+from tests.support.corpus import CASES, expected_for
+from tests.support.fake_provider import FakeProvider, Script, corpus_events, sse, text_chunks
 
 DAY = "2026-06-15"
 
@@ -446,3 +448,29 @@ def test_pricing_is_per_million_tokens() -> None:
     from booking.agent.models.base import Pricing
 
     assert Pricing(2.0, 8.0).cost(1_000_000, 500_000) == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_full_turn_for_every_corpus_stream(
+    case: str, provider: FakeProvider, model: OpenAIChatModel, ctx: ToolContext
+) -> None:
+    """Each recorded provider stream, as the model's first reply in a real turn; the fake provider
+    rejects the follow-up request if the history the turn built is malformed."""
+    expected = expected_for(case)
+    provider.queue(Script(events=corpus_events(case)), Script(events=text_chunks("Xong.")))
+    turn, events = await collect(Orchestrator(model, default_registry(), ctx), "x")
+    final = events[-1]
+    if "raises" in expected:
+        assert isinstance(final, TurnFailed)
+        assert final.code == "upstream_error"
+        return
+    assert isinstance(final, TurnDone), final
+    started = [e.name for e in events if isinstance(e, ToolCallStarted)]
+    assert started == [call["name"] for call in expected["calls"]]
+    settled = {e.call_id for e in events if isinstance(e, ToolResult | ToolError | ToolInputError)}
+    assert len(settled) == len(expected["calls"])
+    if expected["calls"]:
+        assert len(provider.requests) == 2  # the history with tool results was accepted
+        assert turn.messages[-1] == {"role": "assistant", "content": "Xong."}
+    else:
+        assert turn.messages[-1]["content"] == expected["text"]

@@ -19,6 +19,7 @@ import pytest
 from booking.agent.assembler import AssembledResponse, ProviderStreamError, ToolCallAssembler
 from booking.agent.models.base import ModelError, OpenedStream
 from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel, RetryPolicy, Timeouts
+from tests.support.corpus import CASES, assert_matches, expected_for
 from tests.support.fake_provider import (
     CORPUS,
     FakeProvider,
@@ -27,7 +28,6 @@ from tests.support.fake_provider import (
     sse,
     text_chunks,
 )
-from tests.unit.test_assembler import CASES, assert_matches, expected_for
 
 TIMEOUTS = Timeouts(connect_s=2, first_chunk_s=2, stall_s=1)
 RETRY = RetryPolicy(retries=2, initial_wait_s=0.01, max_wait_s=0.05)
