@@ -22,10 +22,11 @@ test: install
 lint: install
 	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy booking seed tests bench && $(BIN)/lint-imports
 
-## Benchmarks: seeding 1M flights, then search latency on that database.
+## Benchmarks: seeding 1M flights, search latency, orchestrator overhead.
 bench: install
 	$(BIN)/python -m bench.seed_bench
 	$(BIN)/python -m bench.search_bench
+	$(BIN)/python -m bench.agent_bench
 
 clean:
 	-$(BIN)/booking db stop
