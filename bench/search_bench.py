@@ -32,13 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.common import database_url, percentiles, server_url
 from booking.db import migrate
-from booking.db.engine import make_async_engine
+from booking.db.engine import libpq_url, make_async_engine
 from booking.db.repositories import SearchCriteria, search_statement
 from booking.domain.directory import load_gazetteer
 from booking.domain.flights import build_query, search_flights
 from booking.domain.types import SearchQuery
 from booking.settings import Settings
-from seed.load import SeedOptions, libpq_url, seed_database
+from seed.load import SeedOptions, seed_database
 
 SEARCH_DB = "booking_search"
 

@@ -15,7 +15,8 @@ import psycopg
 
 from bench.common import BENCH_DB, database_url, server_url
 from booking.db import migrate
-from seed.load import SeedOptions, _schedule, libpq_url, seed_database
+from booking.db.engine import libpq_url
+from seed.load import SeedOptions, _schedule, seed_database
 
 
 def main() -> None:

@@ -343,6 +343,95 @@ def chat(
     _guard(lambda: asyncio.run(run()))
 
 
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[
+        str, typer.Option(help="A name for the key (also its tenant unless --tenant).")
+    ],
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant whose conversations the key sees.")
+    ] = None,
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from booking.api.auth import create_key
+    from booking.db.engine import make_async_engine, make_sessionmaker
+
+    settings = Settings()
+
+    async def run() -> str:
+        engine = make_async_engine(_url(settings), settings)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                _, key = await create_key(session, name, tenant)
+            return key
+        finally:
+            await engine.dispose()
+
+    key = _guard(lambda: asyncio.run(run()))
+    console.print(f"key for tenant {tenant or name} (shown once, keep it secret):")
+    print(key)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default BOOKING_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default BOOKING_PORT, 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Migrate before serving.")
+    ] = True,
+) -> None:
+    """Serve the HTTP API (uvicorn, app factory booking.api.app:create_app)."""
+    import uvicorn
+
+    from booking.api.logs import configure_logging
+    from booking.db import migrate
+
+    settings = Settings()
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    if settings.auth == "off" and not _is_loopback(bind_host):
+        raise _fail(
+            f"refusing to serve with BOOKING_AUTH=off on {bind_host}: bind to 127.0.0.1 or turn auth on"
+        )
+    url = _url(settings)
+    if migrate_first:
+        _guard(lambda: migrate.upgrade(url))
+    configure_logging()
+    console.print(f"booking API at http://{bind_host}:{bind_port} (auth {settings.auth})")
+    # Workers inherit the resolved URL, so they share the embedded server instead of each
+    # starting one.
+    import os
+
+    os.environ["BOOKING_DATABASE_URL"] = url
+    uvicorn.run(
+        "booking.api.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
+    )
+
+
 def main() -> None:
     from pydantic import ValidationError
 

@@ -89,6 +89,28 @@ class Settings(BaseSettings):
     """Invalid tool calls the model may correct in one turn before the turn fails."""
     tool_timeout_s: float = Field(default=10.0, gt=0)
 
+    auth: Literal["on", "off"] = "on"
+    """``off`` disables API keys, for local development and demos (refused on a public address)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = []
+    """Origins allowed to call the API from a browser (exact matches)."""
+
+    max_message_chars: int = Field(default=4000, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(default=120, ge=1)
+    """Requests per API key per minute, per process; beyond it, 429 with Retry-After."""
+    heartbeat_s: float = Field(default=15.0, gt=0)
+    """An SSE comment at least this often while a stream is otherwise quiet."""
+    max_running_turns: int = Field(default=256, ge=1)
+    """Turns one process runs at once; past it new turns get 503 with Retry-After."""
+    max_stream_lifetime_s: float = Field(default=3600.0, gt=0)
+    """A stream is closed after this long (the client resumes with its last event id)."""
+    turn_lease_s: float = Field(default=15.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    """On SIGTERM, how long running turns get to finish before they are interrupted."""
+
     offline_pace_ms: float = Field(default=0.0, ge=0, le=1000)
     """Pause between the offline model's streamed chunks (the demo sets it so text visibly streams)."""
 

@@ -22,6 +22,7 @@ import airportsdata
 import psycopg
 from faker import Faker
 
+from booking.db.engine import libpq_url
 from booking.domain.places import alias_key
 from seed.network import Network, Route, load_network
 
@@ -87,10 +88,6 @@ class _Slot:
     aircraft: str
     level: float
     seats: tuple[int, int]
-
-
-def libpq_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def seed_database(

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking.db import migrate
 from booking.db.embedded import embedded_url
-from booking.db.engine import make_async_engine
+from booking.db.engine import libpq_url, make_async_engine
 from booking.domain.directory import load_gazetteer
 from booking.domain.places import Gazetteer
 from booking.settings import SERVICE_TZ, Settings, normalize_database_url
-from seed.load import SeedOptions, libpq_url, seed_database
+from seed.load import SeedOptions, seed_database
 
 ROOT = Path(__file__).resolve().parents[1]
 #: "Now" for every test: a Monday morning in Vietnam.

@@ -29,3 +29,8 @@ def make_sync_engine(url: str, *, echo: bool = False) -> Engine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def libpq_url(url: str) -> str:
+    """The SQLAlchemy URL as plain libpq/psycopg takes it (no ``+psycopg`` driver suffix)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)

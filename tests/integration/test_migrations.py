@@ -12,7 +12,7 @@ from booking.db import (
     models,  # noqa: F401  (registers the tables)
 )
 from booking.db.base import Base
-from seed.load import libpq_url
+from booking.db.engine import libpq_url
 from tests.conftest import ScratchDatabases
 
 

@@ -8,7 +8,8 @@ import psycopg
 import pytest
 
 from booking.db import migrate
-from seed.load import SeedOptions, libpq_url, seed_database
+from booking.db.engine import libpq_url
+from seed.load import SeedOptions, seed_database
 from tests.conftest import TEST_SEED, ScratchDatabases
 
 FINGERPRINT = """

@@ -1,0 +1,165 @@
+"""The ASGI application: ``create_app(settings)`` and the lifespan that builds its resources.
+
+uvicorn points at the factory (``booking.api.app:create_app``), never at an import-time app.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from booking import __version__
+from booking.agent.factory import build_orchestrator
+from booking.agent.models.select import build_model_client
+from booking.api import logs, problems
+from booking.api.auth import RateLimiter
+from booking.api.metrics import Metrics
+from booking.api.problems import problem
+from booking.api.routes import chat, conversations, domain, health
+from booking.api.state import AppState
+from booking.api.turns import TurnManager
+from booking.db.embedded import database_url
+from booking.db.engine import libpq_url, make_async_engine, make_sessionmaker
+from booking.domain.dates import clock_from
+from booking.domain.directory import load_gazetteer
+from booking.settings import Settings, environment
+
+DESCRIPTION = """Flight search, weather and (soon) bookings for an airline's chat widget.
+A turn streams as a Vercel AI SDK UI message stream; see docs/api.md."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url(settings)
+        engine = make_async_engine(url, settings)
+        sessionmaker = make_sessionmaker(engine)
+        async with sessionmaker() as session:
+            places = await load_gazetteer(session)
+        clock = clock_from(settings)
+        model = build_model_client(settings, clock, environment())
+        metrics = Metrics()
+
+        def orchestrator_for(conversation_id: str) -> Any:
+            return build_orchestrator(
+                settings, sessionmaker, places, clock, model, conversation_id=conversation_id
+            )
+
+        turns = TurnManager(
+            sessionmaker,
+            orchestrator_for,
+            listen_url=libpq_url(url),
+            metrics=metrics,
+            max_running=settings.max_running_turns,
+            lease_s=settings.turn_lease_s,
+        )
+        await turns.start()
+        app.state.booking = AppState(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            places=places,
+            clock=clock,
+            model=model,
+            turns=turns,
+            metrics=metrics,
+            limiter=RateLimiter(settings.rate_limit_per_minute),
+        )
+        try:
+            yield
+        finally:
+            await turns.close(settings.shutdown_grace_s)
+            await model.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="booking", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    problems.install(app)
+    for router in (chat.router, conversations.router, domain.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Correlation)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "last-event-id", "x-request-id"],
+            expose_headers=["x-vercel-ai-ui-message-stream", "x-request-id", "retry-after"],
+        )
+    return app
+
+
+class Correlation:
+    """A correlation id per request (``X-Request-ID`` if sent), echoed back and put on every log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = sent or uuid.uuid4().hex
+        token = logs.correlation_id.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append(
+                    (b"x-request-id", request_id.encode("latin-1"))
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.correlation_id.reset(token)
+
+
+class BodyLimit:
+    """413 for bodies over the limit, whether or not they declare their length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413, "body_too_large", f"Request bodies are limited to {self.max_bytes} bytes."
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,208 @@
+"""Conversations, their messages, their event log, and stopping a reply."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from sse_starlette import EventSourceResponse
+
+from booking.api.deps import CurrentClient, StateDep
+from booking.api.routes.chat import STREAM, MessageTooLong
+from booking.api.schemas import (
+    ConversationCreate,
+    ConversationDetail,
+    ConversationPage,
+    ConversationRead,
+    MessageCreate,
+    StopResult,
+    TurnResult,
+)
+from booking.api.streaming import stream_response
+from booking.api.transcript import fold_parts, user_message
+from booking.api.turns import ConversationExists
+from booking.db.conversation_repository import (
+    ConversationRepository,
+    TurnEventRepository,
+    TurnRepository,
+)
+from booking.db.models import Conversation
+from booking.errors import NotFound, ValidationFailed
+
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+
+
+def _read(c: Conversation) -> ConversationRead:
+    return ConversationRead(
+        id=c.id,
+        title=c.title,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+        last_event_id=c.last_seq,
+    )
+
+
+def _not_found(conversation_id: str) -> NotFound:
+    return NotFound(f"No conversation {conversation_id}.", conversation_id=conversation_id)
+
+
+@router.post("", status_code=201, responses={409: {}, 422: {}})
+async def create_conversation(
+    body: ConversationCreate, client: CurrentClient, state: StateDep
+) -> ConversationRead:
+    """Create a conversation (the id is generated unless given)."""
+    conversation_id = body.id or uuid.uuid4().hex
+    async with state.sessionmaker() as session, session.begin():
+        repo = ConversationRepository(session)
+        if await repo.exists_anywhere(conversation_id):
+            raise ConversationExists(
+                f"Conversation {conversation_id} already exists.", conversation_id=conversation_id
+            )
+        conversation = Conversation(id=conversation_id, tenant=client.tenant, title=body.title)
+        await repo.add(conversation)
+        await session.refresh(conversation)
+    return _read(conversation)
+
+
+@router.get("")
+async def list_conversations(
+    client: CurrentClient,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ConversationPage:
+    """List conversations, most recently active first."""
+    before = _decode_cursor(cursor) if cursor else None
+    async with state.sessionmaker() as session:
+        rows = await ConversationRepository(session).page(client.tenant, limit + 1, before)
+    items = [_read(c) for c in rows[:limit]]
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return ConversationPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{conversation_id}", responses={404: {}})
+async def get_conversation(
+    conversation_id: str, client: CurrentClient, state: StateDep
+) -> ConversationDetail:
+    """The conversation and its transcript as UI messages, to hydrate a chat window."""
+    async with state.sessionmaker() as session:
+        conversation = await ConversationRepository(session).get(client.tenant, conversation_id)
+        if conversation is None:
+            raise _not_found(conversation_id)
+        messages = await ConversationRepository(session).messages(conversation_id)
+        events = await TurnEventRepository(session).for_conversation(conversation_id)
+        running = await TurnRepository(session).running(conversation_id)
+    by_turn: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_turn.setdefault(event.turn_id, []).append(event.part)
+    transcript = []
+    for m in messages:
+        if m.role == "user":
+            transcript.append(
+                user_message(
+                    m.ui_message_id, str(m.payload.get("content", "")), f"user-{m.position}"
+                )
+            )
+            if m.turn_id in by_turn:
+                transcript.append(fold_parts(by_turn.pop(m.turn_id)))
+    return ConversationDetail(
+        **_read(conversation).model_dump(),
+        running_turn_id=running.id if running else None,
+        messages=transcript,
+    )
+
+
+@router.delete("/{conversation_id}", status_code=204, responses={404: {}})
+async def delete_conversation(
+    conversation_id: str, client: CurrentClient, state: StateDep
+) -> Response:
+    """Delete a conversation and everything in it (a running reply is stopped first)."""
+    await state.turns.stop(client.tenant, conversation_id)
+    async with state.sessionmaker() as session, session.begin():
+        if await ConversationRepository(session).get(client.tenant, conversation_id) is None:
+            raise _not_found(conversation_id)
+        await ConversationRepository(session).delete(conversation_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    responses={**STREAM, 404: {}, 406: {}, 409: {}, 422: {}, 503: {}},
+    response_model=TurnResult,
+)
+async def send_message(
+    conversation_id: str,
+    body: MessageCreate,
+    request: Request,
+    client: CurrentClient,
+    state: StateDep,
+    accept: Annotated[str, Header()] = "text/event-stream",
+) -> EventSourceResponse | TurnResult:
+    """Send a message: `Accept: text/event-stream` streams the reply; `application/json` waits for it."""
+    if len(body.text) > state.settings.max_message_chars:
+        raise MessageTooLong(
+            f"Messages are limited to {state.settings.max_message_chars} characters."
+        )
+    wants_json = "application/json" in accept and "text/event-stream" not in accept
+    live = await state.turns.begin(client.tenant, conversation_id, body.text, ui_message_id=body.id)
+    if not wants_json:
+        return stream_response(state, request, conversation_id, live.first_seq - 1)
+    assert live.task is not None
+    await live.task
+    async with state.sessionmaker() as session:
+        turn = await TurnRepository(session).get(live.turn_id)
+    return TurnResult(
+        turn_id=live.turn_id,
+        status=turn.status if turn else "done",
+        message=fold_parts(part for _, part in live.parts),
+        last_event_id=live.parts[-1][0] if live.parts else live.first_seq - 1,
+    )
+
+
+@router.get("/{conversation_id}/events", responses={**STREAM, 404: {}})
+async def events(
+    conversation_id: str,
+    request: Request,
+    client: CurrentClient,
+    state: StateDep,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    """Replay the events after a cursor (`Last-Event-ID` or `?after=`), then follow the running reply."""
+    cursor = after
+    if cursor is None and last_event_id:
+        if not last_event_id.isdigit():
+            raise ValidationFailed(
+                "Last-Event-ID must be a whole number.", last_event_id=last_event_id
+            )
+        cursor = int(last_event_id)
+    async with state.sessionmaker() as session:
+        if await ConversationRepository(session).get(client.tenant, conversation_id) is None:
+            raise _not_found(conversation_id)
+    return stream_response(state, request, conversation_id, cursor or 0)
+
+
+@router.post("/{conversation_id}/stop", responses={404: {}})
+async def stop(conversation_id: str, client: CurrentClient, state: StateDep) -> StopResult:
+    """Stop the running reply: its partial answer is kept and its stream ends with `abort`. Idempotent."""
+    return StopResult(stopped_turn_id=await state.turns.stop(client.tenant, conversation_id))
+
+
+def _encode_cursor(c: Conversation) -> str:
+    return base64.urlsafe_b64encode(f"{c.updated_at.isoformat()}|{c.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, _, conversation_id = (
+            base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        )
+        when = datetime.fromisoformat(stamp)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("Invalid cursor.", cursor=cursor) from None
+    if not conversation_id or when.tzinfo is None:
+        raise ValidationFailed("Invalid cursor.", cursor=cursor)
+    return when, conversation_id

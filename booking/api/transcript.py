@@ -1,0 +1,76 @@
+"""Fold stored stream parts back into UI messages, as ``readUIMessageStream`` would on a client,
+so a frontend can hydrate a conversation from ``GET /v1/conversations/{id}``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from booking.api.sse import Part
+
+
+def fold_parts(parts: Iterable[Part]) -> dict[str, Any]:
+    message: dict[str, Any] = {"id": None, "role": "assistant", "parts": [], "metadata": {}}
+    texts: dict[str, dict[str, Any]] = {}
+    entry: dict[str, Any]
+    tools: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        kind = part.get("type")
+        if kind == "start":
+            message["id"] = part.get("messageId")
+        elif kind == "start-step":
+            message["parts"].append({"type": "step-start"})
+        elif kind in ("text-start", "reasoning-start"):
+            entry = {
+                "type": "text" if kind == "text-start" else "reasoning",
+                "text": "",
+                "state": "streaming",
+            }
+            texts[part["id"]] = entry
+            message["parts"].append(entry)
+        elif kind in ("text-delta", "reasoning-delta") and part.get("id") in texts:
+            texts[part["id"]]["text"] += part.get("delta", "")
+        elif kind in ("text-end", "reasoning-end") and part.get("id") in texts:
+            texts[part["id"]]["state"] = "done"
+        elif kind == "tool-input-start":
+            entry = {
+                "type": f"tool-{part['toolName']}",
+                "toolCallId": part["toolCallId"],
+                "state": "input-streaming",
+                "input": None,
+            }
+            tools[part["toolCallId"]] = entry
+            message["parts"].append(entry)
+        elif kind in _TOOL_STATES and part.get("toolCallId") in tools:
+            entry = tools[part["toolCallId"]]
+            entry["state"] = _TOOL_STATES[kind]
+            for key in ("input", "output", "errorText", "approvalId"):
+                if key in part:
+                    entry[key] = part[key]
+        elif kind == "message-metadata":
+            message["metadata"].update(part.get("messageMetadata") or {})
+        elif kind == "finish":
+            message["metadata"]["finishReason"] = part.get("finishReason")
+        elif kind == "error":
+            message["metadata"]["errorText"] = part.get("errorText")
+        elif kind == "abort":
+            message["metadata"]["aborted"] = True
+    return message
+
+
+_TOOL_STATES = {
+    "tool-input-available": "input-available",
+    "tool-input-error": "output-error",
+    "tool-output-available": "output-available",
+    "tool-output-error": "output-error",
+    "tool-approval-request": "approval-requested",
+    "tool-output-denied": "output-denied",
+}
+
+
+def user_message(ui_message_id: str | None, text: str, fallback_id: str) -> dict[str, Any]:
+    return {
+        "id": ui_message_id or fallback_id,
+        "role": "user",
+        "parts": [{"type": "text", "text": text}],
+    }

@@ -1,0 +1,531 @@
+"""Turns run in background tasks owned by the server, not by the HTTP request.
+
+A client that disconnects does not cancel its turn: the turn completes, every part is persisted
+(append-only ``turn_events``, keyed by the conversation's cursor) and can be replayed from any
+cursor, by any process. Only ``stop`` cancels. Live following inside the process reads the turn's
+in-memory buffer; across processes it uses PostgreSQL ``LISTEN/NOTIFY`` (no other broker).
+
+Each running turn holds a lease that its process renews; a turn whose process died is found by
+any process's sweeper when the lease runs out and is closed with a retryable error, never left
+"running". On shutdown, turns still running after the grace period are closed the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from booking.agent.events import ToolError, ToolResult, TurnDone, TurnFailed, Usage
+from booking.agent.history import close_open_tool_calls
+from booking.agent.orchestrator import Orchestrator
+from booking.api import logs
+from booking.api.metrics import Metrics
+from booking.api.sse import Part, UIStreamEncoder, is_terminal
+from booking.db.conversation_repository import (
+    ConversationRepository,
+    TurnEventRepository,
+    TurnRepository,
+)
+from booking.db.models import Conversation, Conversation as ConversationRow, Turn
+from booking.errors import BookingError, NotFound, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+EVENTS_CHANNEL = "booking_turn_events"
+CANCEL_CHANNEL = "booking_turn_cancel"
+INTERRUPTED_MESSAGE = (
+    "The server stopped while answering. Nothing was lost: send the message again or resume."
+)
+
+
+class TurnRunning(BookingError):
+    code = "turn_running"
+    status = 409
+
+
+class ConversationExists(BookingError):
+    code = "conversation_exists"
+    status = 409
+
+
+class ServerBusy(ServiceUnavailable):
+    code = "server_busy"
+
+
+class ShuttingDown(ServiceUnavailable):
+    code = "shutting_down"
+
+
+@dataclass
+class LiveTurn:
+    """A turn running in this process: its parts so far, and a way to wait for more."""
+
+    turn_id: str
+    conversation_id: str
+    message_id: str
+    first_seq: int
+    parts: list[tuple[int, Part]] = field(default_factory=list)
+    done: bool = False
+    task: asyncio.Task[None] | None = None
+    persisted: int = 0
+    """How many of ``parts`` are in the database."""
+    shutdown: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def append(self, seq: int, part: Part) -> None:
+        self.parts.append((seq, part))
+        self._wake()
+
+    def finish(self) -> None:
+        self.done = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def follow(self, after: int) -> AsyncIterator[tuple[int, Part]]:
+        index = max(0, after - self.first_seq + 1)
+        while True:
+            while index < len(self.parts):
+                yield self.parts[index]
+                index += 1
+            if self.done:
+                return
+            await self._changed.wait()
+
+
+class TurnManager:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        orchestrator_for: Callable[[str], Orchestrator],
+        *,
+        listen_url: str,
+        metrics: Metrics,
+        max_running: int = 256,
+        lease_s: float = 15.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._orchestrator_for = orchestrator_for
+        self._listen_url = listen_url
+        self._metrics = metrics
+        self._max_running = max_running
+        self._lease = timedelta(seconds=lease_s)
+        self.owner = f"proc-{uuid.uuid4().hex[:12]}"
+        self.live: dict[str, LiveTurn] = {}
+        self.closing = False
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._background: list[asyncio.Task[None]] = []
+        self._persist_locks: dict[str, asyncio.Lock] = {}
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._background = [
+            asyncio.create_task(self._listen(), name="turns-listen"),
+            asyncio.create_task(self._keep_leases(), name="turns-leases"),
+        ]
+
+    async def close(self, grace_s: float) -> None:
+        """Stop taking turns; let running ones finish within ``grace_s``; interrupt the rest."""
+        self.closing = True
+        running = [live.task for live in self.live.values() if live.task]
+        if running:
+            await asyncio.wait(running, timeout=grace_s)
+        for live in list(self.live.values()):
+            if live.task and not live.task.done():
+                live.shutdown = True
+                live.task.cancel()
+        remaining = [live.task for live in self.live.values() if live.task]
+        if remaining:
+            await asyncio.wait(remaining, timeout=5)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    # Starting and stopping turns ---------------------------------------------------------
+
+    async def begin(
+        self,
+        tenant: str,
+        conversation_id: str,
+        text: str,
+        *,
+        ui_message_id: str | None = None,
+        create: bool = False,
+    ) -> LiveTurn:
+        if self.closing:
+            raise ShuttingDown("The server is restarting; try again in a moment.", retry_after=2)
+        if len(self.live) >= self._max_running:
+            self._metrics.rejected_turns.inc()
+            raise ServerBusy("Too many conversations right now; try again shortly.", retry_after=1)
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                conversations = ConversationRepository(session)
+                conversation = await conversations.get(tenant, conversation_id, lock=True)
+                if conversation is None:
+                    if not create or await conversations.exists_anywhere(conversation_id):
+                        raise NotFound(
+                            f"No conversation {conversation_id}.", conversation_id=conversation_id
+                        )
+                    conversation = ConversationRow(
+                        id=conversation_id, tenant=tenant, title=text[:80]
+                    )
+                    await conversations.add(conversation)
+                    await session.refresh(conversation)
+                turns = TurnRepository(session)
+                running = await turns.running(conversation_id)
+                if running is not None:
+                    raise TurnRunning(
+                        "A reply is still being written in this conversation; join its stream or stop it.",
+                        running_turn_id=running.id,
+                    )
+                history = [m.payload for m in await conversations.messages(conversation_id)]
+                turn = Turn(
+                    id=uuid.uuid4().hex,
+                    conversation_id=conversation_id,
+                    message_id=f"msg_{uuid.uuid4().hex}",
+                    first_seq=conversation.last_seq + 1,
+                    owner=self.owner,
+                    lease_until=func.now() + self._lease,
+                )
+                await turns.add(turn)
+                await conversations.add_messages(
+                    [
+                        {
+                            "conversation_id": conversation_id,
+                            "position": len(history),
+                            "turn_id": turn.id,
+                            "role": "user",
+                            "payload": {"role": "user", "content": text},
+                            "ui_message_id": ui_message_id,
+                        }
+                    ]
+                )
+        except IntegrityError:
+            # Two requests raced to create the conversation or to start a turn in it.
+            raise TurnRunning(
+                "Another request is starting a reply in this conversation.", running_turn_id=None
+            ) from None
+        live = LiveTurn(turn.id, conversation_id, turn.message_id, turn.first_seq)
+        self.live[conversation_id] = live
+        orchestrator = self._orchestrator_for(conversation_id)
+        live.task = asyncio.create_task(
+            self._run(live, orchestrator, history, text, len(history) + 1)
+        )
+        self._metrics.active_turns.inc()
+        return live
+
+    async def stop(self, tenant: str, conversation_id: str) -> str | None:
+        """Cancel the running turn, wherever it runs; return its id (None if none ran). Idempotent."""
+        async with self._sessionmaker() as session:
+            if await ConversationRepository(session).get(tenant, conversation_id) is None:
+                raise NotFound(
+                    f"No conversation {conversation_id}.", conversation_id=conversation_id
+                )
+            running = await TurnRepository(session).running(conversation_id)
+        if running is None:
+            return None
+        live = self.live.get(conversation_id)
+        if live is not None and live.task is not None:
+            live.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([live.task], timeout=5)
+        else:
+            async with self._sessionmaker() as session, session.begin():
+                await TurnEventRepository(session).notify(CANCEL_CHANNEL, conversation_id)
+        return running.id
+
+    # Reading -----------------------------------------------------------------------------
+
+    async def running_turn(self, tenant: str, conversation_id: str) -> Turn | None:
+        async with self._sessionmaker() as session:
+            if await ConversationRepository(session).get(tenant, conversation_id) is None:
+                raise NotFound(
+                    f"No conversation {conversation_id}.", conversation_id=conversation_id
+                )
+            return await TurnRepository(session).running(conversation_id)
+
+    async def follow(self, conversation_id: str, after: int) -> AsyncIterator[tuple[int, Part]]:
+        """Every part after the cursor, then the running turn's parts live until it ends."""
+        live = self.live.get(conversation_id)
+        if live is None or after < live.first_seq - 1:
+            async for seq, part in self._replay(conversation_id, after):
+                after = seq
+                yield seq, part
+            live = self.live.get(conversation_id)
+        if live is not None and after >= live.first_seq - 1:
+            async for seq, part in live.follow(after):
+                yield seq, part
+            return
+        async for item in self._follow_remote(conversation_id, after):
+            yield item
+
+    async def _replay(self, conversation_id: str, after: int) -> AsyncIterator[tuple[int, Part]]:
+        while True:
+            async with self._sessionmaker() as session:
+                rows = await TurnEventRepository(session).after(conversation_id, after)
+            for row in rows:
+                after = row.seq
+                yield row.seq, row.part
+            if len(rows) < 1000:
+                return
+
+    async def _follow_remote(
+        self, conversation_id: str, after: int
+    ) -> AsyncIterator[tuple[int, Part]]:
+        """Follow a turn another process runs: wake on NOTIFY, read the database."""
+        waiter = asyncio.Event()
+        self._waiters.setdefault(conversation_id, set()).add(waiter)
+        try:
+            while True:
+                async with self._sessionmaker() as session:
+                    running = await TurnRepository(session).running(conversation_id)
+                    rows = await TurnEventRepository(session).after(conversation_id, after)
+                for row in rows:
+                    after = row.seq
+                    yield row.seq, row.part
+                    if is_terminal(row.part) and (running is None or running.id == row.turn_id):
+                        return
+                if running is None and not rows:
+                    return
+                if not rows:
+                    waiter.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(waiter.wait(), 1.0)
+        finally:
+            self._waiters[conversation_id].discard(waiter)
+            if not self._waiters[conversation_id]:
+                del self._waiters[conversation_id]
+
+    # Running a turn ----------------------------------------------------------------------
+
+    async def _run(
+        self,
+        live: LiveTurn,
+        orchestrator: Orchestrator,
+        history: list[dict[str, Any]],
+        text: str,
+        position: int,
+    ) -> None:
+        logs.conversation_id.set(live.conversation_id)
+        logs.turn_id.set(live.turn_id)
+        encoder = UIStreamEncoder(live.message_id)
+        seq = live.first_seq
+        persister = asyncio.create_task(self._persist_loop(live))
+
+        def emit(parts: list[Part]) -> None:
+            nonlocal seq
+            for part in parts:
+                live.append(seq, part)
+                seq += 1
+
+        turn = orchestrator.start(history, text)
+        status, error_code, usage = "done", None, None
+        try:
+            emit(encoder.start())
+            async for event in turn:
+                emit(encoder.encode(event))
+                self._observe(event)
+                if isinstance(event, TurnDone):
+                    usage = _usage_json(event.usage)
+                elif isinstance(event, TurnFailed):
+                    status, error_code, usage = "failed", event.code, _usage_json(event.usage)
+        except asyncio.CancelledError:
+            if live.shutdown:
+                status, error_code = "interrupted", "turn_interrupted"
+                emit(encoder.failure("turn_interrupted", INTERRUPTED_MESSAGE, True))
+            else:
+                status, error_code = "cancelled", "cancelled"
+                emit(encoder.abort("stopped by the client"))
+        except Exception:
+            log.exception("turn %s failed", live.turn_id)
+            status, error_code = "failed", "internal_error"
+            emit(
+                encoder.failure(
+                    "internal_error", "Something went wrong on our side; please try again.", True
+                )
+            )
+        finally:
+            live.finish()
+            await self._persist_loop_done(live, persister)
+            new_messages = close_open_tool_calls(turn.messages[1:], f"the turn was {status}")
+            await self._close_turn(live, status, error_code, usage, new_messages, position)
+            self._metrics.turns.labels(status=status).inc()
+            self._metrics.active_turns.dec()
+            if self.live.get(live.conversation_id) is live:
+                del self.live[live.conversation_id]
+
+    def _observe(self, event: object) -> None:
+        if isinstance(event, ToolResult | ToolError):
+            outcome = "ok" if isinstance(event, ToolResult) else str(event.error.get("code"))
+            self._metrics.tool_calls.labels(tool=event.name, outcome=outcome).inc()
+            self._metrics.tool_latency.labels(tool=event.name).observe(event.duration_ms / 1000)
+        elif isinstance(event, Usage) and event.ttft_ms is not None:
+            self._metrics.ttft.observe(event.ttft_ms / 1000)
+        elif isinstance(event, TurnFailed) and event.code.startswith("upstream_"):
+            self._metrics.upstream_errors.labels(code=event.code).inc()
+
+    async def _persist_loop(self, live: LiveTurn) -> None:
+        """Write new parts in batches as they come; notify other processes after each batch."""
+        while True:
+            pending = len(live.parts) - live.persisted
+            if pending:
+                await self._persist(live)
+            elif live.done:
+                return
+            else:
+                await live._changed.wait()
+
+    async def _persist_loop_done(self, live: LiveTurn, persister: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.shield(persister)
+        except Exception:
+            log.exception("persisting turn %s failed; retrying once", live.turn_id)
+            await self._persist(live)
+
+    async def _persist(self, live: LiveTurn) -> None:
+        batch = live.parts[live.persisted :]
+        if not batch:
+            return
+        async with self._sessionmaker() as session, session.begin():
+            await TurnEventRepository(session).append(
+                [
+                    {
+                        "conversation_id": live.conversation_id,
+                        "seq": seq,
+                        "turn_id": live.turn_id,
+                        "part": part,
+                    }
+                    for seq, part in batch
+                ]
+            )
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == live.conversation_id)
+                .values(
+                    last_seq=func.greatest(Conversation.last_seq, batch[-1][0]),
+                    updated_at=func.now(),
+                )
+            )
+            await TurnEventRepository(session).notify(
+                EVENTS_CHANNEL, f"{live.conversation_id}:{batch[-1][0]}"
+            )
+        live.persisted += len(batch)
+
+    async def _close_turn(
+        self,
+        live: LiveTurn,
+        status: str,
+        error_code: str | None,
+        usage: dict[str, Any] | None,
+        messages: list[dict[str, Any]],
+        position: int,
+    ) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            closed = await TurnRepository(session).finish(live.turn_id, status, error_code, usage)
+            if not closed:
+                log.warning(
+                    "turn %s was closed by another process before it finished", live.turn_id
+                )
+                return
+            await ConversationRepository(session).add_messages(
+                [
+                    {
+                        "conversation_id": live.conversation_id,
+                        "position": position + i,
+                        "turn_id": live.turn_id,
+                        "role": m["role"],
+                        "payload": m,
+                        "ui_message_id": live.message_id if m["role"] == "assistant" else None,
+                    }
+                    for i, m in enumerate(messages)
+                ]
+            )
+
+    # Background: leases, orphans, cross-process signals ------------------------------------
+
+    async def _keep_leases(self) -> None:
+        period = max(0.5, self._lease.total_seconds() / 3)
+        while True:
+            try:
+                async with self._sessionmaker() as session, session.begin():
+                    await TurnRepository(session).renew_leases(self.owner, self._lease)
+                await self._close_orphans()
+            except Exception:
+                log.exception("lease upkeep failed; retrying")
+            await asyncio.sleep(period)
+
+    async def _close_orphans(self) -> None:
+        """Turns whose process died: close them with a retryable error part, once."""
+        async with self._sessionmaker() as session, session.begin():
+            orphans = await TurnRepository(session).claim_expired()
+            for turn in orphans:
+                encoder = UIStreamEncoder(turn.message_id)
+                parts = encoder.failure("turn_interrupted", INTERRUPTED_MESSAGE, True)
+                first = await ConversationRepository(session).allocate_seqs(
+                    turn.conversation_id, len(parts)
+                )
+                await TurnEventRepository(session).append(
+                    [
+                        {
+                            "conversation_id": turn.conversation_id,
+                            "seq": first + i,
+                            "turn_id": turn.id,
+                            "part": p,
+                        }
+                        for i, p in enumerate(parts)
+                    ]
+                )
+                await TurnEventRepository(session).notify(
+                    EVENTS_CHANNEL, f"{turn.conversation_id}:{first + len(parts) - 1}"
+                )
+                log.warning("closed orphaned turn %s of %s", turn.id, turn.conversation_id)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._listen_url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    await conn.execute(f"LISTEN {CANCEL_CHANNEL}")
+                    async for note in conn.notifies():
+                        self._dispatch(note.channel, note.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
+                await asyncio.sleep(1)
+
+    def _dispatch(self, channel: str, payload: str) -> None:
+        if channel == CANCEL_CHANNEL:
+            live = self.live.get(payload)
+            if live is not None and live.task is not None:
+                live.task.cancel()
+            return
+        conversation_id = payload.rsplit(":", 1)[0]
+        for waiter in self._waiters.get(conversation_id, ()):
+            waiter.set()
+
+
+def _usage_json(usage: Any) -> dict[str, Any]:
+    return {
+        "model_calls": usage.model_calls,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": usage.cost_usd,
+        "ttft_ms": usage.ttft_ms,
+        "models": usage.models,
+    }

@@ -1,0 +1,197 @@
+"""Queries for API keys, conversations, turns, messages and turn events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.models import ApiKey, Conversation, Message, Turn, TurnEventRow
+
+
+class ApiKeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_hash(self, key_hash: str) -> ApiKey | None:
+        stmt = select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        return await self.session.scalar(stmt)
+
+    async def add(self, key: ApiKey) -> None:
+        self.session.add(key)
+        await self.session.flush()
+
+    async def list(self) -> Sequence[ApiKey]:
+        return (await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
+
+
+class ConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(
+        self, tenant: str, conversation_id: str, *, lock: bool = False
+    ) -> Conversation | None:
+        stmt = select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.tenant == tenant
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def exists_anywhere(self, conversation_id: str) -> bool:
+        stmt = select(select(Conversation.id).where(Conversation.id == conversation_id).exists())
+        return bool(await self.session.scalar(stmt))
+
+    async def add(self, conversation: Conversation) -> None:
+        self.session.add(conversation)
+        await self.session.flush()
+
+    async def page(
+        self, tenant: str, limit: int, before: tuple[datetime, str] | None
+    ) -> Sequence[Conversation]:
+        """Newest first, keyset-paginated on (updated_at, id)."""
+        stmt = select(Conversation).where(Conversation.tenant == tenant)
+        if before is not None:
+            stmt = stmt.where(
+                func.row(Conversation.updated_at, Conversation.id) < func.row(*before)
+            )
+        stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
+        return (await self.session.scalars(stmt)).all()
+
+    async def delete(self, conversation_id: str) -> None:
+        await self.session.execute(delete(Conversation).where(Conversation.id == conversation_id))
+
+    async def allocate_seqs(self, conversation_id: str, count: int) -> int:
+        """Reserve ``count`` cursors; return the first. Atomic under concurrent writers."""
+        stmt = (
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_seq=Conversation.last_seq + count, updated_at=func.now())
+            .returning(Conversation.last_seq)
+        )
+        last = (await self.session.execute(stmt)).scalar_one()
+        return int(last) - count + 1
+
+    async def messages(self, conversation_id: str) -> Sequence[Message]:
+        stmt = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.position)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def next_position(self, conversation_id: str) -> int:
+        stmt = select(func.coalesce(func.max(Message.position) + 1, 0)).where(
+            Message.conversation_id == conversation_id
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def add_messages(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(Message), list(rows))
+
+
+class TurnRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def running(self, conversation_id: str) -> Turn | None:
+        stmt = select(Turn).where(Turn.conversation_id == conversation_id, Turn.status == "running")
+        return await self.session.scalar(stmt)
+
+    async def get(self, turn_id: str) -> Turn | None:
+        return await self.session.get(Turn, turn_id)
+
+    async def add(self, turn: Turn) -> None:
+        self.session.add(turn)
+        await self.session.flush()
+
+    async def finish(
+        self, turn_id: str, status: str, error_code: str | None, usage: dict[str, Any] | None
+    ) -> bool:
+        """Close a running turn; False when it was already closed (e.g. marked interrupted)."""
+        stmt = (
+            update(Turn)
+            .where(Turn.id == turn_id, Turn.status == "running")
+            .values(status=status, error_code=error_code, usage=usage, finished_at=func.now())
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def renew_leases(self, owner: str, lease: timedelta) -> None:
+        stmt = (
+            update(Turn)
+            .where(Turn.owner == owner, Turn.status == "running")
+            .values(lease_until=func.now() + lease)
+        )
+        await self.session.execute(stmt)
+
+    async def claim_expired(self, limit: int = 100) -> Sequence[Turn]:
+        """Running turns whose owner stopped renewing: mark them interrupted, return them."""
+        expired = (
+            select(Turn.id)
+            .where(Turn.status == "running", Turn.lease_until < func.now())
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(Turn)
+            .where(Turn.id.in_(expired))
+            .values(status="interrupted", error_code="turn_interrupted", finished_at=func.now())
+            .returning(Turn)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def interrupt_owned(self, owner: str) -> Sequence[Turn]:
+        stmt = (
+            update(Turn)
+            .where(Turn.owner == owner, Turn.status == "running")
+            .values(status="interrupted", error_code="turn_interrupted", finished_at=func.now())
+            .returning(Turn)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def last_for(self, conversation_id: str) -> Turn | None:
+        stmt = (
+            select(Turn)
+            .where(Turn.conversation_id == conversation_id)
+            .order_by(Turn.started_at.desc(), Turn.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(stmt)
+
+
+class TurnEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(TurnEventRow), list(rows))
+
+    async def after(
+        self, conversation_id: str, seq: int, limit: int = 1000
+    ) -> Sequence[TurnEventRow]:
+        stmt = (
+            select(TurnEventRow)
+            .where(TurnEventRow.conversation_id == conversation_id, TurnEventRow.seq > seq)
+            .order_by(TurnEventRow.seq)
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def for_conversation(self, conversation_id: str) -> Sequence[TurnEventRow]:
+        stmt = (
+            select(TurnEventRow)
+            .where(TurnEventRow.conversation_id == conversation_id)
+            .order_by(TurnEventRow.seq)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def notify(self, channel: str, payload: str) -> None:
+        await self.session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
