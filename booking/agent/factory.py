@@ -8,6 +8,7 @@ from booking.agent.catalog import default_registry
 from booking.agent.context import ToolContext
 from booking.agent.models.base import ModelClient
 from booking.agent.orchestrator import Approver, Orchestrator
+from booking.agent.tools import ToolRegistry
 from booking.domain.dates import Clock
 from booking.domain.places import Gazetteer
 from booking.settings import Settings
@@ -22,8 +23,9 @@ def build_orchestrator(
     *,
     approver: Approver | None = None,
     conversation_id: str | None = None,
+    registry: ToolRegistry | None = None,
 ) -> Orchestrator:
-    registry = default_registry(timeout_s=settings.tool_timeout_s)
+    registry = registry or default_registry(timeout_s=settings.tool_timeout_s)
     ctx = ToolContext(
         sessionmaker=sessionmaker,
         places=places,

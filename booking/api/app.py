@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from booking import __version__
 from booking.agent.factory import build_orchestrator
 from booking.agent.models.select import build_model_client
+from booking.agent.tools import ToolRegistry
 from booking.api import logs, problems
 from booking.api.auth import RateLimiter
 from booking.api.metrics import Metrics
@@ -34,7 +35,10 @@ DESCRIPTION = """Flight search, weather and (soon) bookings for an airline's cha
 A turn streams as a Vercel AI SDK UI message stream; see docs/api.md."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, registry: ToolRegistry | None = None
+) -> FastAPI:
+    """The app; ``registry`` replaces the tool catalog (tests use slow or failing tools)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -50,7 +54,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         def orchestrator_for(conversation_id: str) -> Any:
             return build_orchestrator(
-                settings, sessionmaker, places, clock, model, conversation_id=conversation_id
+                settings,
+                sessionmaker,
+                places,
+                clock,
+                model,
+                conversation_id=conversation_id,
+                registry=registry,
             )
 
         turns = TurnManager(
