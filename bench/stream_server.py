@@ -2,7 +2,8 @@
 
 Every text chunk's content is the server's ``time.monotonic_ns()`` at the moment it is written
 (CLOCK_MONOTONIC is shared by all processes on Linux), so the client measures each chunk's
-delivery latency exactly. The request's ``model`` picks the shape: ``bench-<chunks>-<pace_us>``.
+delivery latency exactly. The request's ``model`` picks the shape: ``bench-<chunks>-<pace_us>`` (the first chunk at once,
+the others ``pace_us`` apart).
 Run: ``python -m bench.stream_server`` (prints the port on stdout).
 """
 
@@ -35,8 +36,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 b"transfer-encoding: chunked\r\n\r\n"
             )
             base = {"id": "b", "object": "chat.completion.chunk", "created": 0, "model": "bench"}
-            for _ in range(int(chunks)):
-                if int(pace_us):
+            for index in range(int(chunks)):
+                if index and int(pace_us):  # The first chunk at once; then the pace.
                     await asyncio.sleep(int(pace_us) / 1e6)
                 content = f"{time.monotonic_ns()} "
                 choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}

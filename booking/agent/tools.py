@@ -81,6 +81,7 @@ class ToolRegistry:
 
     def __init__(self) -> None:
         self._tools: dict[str, Tool] = {}
+        self._schemas: list[dict[str, Any]] | None = None
 
     def tool(
         self, *, read_only: bool = True, requires_approval: bool = False, timeout_s: float = 10.0
@@ -92,6 +93,7 @@ class ToolRegistry:
             if tool.name in self._tools:
                 raise ValueError(f"tool {tool.name} registered twice")
             self._tools[tool.name] = tool
+            self._schemas = None
             return fn
 
         return register
@@ -100,7 +102,10 @@ class ToolRegistry:
         return self._tools.get(name)
 
     def schemas(self) -> list[dict[str, Any]]:
-        return [tool.schema() for tool in self._tools.values()]
+        """Every tool's schema; built once (Pydantic's schema generation is slow per turn)."""
+        if self._schemas is None:
+            self._schemas = [tool.schema() for tool in self._tools.values()]
+        return self._schemas
 
     def names(self) -> list[str]:
         return list(self._tools)

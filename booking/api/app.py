@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from booking import __version__
+from booking.agent.catalog import default_registry
 from booking.agent.factory import build_orchestrator
 from booking.agent.models.select import build_model_client
 from booking.agent.tools import ToolRegistry
@@ -50,6 +51,7 @@ def create_app(
             places = await load_gazetteer(session)
         clock = clock_from(settings)
         model = build_model_client(settings, clock, environment())
+        tools = registry or default_registry(timeout_s=settings.tool_timeout_s)
         metrics = Metrics()
 
         def orchestrator_for(conversation_id: str) -> Any:
@@ -60,7 +62,7 @@ def create_app(
                 clock,
                 model,
                 conversation_id=conversation_id,
-                registry=registry,
+                registry=tools,
             )
 
         turns = TurnManager(

@@ -124,7 +124,7 @@ class UIStreamEncoder:
                     "toolCallId": event.call_id,
                     "toolName": event.name,
                     "input": event.raw_arguments,
-                    "errorText": event.error.get("message", "invalid input"),
+                    "errorText": _error_text(event.error),
                 }
             )
         elif isinstance(event, ToolResult):

@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,13 +31,14 @@ from booking.agent.history import close_open_tool_calls
 from booking.agent.orchestrator import Orchestrator
 from booking.api import logs
 from booking.api.metrics import Metrics
-from booking.api.sse import Part, UIStreamEncoder, is_terminal
+from booking.api.sse import Part, UIStreamEncoder, encode_part, is_terminal
 from booking.db.conversation_repository import (
     ConversationRepository,
     TurnEventRepository,
     TurnRepository,
+    append_events,
 )
-from booking.db.models import Conversation, Conversation as ConversationRow, Turn
+from booking.db.models import Turn
 from booking.errors import BookingError, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,24 @@ class LiveTurn:
     persisted: int = 0
     """How many of ``parts`` are in the database."""
     shutdown: bool = False
+    writer: EventWriter | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _flushed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def append(self, seq: int, part: Part) -> None:
         self.parts.append((seq, part))
+        if self.writer is not None:
+            self.writer.mark(self)
         self._wake()
+
+    async def flushed(self) -> None:
+        """Wait until every part appended so far is in the database."""
+        target = len(self.parts)
+        while self.persisted < target:
+            self._flushed.clear()
+            if self.writer is not None:
+                self.writer.mark(self)
+            await self._flushed.wait()
 
     def finish(self) -> None:
         self.done = True
@@ -103,6 +117,71 @@ class LiveTurn:
             if self.done:
                 return
             await self._changed.wait()
+
+
+class EventWriter:
+    """One writer for every turn of the process.
+
+    Parts are written in batches: whatever all turns appended during the last few milliseconds
+    goes in one transaction (plus one cursor update and one NOTIFY per conversation), instead of
+    a transaction per part and turn, which would cost more CPU than the turns themselves.
+    Nothing waits for it on the way to the client; a turn waits for it only before it closes.
+    """
+
+    def __init__(self, url: str, interval_s: float = 0.02) -> None:
+        self._url = url
+        self._interval_s = interval_s
+        self._dirty: dict[str, LiveTurn] = {}
+        self._wakeup = asyncio.Event()
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    def mark(self, live: LiveTurn) -> None:
+        self._dirty[live.turn_id] = live
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await self._wakeup.wait()
+                await asyncio.sleep(self._interval_s)  # Let the batch fill.
+                self._wakeup.clear()
+                batch = [(live, len(live.parts)) for live in self._dirty.values()]
+                self._dirty.clear()
+                try:
+                    await self._write(batch)
+                except Exception:
+                    log.exception("writing turn events failed; retrying")
+                    await self._reset()
+                    for live, _ in batch:
+                        self.mark(live)
+                    await asyncio.sleep(0.5)
+                    continue
+                for live, upto in batch:
+                    live.persisted = max(live.persisted, upto)
+                    live._flushed.set()
+        finally:
+            await self._reset()
+
+    async def _reset(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+    async def _write(self, batch: list[tuple[LiveTurn, int]]) -> None:
+        rows: list[tuple[str, int, str, str]] = []
+        last: dict[str, int] = {}
+        for live, upto in batch:
+            for seq, part in live.parts[live.persisted : upto]:
+                rows.append((live.conversation_id, seq, live.turn_id, encode_part(part)))
+                last[live.conversation_id] = seq
+        if not rows:
+            return
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(self._url)
+        # COPY on a plain connection: the ORM's per-statement overhead cost more CPU than the
+        # turns themselves at a few thousand parts a second.
+        await append_events(self._conn, rows, last, EVENTS_CHANNEL)
 
 
 class TurnManager:
@@ -127,7 +206,7 @@ class TurnManager:
         self.closing = False
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._background: list[asyncio.Task[None]] = []
-        self._persist_locks: dict[str, asyncio.Lock] = {}
+        self.writer = EventWriter(listen_url)
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -135,6 +214,7 @@ class TurnManager:
         self._background = [
             asyncio.create_task(self._listen(), name="turns-listen"),
             asyncio.create_task(self._keep_leases(), name="turns-leases"),
+            asyncio.create_task(self.writer.run(), name="turns-writer"),
         ]
 
     async def close(self, grace_s: float) -> None:
@@ -170,43 +250,48 @@ class TurnManager:
         if len(self.live) >= self._max_running:
             self._metrics.rejected_turns.inc()
             raise ServerBusy("Too many conversations right now; try again shortly.", retry_after=1)
+        turn_id, message_id = uuid.uuid4().hex, f"msg_{uuid.uuid4().hex}"
         try:
             async with self._sessionmaker() as session, session.begin():
                 conversations = ConversationRepository(session)
+                turns = TurnRepository(session)
                 conversation = await conversations.get(tenant, conversation_id, lock=True)
+                history: list[dict[str, Any]] = []
                 if conversation is None:
-                    if not create or await conversations.exists_anywhere(conversation_id):
+                    # A new conversation has no history and no running turn to look for.
+                    created = create and await conversations.create_if_absent(
+                        conversation_id, tenant, text[:80]
+                    )
+                    if not created:
                         raise NotFound(
                             f"No conversation {conversation_id}.", conversation_id=conversation_id
                         )
-                    conversation = ConversationRow(
-                        id=conversation_id, tenant=tenant, title=text[:80]
-                    )
-                    await conversations.add(conversation)
-                    await session.refresh(conversation)
-                turns = TurnRepository(session)
-                running = await turns.running(conversation_id)
-                if running is not None:
-                    raise TurnRunning(
-                        "A reply is still being written in this conversation; join its stream or stop it.",
-                        running_turn_id=running.id,
-                    )
-                history = [m.payload for m in await conversations.messages(conversation_id)]
-                turn = Turn(
-                    id=uuid.uuid4().hex,
-                    conversation_id=conversation_id,
-                    message_id=f"msg_{uuid.uuid4().hex}",
-                    first_seq=conversation.last_seq + 1,
-                    owner=self.owner,
-                    lease_until=func.now() + self._lease,
+                    first_seq = 1
+                else:
+                    running = await turns.running(conversation_id)
+                    if running is not None:
+                        raise TurnRunning(
+                            "A reply is still being written in this conversation; join its stream or stop it.",
+                            running_turn_id=running.id,
+                        )
+                    history = [m.payload for m in await conversations.messages(conversation_id)]
+                    first_seq = conversation.last_seq + 1
+                await turns.insert(
+                    {
+                        "id": turn_id,
+                        "conversation_id": conversation_id,
+                        "message_id": message_id,
+                        "first_seq": first_seq,
+                        "owner": self.owner,
+                        "lease_until": func.now() + self._lease,
+                    }
                 )
-                await turns.add(turn)
                 await conversations.add_messages(
                     [
                         {
                             "conversation_id": conversation_id,
                             "position": len(history),
-                            "turn_id": turn.id,
+                            "turn_id": turn_id,
                             "role": "user",
                             "payload": {"role": "user", "content": text},
                             "ui_message_id": ui_message_id,
@@ -214,11 +299,11 @@ class TurnManager:
                     ]
                 )
         except IntegrityError:
-            # Two requests raced to create the conversation or to start a turn in it.
+            # Two requests raced to start a turn in the same conversation.
             raise TurnRunning(
                 "Another request is starting a reply in this conversation.", running_turn_id=None
             ) from None
-        live = LiveTurn(turn.id, conversation_id, turn.message_id, turn.first_seq)
+        live = LiveTurn(turn_id, conversation_id, message_id, first_seq, writer=self.writer)
         self.live[conversation_id] = live
         orchestrator = self._orchestrator_for(conversation_id)
         live.task = asyncio.create_task(
@@ -323,7 +408,6 @@ class TurnManager:
         logs.turn_id.set(live.turn_id)
         encoder = UIStreamEncoder(live.message_id)
         seq = live.first_seq
-        persister = asyncio.create_task(self._persist_loop(live))
 
         def emit(parts: list[Part]) -> None:
             nonlocal seq
@@ -359,7 +443,10 @@ class TurnManager:
             )
         finally:
             live.finish()
-            await self._persist_loop_done(live, persister)
+            try:
+                await asyncio.wait_for(asyncio.shield(live.flushed()), 30)
+            except TimeoutError:
+                log.error("turn %s: events not persisted after 30 s", live.turn_id)
             new_messages = close_open_tool_calls(turn.messages[1:], f"the turn was {status}")
             await self._close_turn(live, status, error_code, usage, new_messages, position)
             self._metrics.turns.labels(status=status).inc()
@@ -376,53 +463,6 @@ class TurnManager:
             self._metrics.ttft.observe(event.ttft_ms / 1000)
         elif isinstance(event, TurnFailed) and event.code.startswith("upstream_"):
             self._metrics.upstream_errors.labels(code=event.code).inc()
-
-    async def _persist_loop(self, live: LiveTurn) -> None:
-        """Write new parts in batches as they come; notify other processes after each batch."""
-        while True:
-            pending = len(live.parts) - live.persisted
-            if pending:
-                await self._persist(live)
-            elif live.done:
-                return
-            else:
-                await live._changed.wait()
-
-    async def _persist_loop_done(self, live: LiveTurn, persister: asyncio.Task[None]) -> None:
-        try:
-            await asyncio.shield(persister)
-        except Exception:
-            log.exception("persisting turn %s failed; retrying once", live.turn_id)
-            await self._persist(live)
-
-    async def _persist(self, live: LiveTurn) -> None:
-        batch = live.parts[live.persisted :]
-        if not batch:
-            return
-        async with self._sessionmaker() as session, session.begin():
-            await TurnEventRepository(session).append(
-                [
-                    {
-                        "conversation_id": live.conversation_id,
-                        "seq": seq,
-                        "turn_id": live.turn_id,
-                        "part": part,
-                    }
-                    for seq, part in batch
-                ]
-            )
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.id == live.conversation_id)
-                .values(
-                    last_seq=func.greatest(Conversation.last_seq, batch[-1][0]),
-                    updated_at=func.now(),
-                )
-            )
-            await TurnEventRepository(session).notify(
-                EVENTS_CHANNEL, f"{live.conversation_id}:{batch[-1][0]}"
-            )
-        live.persisted += len(batch)
 
     async def _close_turn(
         self,

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import ApiKey, Conversation, Message, Turn, TurnEventRow
@@ -49,6 +51,16 @@ class ConversationRepository:
     async def add(self, conversation: Conversation) -> None:
         self.session.add(conversation)
         await self.session.flush()
+
+    async def create_if_absent(self, conversation_id: str, tenant: str, title: str | None) -> bool:
+        """Insert the conversation unless the id is taken (by anyone); return whether it was."""
+        stmt = (
+            pg_insert(Conversation)
+            .values(id=conversation_id, tenant=tenant, title=title)
+            .on_conflict_do_nothing(index_elements=[Conversation.id])
+            .returning(Conversation.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def page(
         self, tenant: str, limit: int, before: tuple[datetime, str] | None
@@ -109,6 +121,9 @@ class TurnRepository:
     async def add(self, turn: Turn) -> None:
         self.session.add(turn)
         await self.session.flush()
+
+    async def insert(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(Turn).values(**values))
 
     async def finish(
         self, turn_id: str, status: str, error_code: str | None, usage: dict[str, Any] | None
@@ -195,3 +210,28 @@ class TurnEventRepository:
 
     async def notify(self, channel: str, payload: str) -> None:
         await self.session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+
+
+async def append_events(
+    conn: psycopg.AsyncConnection[Any],
+    rows: Sequence[tuple[str, int, str, str]],
+    last_seqs: dict[str, int],
+    channel: str,
+) -> None:
+    """Append (conversation id, seq, turn id, part JSON) rows with COPY, move the cursors and
+    notify listeners, in one transaction on a plain psycopg connection."""
+    async with conn.transaction():
+        async with conn.cursor().copy(
+            "COPY turn_events (conversation_id, seq, turn_id, part) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                await copy.write_row(row)
+        await conn.execute(
+            "UPDATE conversations AS c SET last_seq = greatest(c.last_seq, v.seq), updated_at = now() "
+            "FROM unnest(%s::text[], %s::bigint[]) AS v(id, seq) WHERE c.id = v.id",
+            [list(last_seqs), list(last_seqs.values())],
+        )
+        await conn.execute(
+            "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p",
+            [channel, [f"{cid}:{seq}" for cid, seq in last_seqs.items()]],
+        )
