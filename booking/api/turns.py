@@ -22,9 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.agent.events import ToolError, ToolResult, TurnDone, TurnFailed, Usage
 from booking.agent.history import close_open_tool_calls
@@ -33,10 +31,13 @@ from booking.api import logs
 from booking.api.metrics import Metrics
 from booking.api.sse import Part, UIStreamEncoder, encode_part, is_terminal
 from booking.db.conversation_repository import (
+    ConversationMissing,
     ConversationRepository,
+    TurnAlreadyRunning,
     TurnEventRepository,
     TurnRepository,
     append_events,
+    start_turn,
 )
 from booking.db.models import Turn
 from booking.errors import BookingError, NotFound, ServiceUnavailable
@@ -196,6 +197,9 @@ class TurnManager:
         lease_s: float = 15.0,
     ) -> None:
         self._sessionmaker = sessionmaker
+        engine = sessionmaker.kw.get("bind")
+        assert isinstance(engine, AsyncEngine), "the sessionmaker must be bound to an AsyncEngine"
+        self._engine = engine
         self._orchestrator_for = orchestrator_for
         self._listen_url = listen_url
         self._metrics = metrics
@@ -252,56 +256,31 @@ class TurnManager:
             raise ServerBusy("Too many conversations right now; try again shortly.", retry_after=1)
         turn_id, message_id = uuid.uuid4().hex, f"msg_{uuid.uuid4().hex}"
         try:
-            async with self._sessionmaker() as session, session.begin():
-                conversations = ConversationRepository(session)
-                turns = TurnRepository(session)
-                conversation = await conversations.get(tenant, conversation_id, lock=True)
-                history: list[dict[str, Any]] = []
-                if conversation is None:
-                    # A new conversation has no history and no running turn to look for.
-                    created = create and await conversations.create_if_absent(
-                        conversation_id, tenant, text[:80]
-                    )
-                    if not created:
-                        raise NotFound(
-                            f"No conversation {conversation_id}.", conversation_id=conversation_id
-                        )
-                    first_seq = 1
-                else:
-                    running = await turns.running(conversation_id)
-                    if running is not None:
-                        raise TurnRunning(
-                            "A reply is still being written in this conversation; join its stream or stop it.",
-                            running_turn_id=running.id,
-                        )
-                    history = [m.payload for m in await conversations.messages(conversation_id)]
-                    first_seq = conversation.last_seq + 1
-                await turns.insert(
-                    {
-                        "id": turn_id,
-                        "conversation_id": conversation_id,
-                        "message_id": message_id,
-                        "first_seq": first_seq,
-                        "owner": self.owner,
-                        "lease_until": func.now() + self._lease,
-                    }
+            async with self._engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+                first_seq, history = await start_turn(
+                    driver,
+                    tenant=tenant,
+                    conversation_id=conversation_id,
+                    create=create,
+                    turn={"id": turn_id, "message_id": message_id, "owner": self.owner},
+                    user_message={
+                        "payload": {"role": "user", "content": text},
+                        "ui_message_id": ui_message_id,
+                    },
+                    lease_s=self._lease.total_seconds(),
                 )
-                await conversations.add_messages(
-                    [
-                        {
-                            "conversation_id": conversation_id,
-                            "position": len(history),
-                            "turn_id": turn_id,
-                            "role": "user",
-                            "payload": {"role": "user", "content": text},
-                            "ui_message_id": ui_message_id,
-                        }
-                    ]
-                )
-        except IntegrityError:
-            # Two requests raced to start a turn in the same conversation.
+        except ConversationMissing:
+            raise NotFound(
+                f"No conversation {conversation_id}.", conversation_id=conversation_id
+            ) from None
+        except TurnAlreadyRunning:
+            async with self._sessionmaker() as session:
+                running = await TurnRepository(session).running(conversation_id)
             raise TurnRunning(
-                "Another request is starting a reply in this conversation.", running_turn_id=None
+                "A reply is still being written in this conversation; join its stream or stop it.",
+                running_turn_id=running.id if running else None,
             ) from None
         live = LiveTurn(turn_id, conversation_id, message_id, first_seq, writer=self.writer)
         self.live[conversation_id] = live

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -235,3 +236,84 @@ async def append_events(
             "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p",
             [channel, [f"{cid}:{seq}" for cid, seq in last_seqs.items()]],
         )
+
+
+class ConversationMissing(Exception):
+    """No such conversation for this tenant (or the id belongs to another tenant)."""
+
+
+class TurnAlreadyRunning(Exception):
+    """The conversation has a running turn (the unique index said so)."""
+
+
+async def start_turn(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    tenant: str,
+    conversation_id: str,
+    create: bool,
+    turn: dict[str, Any],
+    user_message: dict[str, Any],
+    lease_s: float,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Lock or create the conversation, insert the turn and the user's message; return the turn's
+    first cursor and the history before it. One transaction, three or four statements on a
+    plain connection: this is the path every new reply waits on."""
+    async with conn.transaction():
+        row = await (
+            await conn.execute(
+                "SELECT tenant, last_seq FROM conversations WHERE id = %s FOR UPDATE",
+                [conversation_id],
+            )
+        ).fetchone()
+        history: list[dict[str, Any]] = []
+        if row is None:
+            created = None
+            if create:
+                created = await (
+                    await conn.execute(
+                        "INSERT INTO conversations (id, tenant, title) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (id) DO NOTHING RETURNING last_seq",
+                        [conversation_id, tenant, user_message["payload"]["content"][:80]],
+                    )
+                ).fetchone()
+            if created is None:
+                raise ConversationMissing(conversation_id)
+            first_seq = 1
+        elif row[0] != tenant:
+            raise ConversationMissing(conversation_id)
+        else:
+            cursor = await conn.execute(
+                "SELECT payload FROM messages WHERE conversation_id = %s ORDER BY position",
+                [conversation_id],
+            )
+            history = [payload for (payload,) in await cursor.fetchall()]
+            first_seq = int(row[1]) + 1
+        try:
+            async with conn.transaction():  # A savepoint, so the error leaves the outer one usable.
+                await conn.execute(
+                    "INSERT INTO turns (id, conversation_id, message_id, first_seq, owner, lease_until) "
+                    "VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
+                    [
+                        turn["id"],
+                        conversation_id,
+                        turn["message_id"],
+                        first_seq,
+                        turn["owner"],
+                        lease_s,
+                    ],
+                )
+        except psycopg.errors.UniqueViolation:
+            raise TurnAlreadyRunning(conversation_id) from None
+        await conn.execute(
+            "INSERT INTO messages (conversation_id, position, turn_id, role, payload, ui_message_id) "
+            "VALUES (%s, %s, %s, 'user', %s, %s)",
+            [
+                conversation_id,
+                len(history),
+                turn["id"],
+                Jsonb(user_message["payload"]),
+                user_message.get("ui_message_id"),
+            ],
+        )
+    return first_seq, history
