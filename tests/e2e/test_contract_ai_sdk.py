@@ -1,0 +1,95 @@
+"""Contract test with the real client library: the `ai` package (pinned 7.x in
+tests/contract/package.json) parses and validates our stream with its own schema and builds the
+UI message, as `useChat` does in a browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.server import RunningServer
+
+CONTRACT = Path(__file__).resolve().parents[1] / "contract"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("node") is None, reason="requires node (the CI machine has it)"
+)
+
+
+def check(
+    url: str, key: str, body: dict[str, Any] | None = None, method: str = "POST"
+) -> dict[str, Any]:
+    assert (CONTRACT / "node_modules" / "ai").exists(), (
+        "run `npm ci` in tests/contract (make test does)"
+    )
+    command = [
+        "node",
+        str(CONTRACT / "check_stream.mjs"),
+        "--url",
+        url,
+        "--method",
+        method,
+        "--header",
+        f"authorization: Bearer {key}",
+    ]
+    if body is not None:
+        command += ["--body", json.dumps(body)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def chat_body(chat_id: str, text: str) -> dict[str, Any]:
+    return {
+        "id": chat_id,
+        "messages": [
+            {
+                "id": f"u-{uuid.uuid4().hex[:8]}",
+                "role": "user",
+                "parts": [{"type": "text", "text": text}],
+            }
+        ],
+        "trigger": "submit-message",
+    }
+
+
+def test_use_chat_parses_a_turn_with_tools(server: RunningServer, key: str) -> None:
+    chat_id = f"contract-{uuid.uuid4().hex}"
+    message = check(
+        f"{server.base_url}/v1/chat",
+        key,
+        chat_body(chat_id, "Thời tiết Đà Nẵng và vé từ Hà Nội đi Đà Nẵng ngày 12/6"),
+    )
+    assert message["errors"] == []
+    assert message["role"] == "assistant"
+    assert message["finishReason"] == "stop"
+    tools = {p["type"]: p for p in message["parts"] if p["type"].startswith("tool-")}
+    assert tools["tool-search_flights"]["state"] == "output-available"
+    assert tools["tool-search_flights"]["output"]["flights"]
+    assert tools["tool-get_weather"]["state"] == "output-available"
+    text = "".join(p["text"] for p in message["parts"] if p["type"] == "text")
+    assert "°C" in text
+    usage = message["metadata"]["usage"]
+    assert usage["modelCalls"] == 2
+    assert usage["ttftMs"] is not None
+
+
+def test_use_chat_parses_a_resumed_stream_and_an_error(server: RunningServer, key: str) -> None:
+    chat_id = f"contract-{uuid.uuid4().hex}"
+    check(f"{server.base_url}/v1/chat", key, chat_body(chat_id, "Đặt vé SGN → HAN ngày 15/6"))
+    # Nothing running: the resume endpoint answers 204, which the client treats as nothing to do.
+    idle = check(f"{server.base_url}/v1/chat/{chat_id}/stream", key, method="GET")
+    assert idle["errors"] == []
+    # A second turn in the same conversation (history from the server) parses cleanly too.
+    follow_up = check(
+        f"{server.base_url}/v1/chat", key, chat_body(chat_id, "còn ngày hôm sau thì sao?")
+    )
+    assert follow_up["errors"] == []
+    assert any(p["type"] == "tool-search_flights" for p in follow_up["parts"])
