@@ -59,7 +59,9 @@ def install(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        too_long = [e for e in errors if e["type"] == "string_too_long"]
+        too_long = [
+            e for e in errors if e["type"] == "string_too_long" and e["loc"][-1:] == ["text"]
+        ]
         if too_long:
             return problem(422, "message_too_long", "The message is too long.", errors=too_long)
         return problem(422, "validation_failed", "The request is not valid.", errors=errors)

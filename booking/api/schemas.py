@@ -63,7 +63,8 @@ class ConversationDetail(ConversationRead):
 
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1)
+    """Limited to ``BOOKING_MAX_MESSAGE_CHARS`` (the route checks; the setting may change)."""
     id: str | None = Field(default=None, max_length=128)
     """Optional client id of the user message."""
 

@@ -195,6 +195,10 @@ class UIStreamEncoder:
             {"type": "error", "errorText": message},
         ]
 
+    def close(self) -> list[Part]:
+        """End whatever text, reasoning or step is open (before a failure part)."""
+        return self._close_step()
+
     def abort(self, reason: str) -> list[Part]:
         return [*self._close_step(), {"type": "abort", "reason": reason}]
 

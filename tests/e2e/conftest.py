@@ -1,0 +1,144 @@
+"""Fixtures for the HTTP API over real sockets: servers, API keys, a fake model provider.
+
+Every server runs the real app (``create_app``) in uvicorn on the run's migrated, seeded database.
+That database is shared by every test, so each test uses fresh conversation ids and, where it
+lists conversations, a tenant of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+from booking.agent.tools import ToolRegistry
+from booking.api.auth import create_key
+from booking.db.engine import make_async_engine, make_sessionmaker
+from booking.settings import Settings
+from tests.conftest import TEST_NOW
+from tests.support.fake_provider import FakeProvider
+from tests.support.server import BackgroundLoop, RunningServer, ServerProcess, start_server
+
+
+class StartServer(Protocol):
+    def __call__(self, registry: ToolRegistry | None = None, **overrides: Any) -> RunningServer: ...
+
+
+MakeKey = Callable[[], str]
+
+
+@pytest.fixture(scope="session")
+def bg_loop() -> Iterator[BackgroundLoop]:
+    loop = BackgroundLoop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def base_settings(seeded_url: str) -> dict[str, Any]:
+    """What every test server shares; tests override single fields."""
+    return {
+        "database_url": seeded_url,
+        "now": TEST_NOW,
+        "environment": "test",
+        "auth": "on",
+        "heartbeat_s": 0.3,
+        "db_pool_size": 4,
+        "shutdown_grace_s": 5.0,
+        "llm_max_retries": 0,
+        "llm_first_chunk_timeout_s": 5.0,
+        "llm_stall_timeout_s": 5.0,
+    }
+
+
+@pytest.fixture(scope="session")
+def make_key(bg_loop: BackgroundLoop, seeded_url: str) -> Iterator[MakeKey]:
+    """``make_key()`` stores a new API key for a tenant of its own and returns the key."""
+    settings = Settings(database_url=seeded_url, environment="test", db_pool_size=1)
+    engine = bg_loop.run(_make_engine(seeded_url, settings))
+    sessionmaker = make_sessionmaker(engine)
+
+    async def create() -> str:
+        async with sessionmaker() as session, session.begin():
+            tenant = f"t-{uuid.uuid4().hex[:12]}"
+            _, key = await create_key(session, name=f"e2e {tenant}", tenant=tenant)
+        return key
+
+    yield lambda: bg_loop.run(create())
+    bg_loop.run(engine.dispose())
+
+
+async def _make_engine(url: str, settings: Settings) -> Any:
+    return make_async_engine(url, settings)
+
+
+@pytest.fixture
+def start(base_settings: dict[str, Any]) -> Iterator[StartServer]:
+    """``start(registry=None, **settings)`` serves a new app; all are stopped after the test."""
+    servers: list[RunningServer] = []
+
+    def start_one(registry: ToolRegistry | None = None, **overrides: Any) -> RunningServer:
+        settings = Settings(**{**base_settings, **overrides})
+        server = start_server(settings, registry)
+        servers.append(server)
+        return server
+
+    yield start_one
+    for server in reversed(servers):
+        if not server.stopped:
+            server.stop()
+
+
+SpawnServer = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def spawn(seeded_url: str, tmp_path: Path) -> Iterator[SpawnServer]:
+    """``spawn(**settings)`` runs the app in a process of its own (offline model, keys on),
+    so a test can kill it; every process is killed after the test."""
+    processes: list[ServerProcess] = []
+
+    def spawn_one(**overrides: Any) -> ServerProcess:
+        settings = {
+            "BOOKING_DATABASE_URL": seeded_url,
+            "BOOKING_NOW": TEST_NOW.isoformat(),
+            "BOOKING_ENVIRONMENT": "test",
+            "BOOKING_AUTH": "on",
+            "BOOKING_HEARTBEAT_S": "0.3",
+            "BOOKING_DB_POOL_SIZE": "2",
+        }
+        settings.update({f"BOOKING_{k.upper()}": str(v) for k, v in overrides.items()})
+        process = ServerProcess(settings, tmp_path / f"server-{len(processes)}.log")
+        processes.append(process)
+        return process
+
+    yield spawn_one
+    for process in processes:
+        process.kill()
+
+
+@pytest.fixture
+def server(start: StartServer) -> RunningServer:
+    """A server with API keys on and the built-in offline model."""
+    return start()
+
+
+@pytest.fixture
+def key(make_key: MakeKey) -> str:
+    return make_key()
+
+
+@pytest.fixture
+def provider(bg_loop: BackgroundLoop) -> Iterator[FakeProvider]:
+    fake = bg_loop.run(FakeProvider().start())
+    yield fake
+    bg_loop.run(fake.stop())
+
+
+@pytest.fixture
+def llm(provider: FakeProvider) -> dict[str, Any]:
+    """Settings that make ``provider`` the model."""
+    return {"llm_base_url": provider.base_url, "llm_model": "m", "llm_api_key": "k"}
