@@ -8,4 +8,5 @@ COPY seed ./seed
 COPY migrations ./migrations
 RUN pip install --no-cache-dir -e .
 USER booking
-CMD ["booking", "--help"]
+EXPOSE 8000
+CMD ["booking", "serve", "--host", "0.0.0.0", "--port", "8000"]

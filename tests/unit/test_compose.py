@@ -43,3 +43,10 @@ def test_migrate_job_migrates_then_seeds(compose: dict[str, Any]) -> None:
 def test_app_waits_for_the_migrate_job(compose: dict[str, Any]) -> None:
     condition = compose["services"]["app"]["depends_on"]["migrate"]["condition"]
     assert condition == "service_completed_successfully"
+
+
+def test_app_serves_the_api_without_migrating_again(compose: dict[str, Any]) -> None:
+    app = compose["services"]["app"]
+    assert app["command"][:2] == ["booking", "serve"]
+    assert "--no-migrate" in app["command"]
+    assert "8000:8000" in app["ports"]

@@ -238,13 +238,16 @@ class OpenAIChatModel:
                 write=10.0,
                 pool=10.0,
             )
-            transport = KeepAliveFilter(spec.transport or httpx2.AsyncHTTPTransport())
+            # One upstream connection per running turn: httpx's default cap of 100 would make the
+            # 101st concurrent turn wait for a connection and then fail as a pool timeout.
+            limits = httpx2.Limits(max_connections=None, max_keepalive_connections=100)
+            transport = KeepAliveFilter(spec.transport or httpx2.AsyncHTTPTransport(limits=limits))
             client = openai.AsyncOpenAI(
                 base_url=spec.base_url,
                 api_key=spec.api_key,
                 max_retries=0,
                 timeout=timeout,
-                http_client=httpx2.AsyncClient(transport=transport, timeout=timeout),
+                http_client=httpx2.AsyncClient(transport=transport, timeout=timeout, limits=limits),
             )
             self._clients[spec.name] = client
         return client
