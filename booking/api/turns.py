@@ -38,6 +38,7 @@ from booking.db.conversation_repository import (
     TurnEventRepository,
     TurnRepository,
     append_events,
+    close_turn,
     start_turn,
 )
 from booking.db.models import Turn
@@ -177,24 +178,22 @@ class EventWriter:
             self._conn = None
 
     async def _write(self, batch: list[tuple[LiveTurn, int]]) -> None:
-        rows: list[tuple[str, int, str, str]] = []
-        last: dict[str, int] = {}
-        for live, upto in batch:
-            for seq, part in live.parts[live.persisted : upto]:
-                rows.append((live.conversation_id, seq, live.turn_id, encode_part(part)))
-                last[live.conversation_id] = seq
+        rows = [
+            (live.conversation_id, seq, live.turn_id, encode_part(part))
+            for live, upto in batch
+            for seq, part in live.parts[live.persisted : upto]
+        ]
         if not rows:
             return
         if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(self._url)
+            self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
             # The stream log tolerates losing its last few hundred milliseconds if PostgreSQL
             # itself crashes (turns then end as interrupted); it does not tolerate an fsync wait
             # on every group. Bookings are written with full durability elsewhere.
             await self._conn.execute("SET synchronous_commit = off")
-            await self._conn.commit()
-        # COPY on a plain connection: the ORM's per-statement overhead cost more CPU than the
-        # turns themselves at a few thousand parts a second.
-        await append_events(self._conn, rows, last, EVENTS_CHANNEL)
+        # One statement on a plain connection: the ORM's per-statement overhead cost more CPU
+        # than the turns themselves at a few thousand parts a second.
+        await append_events(self._conn, rows, EVENTS_CHANNEL)
 
 
 class TurnManager:
@@ -471,26 +470,30 @@ class TurnManager:
         messages: list[dict[str, Any]],
         position: int,
     ) -> None:
-        async with self._sessionmaker() as session, session.begin():
-            closed = await TurnRepository(session).finish(live.turn_id, status, error_code, usage)
-            if not closed:
-                log.warning(
-                    "turn %s was closed by another process before it finished", live.turn_id
-                )
-                return
-            await ConversationRepository(session).add_messages(
-                [
-                    {
-                        "conversation_id": live.conversation_id,
-                        "position": position + i,
-                        "turn_id": live.turn_id,
-                        "role": m["role"],
-                        "payload": m,
-                        "ui_message_id": live.message_id if m["role"] == "assistant" else None,
-                    }
-                    for i, m in enumerate(messages)
-                ]
+        rows = [
+            {
+                "conversation_id": live.conversation_id,
+                "position": position + i,
+                "turn_id": live.turn_id,
+                "role": m["role"],
+                "payload": m,
+                "ui_message_id": live.message_id if m["role"] == "assistant" else None,
+            }
+            for i, m in enumerate(messages)
+        ]
+        async with self._engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+            closed = await close_turn(
+                driver,
+                turn_id=live.turn_id,
+                status=status,
+                error_code=error_code,
+                usage=usage,
+                messages=rows,
             )
+        if not closed:
+            log.warning("turn %s was closed by another process before it finished", live.turn_id)
 
     # Background: leases, orphans, cross-process signals ------------------------------------
 

@@ -9,7 +9,6 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import ApiKey, Conversation, Message, Turn, TurnEventRow
@@ -53,16 +52,6 @@ class ConversationRepository:
         self.session.add(conversation)
         await self.session.flush()
 
-    async def create_if_absent(self, conversation_id: str, tenant: str, title: str | None) -> bool:
-        """Insert the conversation unless the id is taken (by anyone); return whether it was."""
-        stmt = (
-            pg_insert(Conversation)
-            .values(id=conversation_id, tenant=tenant, title=title)
-            .on_conflict_do_nothing(index_elements=[Conversation.id])
-            .returning(Conversation.id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
-
     async def page(
         self, tenant: str, limit: int, before: tuple[datetime, str] | None
     ) -> Sequence[Conversation]:
@@ -97,16 +86,6 @@ class ConversationRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def next_position(self, conversation_id: str) -> int:
-        stmt = select(func.coalesce(func.max(Message.position) + 1, 0)).where(
-            Message.conversation_id == conversation_id
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
-
-    async def add_messages(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(Message), list(rows))
-
 
 class TurnRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -118,25 +97,6 @@ class TurnRepository:
 
     async def get(self, turn_id: str) -> Turn | None:
         return await self.session.get(Turn, turn_id)
-
-    async def add(self, turn: Turn) -> None:
-        self.session.add(turn)
-        await self.session.flush()
-
-    async def insert(self, values: dict[str, Any]) -> None:
-        await self.session.execute(insert(Turn).values(**values))
-
-    async def finish(
-        self, turn_id: str, status: str, error_code: str | None, usage: dict[str, Any] | None
-    ) -> bool:
-        """Close a running turn; False when it was already closed (e.g. marked interrupted)."""
-        stmt = (
-            update(Turn)
-            .where(Turn.id == turn_id, Turn.status == "running")
-            .values(status=status, error_code=error_code, usage=usage, finished_at=func.now())
-        )
-        result = await self.session.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def renew_leases(self, owner: str, lease: timedelta) -> None:
         stmt = (
@@ -162,24 +122,6 @@ class TurnRepository:
             .returning(Turn)
         )
         return (await self.session.scalars(stmt)).all()
-
-    async def interrupt_owned(self, owner: str) -> Sequence[Turn]:
-        stmt = (
-            update(Turn)
-            .where(Turn.owner == owner, Turn.status == "running")
-            .values(status="interrupted", error_code="turn_interrupted", finished_at=func.now())
-            .returning(Turn)
-        )
-        return (await self.session.scalars(stmt)).all()
-
-    async def last_for(self, conversation_id: str) -> Turn | None:
-        stmt = (
-            select(Turn)
-            .where(Turn.conversation_id == conversation_id)
-            .order_by(Turn.started_at.desc(), Turn.id.desc())
-            .limit(1)
-        )
-        return await self.session.scalar(stmt)
 
 
 class TurnEventRepository:
@@ -216,26 +158,28 @@ class TurnEventRepository:
 async def append_events(
     conn: psycopg.AsyncConnection[Any],
     rows: Sequence[tuple[str, int, str, str]],
-    last_seqs: dict[str, int],
     channel: str,
 ) -> None:
-    """Append (conversation id, seq, turn id, part JSON) rows with COPY, move the cursors and
-    notify listeners, in one transaction on a plain psycopg connection."""
-    async with conn.transaction():
-        async with conn.cursor().copy(
-            "COPY turn_events (conversation_id, seq, turn_id, part) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                await copy.write_row(row)
-        await conn.execute(
-            "UPDATE conversations AS c SET last_seq = greatest(c.last_seq, v.seq), updated_at = now() "
-            "FROM unnest(%s::text[], %s::bigint[]) AS v(id, seq) WHERE c.id = v.id",
-            [list(last_seqs), list(last_seqs.values())],
-        )
-        await conn.execute(
-            "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p",
-            [channel, [f"{cid}:{seq}" for cid, seq in last_seqs.items()]],
-        )
+    """Append (conversation id, seq, turn id, part JSON) rows, move each conversation's cursor and
+    notify listeners: one statement, one round trip (the connection is in autocommit)."""
+    await conn.execute(
+        "WITH ins AS ("
+        "  INSERT INTO turn_events (conversation_id, seq, turn_id, part)"
+        "  SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::jsonb[])"
+        "  RETURNING conversation_id, seq"
+        "), top AS (SELECT conversation_id, max(seq) AS seq FROM ins GROUP BY conversation_id),"
+        " upd AS ("
+        "  UPDATE conversations AS c SET last_seq = greatest(c.last_seq, top.seq), updated_at = now()"
+        "  FROM top WHERE c.id = top.conversation_id RETURNING c.id, top.seq"
+        ") SELECT pg_notify(%s, upd.id || ':' || upd.seq) FROM upd",
+        [
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+            channel,
+        ],
+    )
 
 
 class ConversationMissing(Exception):
@@ -317,3 +261,44 @@ async def start_turn(
             ],
         )
     return first_seq, history
+
+
+async def close_turn(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    turn_id: str,
+    status: str,
+    error_code: str | None,
+    usage: dict[str, Any] | None,
+    messages: Sequence[dict[str, Any]],
+) -> bool:
+    """Close a running turn and append the messages it produced, in one transaction; False when
+    another process had already closed it (then nothing is written)."""
+    async with conn.transaction():
+        closed = await (
+            await conn.execute(
+                "UPDATE turns SET status = %s, error_code = %s, usage = %s, finished_at = now() "
+                "WHERE id = %s AND status = 'running' RETURNING id",
+                [status, error_code, Jsonb(usage) if usage is not None else None, turn_id],
+            )
+        ).fetchone()
+        if closed is None:
+            return False
+        if messages:
+            async with conn.cursor() as cursor:
+                await cursor.executemany(
+                    "INSERT INTO messages (conversation_id, position, turn_id, role, payload, ui_message_id) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    [
+                        (
+                            m["conversation_id"],
+                            m["position"],
+                            m["turn_id"],
+                            m["role"],
+                            Jsonb(m["payload"]),
+                            m["ui_message_id"],
+                        )
+                        for m in messages
+                    ],
+                )
+    return True
