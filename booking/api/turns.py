@@ -267,9 +267,7 @@ class TurnManager:
             raise ServerBusy("Too many conversations right now; try again shortly.", retry_after=1)
         turn_id, message_id = uuid.uuid4().hex, f"msg_{uuid.uuid4().hex}"
         try:
-            async with self._engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+            async with self._driver() as driver:
                 first_seq, history = await start_turn(
                     driver,
                     tenant=tenant,
@@ -321,6 +319,13 @@ class TurnManager:
             async with self._sessionmaker() as session, session.begin():
                 await TurnEventRepository(session).notify(CANCEL_CHANNEL, conversation_id)
         return running.id
+
+    @contextlib.asynccontextmanager
+    async def _driver(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection's psycopg connection, for the hot paths that skip the ORM."""
+        async with self._engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            yield raw.driver_connection  # type: ignore[misc]
 
     # Reading -----------------------------------------------------------------------------
 
@@ -481,9 +486,7 @@ class TurnManager:
             }
             for i, m in enumerate(messages)
         ]
-        async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+        async with self._driver() as driver:
             closed = await close_turn(
                 driver,
                 turn_id=live.turn_id,
