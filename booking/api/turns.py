@@ -88,6 +88,8 @@ class LiveTurn:
     persisted: int = 0
     """How many of ``parts`` are in the database."""
     shutdown: bool = False
+    closing: bool = False
+    """The turn has ended and is being stored; cancelling it now would leave it "running"."""
     writer: EventWriter | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _flushed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -239,7 +241,7 @@ class TurnManager:
         if running:
             await asyncio.wait(running, timeout=grace_s)
         for live in list(self.live.values()):
-            if live.task and not live.task.done():
+            if live.task and not live.task.done() and not live.closing:
                 live.shutdown = True
                 live.task.cancel()
         remaining = [live.task for live in self.live.values() if live.task]
@@ -312,7 +314,8 @@ class TurnManager:
             return None
         live = self.live.get(conversation_id)
         if live is not None and live.task is not None:
-            live.task.cancel()
+            if not live.closing:
+                live.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait([live.task], timeout=5)
         else:
@@ -440,6 +443,7 @@ class TurnManager:
                 )
             )
         finally:
+            live.closing = True
             # Stored and closed before the stream ends: once a client sees [DONE], its next
             # message is accepted and the transcript has the whole answer.
             try:
@@ -448,7 +452,9 @@ class TurnManager:
                 log.error("turn %s: events not persisted after 30 s", live.turn_id)
             new_messages = close_open_tool_calls(turn.messages[1:], f"the turn was {status}")
             try:
-                await self._close_turn(live, status, error_code, usage, new_messages, position)
+                await asyncio.shield(
+                    self._close_turn(live, status, error_code, usage, new_messages, position)
+                )
             finally:
                 live.finish()
             self._metrics.turns.labels(status=status).inc()
@@ -556,7 +562,7 @@ class TurnManager:
     def _dispatch(self, channel: str, payload: str) -> None:
         if channel == CANCEL_CHANNEL:
             live = self.live.get(payload)
-            if live is not None and live.task is not None:
+            if live is not None and live.task is not None and not live.closing:
                 live.task.cancel()
             return
         conversation_id = payload.rsplit(":", 1)[0]
