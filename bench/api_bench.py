@@ -111,6 +111,41 @@ def api(db_url: str, provider_url: str, model: str, **env: str) -> Iterator[tupl
         proc.wait(30)
 
 
+@contextmanager
+def plain_relay(provider_url: str, model: str) -> Iterator[tuple[str, int]]:
+    """The baseline relay (``bench.plain_relay``) in its own uvicorn process."""
+    port = _free_port()
+    environment = {**os.environ, "BENCH_PROVIDER_URL": provider_url, "BENCH_MODEL": model}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.plain_relay:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx2.HTTPError:
+            time.sleep(0.1)
+    try:
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def _body(text: str = "hi") -> dict[str, Any]:
     return {
         "id": uuid.uuid4().hex,
@@ -247,8 +282,26 @@ async def overload_scenario(base: str, admitted: int, extra: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument("--baseline", action="store_true", help="also run a plain FastAPI relay")
     args = parser.parse_args()
     turns = 20 if args.quick else 100
+    if args.baseline:
+        with provider() as provider_url:
+            print("baseline: a plain FastAPI relay of the same provider (no storage, no resume)")
+            with plain_relay(provider_url, "bench-20-2000") as (base, _):
+                for concurrency in (1, 4, 64):
+                    asyncio.run(
+                        ttft_scenario(
+                            base,
+                            provider_url,
+                            "bench-20-2000",
+                            concurrency,
+                            max(2, turns // concurrency),
+                        )
+                    )
+            with plain_relay(provider_url, "bench-100-20000") as (base, _):
+                for streams in (64, 128):
+                    asyncio.run(paced_scenario(base, streams))
     db_url = prepare_database()
     with provider() as provider_url:
         print("1. time to first event through HTTP (20 chunks, 2 ms apart)")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from booking.api.sse import DONE, SSE_HEADERS, encode_part, is_terminal
+from booking.api.sse import DONE, SSE_HEADERS, is_terminal
 from booking.api.state import AppState
 
 
@@ -20,15 +20,17 @@ def stream_response(
     A client that goes away stops only its stream: the turn runs on in the server.
     """
 
-    async def frames() -> AsyncIterator[ServerSentEvent]:
+    async def frames() -> AsyncIterator[bytes]:
         state.metrics.active_streams.inc()
         deadline = time.monotonic() + state.settings.max_stream_lifetime_s
         try:
-            async for seq, part in state.turns.follow(conversation_id, after):
-                yield ServerSentEvent(data=encode_part(part), id=str(seq))
-                if time.monotonic() > deadline and not is_terminal(part):
+            async for batch in state.turns.follow(conversation_id, after):
+                # The parts' JSON is one line and already encoded: frame it directly, and send
+                # what one group commit released in one write.
+                yield "".join(f"id: {seq}\ndata: {data}\n\n" for seq, _, data in batch).encode()
+                if time.monotonic() > deadline and not is_terminal(batch[-1][1]):
                     return  # Capped: no [DONE], so the client resumes from the last id it saw.
-            yield ServerSentEvent(data=DONE)
+            yield f"data: {DONE}\n\n".encode()
         finally:
             state.metrics.active_streams.dec()
 

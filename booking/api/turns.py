@@ -46,6 +46,8 @@ from booking.errors import BookingError, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 EVENTS_CHANNEL = "booking_turn_events"
+Followed = tuple[int, Part, str]
+"""A part as followers get it: (cursor, part, its compact JSON)."""
 CANCEL_CHANNEL = "booking_turn_cancel"
 INTERRUPTED_MESSAGE = (
     "The server stopped while answering. Nothing was lost: send the message again or resume."
@@ -83,6 +85,8 @@ class LiveTurn:
     message_id: str
     first_seq: int
     parts: list[tuple[int, Part]] = field(default_factory=list)
+    encoded: list[str] = field(default_factory=list)
+    """Each part's compact JSON, made once for the database and every follower."""
     done: bool = False
     task: asyncio.Task[None] | None = None
     persisted: int = 0
@@ -96,6 +100,7 @@ class LiveTurn:
 
     def append(self, seq: int, part: Part) -> None:
         self.parts.append((seq, part))
+        self.encoded.append(encode_part(part))
         if self.writer is not None:
             self.writer.mark(self)
 
@@ -122,12 +127,18 @@ class LiveTurn:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    async def follow(self, after: int) -> AsyncIterator[tuple[int, Part]]:
+    async def follow(self, after: int) -> AsyncIterator[list[Followed]]:
+        """Stored parts after ``after``, in batches (whatever one group commit released)."""
         index = bisect.bisect_right(self.parts, after, key=lambda item: item[0])
         while True:
-            while index < self.persisted:
-                yield self.parts[index]
-                index += 1
+            upto = self.persisted
+            if index < upto:
+                yield [
+                    (self.parts[i][0], self.parts[i][1], self.encoded[i])
+                    for i in range(index, upto)
+                ]
+                index = upto
+                continue
             if self.done and index >= len(self.parts):
                 return
             await self._changed.wait()
@@ -181,9 +192,9 @@ class EventWriter:
 
     async def _write(self, batch: list[tuple[LiveTurn, int]]) -> None:
         rows = [
-            (live.conversation_id, seq, live.turn_id, encode_part(part))
+            (live.conversation_id, live.parts[i][0], live.turn_id, live.encoded[i])
             for live, upto in batch
-            for seq, part in live.parts[live.persisted : upto]
+            for i in range(live.persisted, upto)
         ]
         if not rows:
             return
@@ -340,20 +351,21 @@ class TurnManager:
                 )
             return await TurnRepository(session).running(conversation_id)
 
-    async def follow(self, conversation_id: str, after: int) -> AsyncIterator[tuple[int, Part]]:
-        """Every part after the cursor, then the running turn's parts live until it ends."""
+    async def follow(self, conversation_id: str, after: int) -> AsyncIterator[list[Followed]]:
+        """Every part after the cursor, then the running turn's parts live until it ends, in
+        batches of (cursor, part, its JSON)."""
         live = self.live.get(conversation_id)
         if live is None or after < live.first_seq - 1:
             async for seq, part in self._replay(conversation_id, after):
                 after = seq
-                yield seq, part
+                yield [(seq, part, encode_part(part))]
             live = self.live.get(conversation_id)
         if live is not None and after >= live.first_seq - 1:
-            async for seq, part in live.follow(after):
-                yield seq, part
+            async for batch in live.follow(after):
+                yield batch
             return
-        async for item in self._follow_remote(conversation_id, after):
-            yield item
+        async for seq, part in self._follow_remote(conversation_id, after):
+            yield [(seq, part, encode_part(part))]
 
     async def _replay(self, conversation_id: str, after: int) -> AsyncIterator[tuple[int, Part]]:
         while True:
