@@ -172,6 +172,16 @@ class EventWriter:
                 self._dirty.clear()
                 try:
                     await self._write(batch)
+                except psycopg.errors.UniqueViolation:
+                    # Another process took these cursors (its sweeper closed a turn it thought
+                    # orphaned): write turn by turn and drop only the turns that clash.
+                    await self._reset()
+                    for live, upto in batch:
+                        try:
+                            await self._write([(live, upto)])
+                        except psycopg.errors.UniqueViolation:
+                            log.error("turn %s lost its cursors to another process", live.turn_id)
+                            await self._reset()
                 except Exception:
                     log.exception("writing turn events failed; retrying")
                     await self._reset()
@@ -507,6 +517,8 @@ class TurnManager:
         async with self._driver() as driver:
             closed = await close_turn(
                 driver,
+                conversation_id=live.conversation_id,
+                last_seq=live.parts[-1][0] if live.parts else live.first_seq - 1,
                 turn_id=live.turn_id,
                 status=status,
                 error_code=error_code,

@@ -68,11 +68,17 @@ class ConversationRepository:
         await self.session.execute(delete(Conversation).where(Conversation.id == conversation_id))
 
     async def allocate_seqs(self, conversation_id: str, count: int) -> int:
-        """Reserve ``count`` cursors; return the first. Atomic under concurrent writers."""
+        """Take ``count`` cursors after every stored part; return the first (locks the row)."""
+        stored = select(func.coalesce(func.max(TurnEventRow.seq), 0)).where(
+            TurnEventRow.conversation_id == conversation_id
+        )
         stmt = (
             update(Conversation)
             .where(Conversation.id == conversation_id)
-            .values(last_seq=Conversation.last_seq + count, updated_at=func.now())
+            .values(
+                last_seq=func.greatest(Conversation.last_seq, stored.scalar_subquery()) + count,
+                updated_at=func.now(),
+            )
             .returning(Conversation.last_seq)
         )
         last = (await self.session.execute(stmt)).scalar_one()
@@ -143,6 +149,17 @@ class TurnEventRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def last_seqs(self, conversation_ids: Sequence[str]) -> dict[str, int]:
+        """The newest stored cursor of each conversation."""
+        if not conversation_ids:
+            return {}
+        stmt = (
+            select(TurnEventRow.conversation_id, func.max(TurnEventRow.seq))
+            .where(TurnEventRow.conversation_id.in_(conversation_ids))
+            .group_by(TurnEventRow.conversation_id)
+        )
+        return {cid: int(seq) for cid, seq in (await self.session.execute(stmt)).all()}
+
     async def for_conversation(self, conversation_id: str) -> Sequence[TurnEventRow]:
         stmt = (
             select(TurnEventRow)
@@ -160,18 +177,16 @@ async def append_events(
     rows: Sequence[tuple[str, int, str, str]],
     channel: str,
 ) -> None:
-    """Append (conversation id, seq, turn id, part JSON) rows, move each conversation's cursor and
-    notify listeners: one statement, one round trip (the connection is in autocommit)."""
+    """Append (conversation id, seq, turn id, part JSON) rows and notify listeners: one
+    statement, one round trip (the connection is in autocommit). The conversation row is not
+    touched per batch: its cursor and activity time move when turns start and end, so a busy
+    conversation does not rewrite its row hundreds of times a second."""
     await conn.execute(
         "WITH ins AS ("
         "  INSERT INTO turn_events (conversation_id, seq, turn_id, part)"
         "  SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::jsonb[])"
         "  RETURNING conversation_id, seq"
-        "), top AS (SELECT conversation_id, max(seq) AS seq FROM ins GROUP BY conversation_id),"
-        " upd AS ("
-        "  UPDATE conversations AS c SET last_seq = greatest(c.last_seq, top.seq), updated_at = now()"
-        "  FROM top WHERE c.id = top.conversation_id RETURNING c.id, top.seq"
-        ") SELECT pg_notify(%s, upd.id || ':' || upd.seq) FROM upd",
+        ") SELECT pg_notify(%s, conversation_id || ':' || max(seq)) FROM ins GROUP BY conversation_id",
         [
             [r[0] for r in rows],
             [r[1] for r in rows],
@@ -232,7 +247,16 @@ async def start_turn(
                 [conversation_id],
             )
             history = [payload for (payload,) in await cursor.fetchall()]
-            first_seq = int(row[1]) + 1
+            top = await (
+                await conn.execute(
+                    "SELECT coalesce(max(seq), 0) FROM turn_events WHERE conversation_id = %s",
+                    [conversation_id],
+                )
+            ).fetchone()
+            first_seq = max(int(row[1]), int(top[0]) if top else 0) + 1
+            await conn.execute(
+                "UPDATE conversations SET updated_at = now() WHERE id = %s", [conversation_id]
+            )
         try:
             async with conn.transaction():  # A savepoint, so the error leaves the outer one usable.
                 await conn.execute(
@@ -266,6 +290,8 @@ async def start_turn(
 async def close_turn(
     conn: psycopg.AsyncConnection[Any],
     *,
+    conversation_id: str,
+    last_seq: int,
     turn_id: str,
     status: str,
     error_code: str | None,
@@ -284,6 +310,10 @@ async def close_turn(
         ).fetchone()
         if closed is None:
             return False
+        await conn.execute(
+            "UPDATE conversations SET last_seq = greatest(last_seq, %s), updated_at = now() WHERE id = %s",
+            [last_seq, conversation_id],
+        )
         if messages:
             async with conn.cursor() as cursor:
                 await cursor.executemany(

@@ -51,6 +51,8 @@ def base_settings(seeded_url: str) -> dict[str, Any]:
         "llm_max_retries": 0,
         "llm_first_chunk_timeout_s": 5.0,
         "llm_stall_timeout_s": 5.0,
+        # Tests poll; only the rate-limit test wants the limit, and it sets its own.
+        "rate_limit_per_minute": 100_000,
     }
 
 
@@ -109,6 +111,7 @@ def spawn(seeded_url: str, tmp_path: Path) -> Iterator[SpawnServer]:
             "BOOKING_AUTH": "on",
             "BOOKING_HEARTBEAT_S": "0.3",
             "BOOKING_DB_POOL_SIZE": "2",
+            "BOOKING_RATE_LIMIT_PER_MINUTE": "100000",
         }
         settings.update({f"BOOKING_{k.upper()}": str(v) for k, v in overrides.items()})
         process = ServerProcess(settings, tmp_path / f"server-{len(processes)}.log")

@@ -35,13 +35,14 @@ from booking.errors import NotFound, ValidationFailed
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 
-def _read(c: Conversation) -> ConversationRead:
+def _read(c: Conversation, last_event_id: int | None = None) -> ConversationRead:
+    """``last_event_id`` is the newest stored part (the row's cursor moves only as turns end)."""
     return ConversationRead(
         id=c.id,
         title=c.title,
         created_at=c.created_at,
         updated_at=c.updated_at,
-        last_event_id=c.last_seq,
+        last_event_id=max(c.last_seq, last_event_id or 0),
     )
 
 
@@ -78,7 +79,8 @@ async def list_conversations(
     before = _decode_cursor(cursor) if cursor else None
     async with state.sessionmaker() as session:
         rows = await ConversationRepository(session).page(client.tenant, limit + 1, before)
-    items = [_read(c) for c in rows[:limit]]
+        stored = await TurnEventRepository(session).last_seqs([c.id for c in rows[:limit]])
+    items = [_read(c, stored.get(c.id)) for c in rows[:limit]]
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return ConversationPage(items=items, next_cursor=next_cursor)
 
@@ -109,7 +111,7 @@ async def get_conversation(
             if m.turn_id in by_turn:
                 transcript.append(fold_parts(by_turn.pop(m.turn_id)))
     return ConversationDetail(
-        **_read(conversation).model_dump(),
+        **_read(conversation, events[-1].seq if events else None).model_dump(),
         running_turn_id=running.id if running else None,
         messages=transcript,
     )
