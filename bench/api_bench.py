@@ -318,7 +318,8 @@ def main() -> None:
                 )
         print("2. paced streams (100 chunks, 20 ms apart)")
         with api(db_url, provider_url, "bench-100-20000") as (base, _):
-            asyncio.run(paced_scenario(base, 64 if args.quick else 128))
+            for streams in (32, 64) if args.quick else (64, 128):
+                asyncio.run(paced_scenario(base, streams))
         print("3. idle streams (a chunk, then 30 s of silence; heartbeats only)")
         with api(
             db_url,

@@ -302,6 +302,7 @@ class TurnManager:
                         "ui_message_id": ui_message_id,
                     },
                     lease_s=self._lease.total_seconds(),
+                    first_part=encode_part(UIStreamEncoder(message_id).start()[0]),
                 )
         except ConversationMissing:
             raise NotFound(
@@ -315,6 +316,8 @@ class TurnManager:
                 running_turn_id=running.id if running else None,
             ) from None
         live = LiveTurn(turn_id, conversation_id, message_id, first_seq, writer=self.writer)
+        live.append(first_seq, UIStreamEncoder(message_id).start()[0])
+        live.stored(1)  # Written with the turn itself.
         self.live[conversation_id] = live
         orchestrator = self._orchestrator_for(conversation_id)
         live.task = asyncio.create_task(
@@ -427,7 +430,7 @@ class TurnManager:
         logs.conversation_id.set(live.conversation_id)
         logs.turn_id.set(live.turn_id)
         encoder = UIStreamEncoder(live.message_id)
-        seq = live.first_seq
+        seq = live.first_seq + 1  # The start part went in with the turn.
 
         def emit(parts: list[Part]) -> None:
             nonlocal seq
@@ -438,7 +441,6 @@ class TurnManager:
         turn = orchestrator.start(history, text)
         status, error_code, usage = "done", None, None
         try:
-            emit(encoder.start())
             async for event in turn:
                 emit(encoder.encode(event))
                 self._observe(event)

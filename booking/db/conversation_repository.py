@@ -214,6 +214,7 @@ async def start_turn(
     turn: dict[str, Any],
     user_message: dict[str, Any],
     lease_s: float,
+    first_part: str,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Lock or create the conversation, insert the turn and the user's message; return the turn's
     first cursor and the history before it. One transaction, three or four statements on a
@@ -283,6 +284,11 @@ async def start_turn(
                 Jsonb(user_message["payload"]),
                 user_message.get("ui_message_id"),
             ],
+        )
+        # The stream's first part, stored with the turn, so it can go out with the headers.
+        await conn.execute(
+            "INSERT INTO turn_events (conversation_id, seq, turn_id, part) VALUES (%s, %s, %s, %s)",
+            [conversation_id, first_seq, turn["id"], first_part],
         )
     return first_seq, history
 
