@@ -26,9 +26,6 @@ class ApiKeyRepository:
         self.session.add(key)
         await self.session.flush()
 
-    async def list(self) -> Sequence[ApiKey]:
-        return (await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
-
 
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,10 +20,6 @@ def make_async_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         echo=settings.db_echo,
     )
-
-
-def make_sync_engine(url: str, *, echo: bool = False) -> Engine:
-    return create_engine(url, pool_pre_ping=True, echo=echo)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
