@@ -39,6 +39,9 @@ from booking.db.engine import libpq_url
 from seed.load import SeedOptions, seed_database
 
 API_DB = "booking_apibench"
+#: With --pin, the server under test gets core 0 to itself; the provider and this client share
+#: core 1 (PostgreSQL floats). "Per worker core" then means what it says.
+PIN: dict[str, list[str]] = {"server": [], "load": []}
 
 
 def _free_port() -> int:
@@ -91,7 +94,16 @@ def api(db_url: str, provider_url: str, model: str, **env: str) -> Iterator[tupl
         **env,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "booking", "serve", "--port", str(port), "--no-migrate"],
+        [
+            *PIN["server"],
+            sys.executable,
+            "-m",
+            "booking",
+            "serve",
+            "--port",
+            str(port),
+            "--no-migrate",
+        ],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -283,7 +295,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller runs")
     parser.add_argument("--baseline", action="store_true", help="also run a plain FastAPI relay")
+    parser.add_argument("--pin", action="store_true", help="server on core 0, load on core 1")
+    parser.add_argument(
+        "--only", choices=["ttft", "paced", "idle", "overload"], help="one scenario"
+    )
     args = parser.parse_args()
+    if args.pin and os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
+        PIN["server"], PIN["load"] = ["taskset", "-c", "0"], ["taskset", "-c", "1"]
+        os.sched_setaffinity(0, {1})
     turns = 20 if args.quick else 100
     if args.baseline:
         with provider() as provider_url:
@@ -303,38 +322,36 @@ def main() -> None:
                 for streams in (64, 128):
                     asyncio.run(paced_scenario(base, streams))
     db_url = prepare_database()
+
+    def wanted(name: str) -> bool:
+        return args.only in (None, name)
+
     with provider() as provider_url:
-        print("1. time to first event through HTTP (20 chunks, 2 ms apart)")
-        with api(db_url, provider_url, "bench-20-2000") as (base, _):
-            for concurrency in (1, 4, 64):
-                asyncio.run(
-                    ttft_scenario(
-                        base,
-                        provider_url,
-                        "bench-20-2000",
-                        concurrency,
-                        max(2, turns // concurrency),
+        if wanted("ttft"):
+            print("1. time to first token through HTTP (20 chunks, 2 ms apart)")
+            with api(db_url, provider_url, "bench-20-2000") as (base, _):
+                for concurrency in (1, 4, 64):
+                    runs = max(2, turns // concurrency)
+                    asyncio.run(
+                        ttft_scenario(base, provider_url, "bench-20-2000", concurrency, runs)
                     )
-                )
-        print("2. paced streams (100 chunks, 20 ms apart)")
-        with api(db_url, provider_url, "bench-100-20000") as (base, _):
-            for streams in (32, 64) if args.quick else (64, 128):
-                asyncio.run(paced_scenario(base, streams))
-        print("3. idle streams (a chunk, then 30 s of silence; heartbeats only)")
-        with api(
-            db_url,
-            provider_url,
-            "bench-2-30000000",
-            BOOKING_LLM_STALL_TIMEOUT_S="60",
-            BOOKING_MAX_RUNNING_TURNS="5000",
-        ) as (base, pid):
-            asyncio.run(idle_scenario(base, pid, 200 if args.quick else 1000))
-        print("4. past capacity")
-        with api(db_url, provider_url, "bench-100-20000", BOOKING_MAX_RUNNING_TURNS="64") as (
-            base,
-            _,
-        ):
-            asyncio.run(overload_scenario(base, 64, 50))
+        if wanted("paced"):
+            print("2. paced streams (100 chunks, 20 ms apart)")
+            with api(db_url, provider_url, "bench-100-20000") as (base, _):
+                for streams in (32, 64) if args.quick else (64, 128):
+                    asyncio.run(paced_scenario(base, streams))
+        if wanted("idle"):
+            print("3. idle streams (a chunk, then 30 s of silence; heartbeats only)")
+            idle_env = {"BOOKING_LLM_STALL_TIMEOUT_S": "60", "BOOKING_MAX_RUNNING_TURNS": "5000"}
+            with api(db_url, provider_url, "bench-2-30000000", **idle_env) as (base, pid):
+                asyncio.run(idle_scenario(base, pid, 200 if args.quick else 1000))
+        if wanted("overload"):
+            print("4. past capacity")
+            with api(db_url, provider_url, "bench-100-20000", BOOKING_MAX_RUNNING_TURNS="64") as (
+                base,
+                _,
+            ):
+                asyncio.run(overload_scenario(base, 64, 50))
 
 
 if __name__ == "__main__":
