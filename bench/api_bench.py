@@ -93,34 +93,10 @@ def api(db_url: str, provider_url: str, model: str, **env: str) -> Iterator[tupl
         "BOOKING_SHUTDOWN_GRACE_S": "0",
         **env,
     }
-    proc = subprocess.Popen(
-        [
-            *PIN["server"],
-            sys.executable,
-            "-m",
-            "booking",
-            "serve",
-            "--port",
-            str(port),
-            "--no-migrate",
-        ],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx2.HTTPError:
-            time.sleep(0.1)
-    try:
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with _serve(
+        ["booking", "serve", "--port", str(port), "--no-migrate"], port, environment
+    ) as served:
+        yield served
 
 
 @contextmanager
@@ -128,18 +104,17 @@ def plain_relay(provider_url: str, model: str) -> Iterator[tuple[str, int]]:
     """The baseline relay (``bench.plain_relay``) in its own uvicorn process."""
     port = _free_port()
     environment = {**os.environ, "BENCH_PROVIDER_URL": provider_url, "BENCH_MODEL": model}
+    command = ["uvicorn", "bench.plain_relay:app", "--port", str(port), "--log-level", "warning"]
+    with _serve(command, port, environment) as served:
+        yield served
+
+
+@contextmanager
+def _serve(module_args: list[str], port: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """Run ``python -m <module_args>`` (pinned with --pin) until it answers /healthz."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.plain_relay:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=environment,
+        [*PIN["server"], sys.executable, "-m", *module_args],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

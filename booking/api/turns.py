@@ -289,6 +289,7 @@ class TurnManager:
             self._metrics.rejected_turns.inc()
             raise ServerBusy("Too many conversations right now; try again shortly.", retry_after=1)
         turn_id, message_id = uuid.uuid4().hex, f"msg_{uuid.uuid4().hex}"
+        start_part = UIStreamEncoder(message_id).start()[0]
         try:
             async with self._driver() as driver:
                 first_seq, history = await start_turn(
@@ -302,7 +303,7 @@ class TurnManager:
                         "ui_message_id": ui_message_id,
                     },
                     lease_s=self._lease.total_seconds(),
-                    first_part=encode_part(UIStreamEncoder(message_id).start()[0]),
+                    first_part=encode_part(start_part),
                 )
         except ConversationMissing:
             raise NotFound(
@@ -316,7 +317,7 @@ class TurnManager:
                 running_turn_id=running.id if running else None,
             ) from None
         live = LiveTurn(turn_id, conversation_id, message_id, first_seq, writer=self.writer)
-        live.append(first_seq, UIStreamEncoder(message_id).start()[0])
+        live.append(first_seq, start_part)
         live.stored(1)  # Written with the turn itself.
         self.live[conversation_id] = live
         orchestrator = self._orchestrator_for(conversation_id)
