@@ -103,24 +103,32 @@ def seed(
     ] = None,
     days: Annotated[int, typer.Option(min=1, max=730, help="Schedule horizon in days.")] = 120,
     scale: Annotated[float, typer.Option(min=0.01, max=100, help="Multiplies frequencies.")] = 1.0,
+    replace_bookings: Annotated[
+        bool, typer.Option(help="Delete every booking too (refused otherwise while any is live).")
+    ] = False,
 ) -> None:
     """Load reference data, the flight schedule with fares, and weather."""
     from booking.domain.dates import clock_from, today as today_of
-    from seed.load import SeedOptions, seed_database
+    from seed.load import SeedOptions, SeedRefused, seed_database
 
     settings = Settings()
     try:
         first_day = date_type.fromisoformat(today) if today else today_of(clock_from(settings))
     except ValueError:
         raise _fail(f"--today must be YYYY-MM-DD, not {today!r}") from None
-    options = SeedOptions(seed=seed, today=first_day, days=days, scale=scale)
+    options = SeedOptions(
+        seed=seed, today=first_day, days=days, scale=scale, replace_bookings=replace_bookings
+    )
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("seeding", total=None)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        report = _guard(lambda: seed_database(_url(settings), options, progress=progress))
+        try:
+            report = _guard(lambda: seed_database(_url(settings), options, progress=progress))
+        except SeedRefused as exc:
+            raise _fail(str(exc)) from None
     console.print(
         f"seeded {report.flights:,} flights, {report.fares:,} fares, {report.airports} airports, "
         f"{report.aliases} place spellings, {report.weather_days:,} weather days "

@@ -9,6 +9,9 @@ The tree::
     │   │   └── DateBeyondHorizon     422 date_beyond_horizon
     │   ├── SameOriginDestination     422 same_origin_destination
     │   ├── InvalidPassengers         422 invalid_passengers
+    │   ├── InvalidContact            422 invalid_contact
+    │   ├── InvalidReference          422 invalid_reference
+    │   └── IdempotencyKeyReused      422 idempotency_key_reused
     │   ├── UnknownCabin              422 unknown_cabin
     │   ├── UnknownAirline            422 unknown_airline
     │   └── InvalidSort               422 invalid_sort
@@ -16,6 +19,19 @@ The tree::
     │   ├── UnknownPlace              422 unknown_place
     │   └── AmbiguousPlace            422 ambiguous_place
     ├── NotFound                      404 not_found
+    │   ├── FlightNotFound            404 flight_not_found
+    │   ├── BookingNotFound           404 booking_not_found
+    │   └── ApprovalNotFound          404 approval_not_found
+    ├── Conflict                      409 conflict
+    │   ├── SoldOut                   409 sold_out
+    │   ├── BookingClosed             409 booking_closed
+    │   ├── HoldExpired               409 hold_expired
+    │   ├── BookingNotConfirmable     409 booking_not_confirmable
+    │   ├── BookingNotCancellable     409 booking_not_cancellable
+    │   ├── ApprovalExpired           409 approval_expired
+    │   ├── ApprovalDecided           409 approval_decided
+    │   └── ApprovalMismatch          409 approval_mismatch
+    ├── IdempotencyKeyRequired        428 idempotency_key_required
     └── ServiceUnavailable            503 service_unavailable
         └── DatabaseUnavailable       503 database_unavailable
 
@@ -68,6 +84,18 @@ class InvalidPassengers(ValidationFailed):
     code = "invalid_passengers"
 
 
+class InvalidContact(ValidationFailed):
+    code = "invalid_contact"
+
+
+class InvalidReference(ValidationFailed):
+    code = "invalid_reference"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    code = "idempotency_key_reused"
+
+
 class UnknownCabin(ValidationFailed):
     code = "unknown_cabin"
 
@@ -96,6 +124,60 @@ class AmbiguousPlace(PlaceError):
 class NotFound(BookingError):
     code = "not_found"
     status = 404
+
+
+class FlightNotFound(NotFound):
+    code = "flight_not_found"
+
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+
+
+class ApprovalNotFound(NotFound):
+    code = "approval_not_found"
+
+
+class Conflict(BookingError):
+    code = "conflict"
+    status = 409
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+
+
+class BookingClosed(Conflict):
+    code = "booking_closed"
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+
+
+class BookingNotConfirmable(Conflict):
+    code = "booking_not_confirmable"
+
+
+class BookingNotCancellable(Conflict):
+    code = "booking_not_cancellable"
+
+
+class ApprovalExpired(Conflict):
+    code = "approval_expired"
+
+
+class ApprovalDecided(Conflict):
+    code = "approval_decided"
+
+
+class ApprovalMismatch(Conflict):
+    code = "approval_mismatch"
+
+
+class IdempotencyKeyRequired(BookingError):
+    code = "idempotency_key_required"
+    status = 428
 
 
 class ServiceUnavailable(BookingError):

@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     """On SIGTERM, how long running turns get to finish before they are interrupted."""
 
+    hold_ttl_s: float = Field(default=900.0, gt=0)
+    """How long a held booking keeps its seats before it expires (default 15 minutes)."""
+    booking_cutoff_s: float = Field(default=7200.0, ge=0)
+    """No booking closer than this to departure (default 2 hours)."""
+    approval_ttl_s: float = Field(default=900.0, gt=0)
+    """How long a traveller has to approve a side-effecting action."""
+    hold_sweep_s: float = Field(default=30.0, gt=0)
+    """How often the server's sweeper expires lapsed holds."""
+
     offline_pace_ms: float = Field(default=0.0, ge=0, le=1000)
     """Pause between the offline model's streamed chunks (the demo sets it so text visibly streams)."""
 

@@ -60,6 +60,12 @@ class SeedOptions:
     today: date | None = None
     days: int = 120
     scale: float = 1.0
+    replace_bookings: bool = False
+    """Reseeding the schedule deletes every booking; without this it refuses while any is live."""
+
+
+class SeedRefused(Exception):
+    """Seeding would destroy data that matters (live bookings)."""
 
 
 @dataclass(frozen=True)
@@ -301,8 +307,18 @@ def _load_schedule(
     price_noise = [0.9 + 0.2 * rng.random() for _ in range(4096)]
     sold_noise = [rng.uniform(-0.15, 0.15) for _ in range(4096)]
 
-    conn.execute("TRUNCATE fares, flights")
+    booked = conn.execute(
+        "SELECT count(*) FROM bookings WHERE status IN ('held', 'confirmed')"
+    ).fetchone()
+    if booked and booked[0] and not options.replace_bookings:
+        raise SeedRefused(
+            f"{booked[0]} held or confirmed bookings reference the current schedule; reseeding "
+            "flights would delete them. Pass --replace-bookings to delete every booking too."
+        )
+    # The bookings' foreign key to fares goes with the fares' own keys (TRUNCATE needs it gone).
     restore = _drop_keys_and_indexes(conn, ("flights", "fares"))
+    conn.execute("TRUNCATE bookings, idempotency_keys CASCADE")
+    conn.execute("TRUNCATE fares, flights")
 
     offsets: dict[tuple[str, date], str] = {}
     fares_buf: list[str] = []
@@ -370,9 +386,10 @@ def _drop_keys_and_indexes(conn: psycopg.Connection, tables: tuple[str, ...]) ->
     """
     constraints = conn.execute(
         "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype "
-        "FROM pg_constraint c WHERE c.contype IN ('p', 'u', 'f') "
-        "AND c.conrelid = ANY(%s::regclass[]) ORDER BY c.contype = 'f' DESC",
-        [list(tables)],
+        "FROM pg_constraint c WHERE (c.contype IN ('p', 'u', 'f') "
+        "AND c.conrelid = ANY(%s::regclass[])) OR (c.contype = 'f' AND c.confrelid = ANY(%s::regclass[])) "
+        "ORDER BY c.contype = 'f' DESC",
+        [list(tables), list(tables)],
     ).fetchall()
     indexes = conn.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "

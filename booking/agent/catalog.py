@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
-from booking.domain import flights, weather
+from booking.domain import bookings, flights, weather
+from booking.errors import BookingError
 
 
 async def search_flights(
@@ -69,9 +72,162 @@ async def get_weather(ctx: ToolContext, city: str, date: str | None = None) -> d
     return forecast.to_dict()
 
 
+class PassengerArg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str = Field(description="Full name exactly as on the passenger's ID or passport.")
+    date_of_birth: str | None = Field(
+        default=None, description="YYYY-MM-DD, if the traveller gave it."
+    )
+
+
+class ContactArg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, description="The booker's e-mail address.")
+    phone: str | None = Field(default=None, description="The booker's phone number.")
+
+
+async def hold_booking(
+    ctx: ToolContext,
+    flight_id: int,
+    passengers: list[PassengerArg],
+    contact: ContactArg,
+    cabin: Literal["economy", "business"] = "economy",
+) -> dict[str, Any]:
+    """Hold seats on a flight for the named passengers; the traveller is asked to approve first.
+
+    The seats are held for a limited time (see ``hold_expires_at``) at the price shown; the
+    booking is only final after ``confirm_booking``. Use a ``flight_id`` from ``search_flights``.
+    Never invent names or contact details: ask the traveller for any that are missing.
+
+    Args:
+        flight_id: The flight's id from search_flights results.
+        passengers: 1 to 9 passengers, each with the full name as on their ID.
+        contact: The booker's phone number or e-mail (at least one).
+        cabin: Cabin class.
+    """
+    tenant = _tenant(ctx)
+    async with ctx.sessionmaker() as session, session.begin():
+        booking = await bookings.hold(
+            session,
+            tenant=tenant,
+            flight_id=flight_id,
+            cabin=cabin,
+            passengers=[p.model_dump() for p in passengers],
+            contact=contact.model_dump(),
+            idempotency_key=_key(ctx),
+            now=ctx.clock.now(),
+            policy=ctx.booking_policy,
+            actor=f"agent:{ctx.conversation_id}",
+            conversation_id=ctx.conversation_id,
+        )
+    return {"booking": booking}
+
+
+async def confirm_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
+    """Confirm a held booking so it is final; the traveller is asked to approve first.
+
+    Args:
+        reference: The 6-character booking reference, e.g. "K7QX3M".
+    """
+    tenant = _tenant(ctx)
+    async with ctx.sessionmaker() as session, session.begin():
+        booking = await bookings.confirm(
+            session,
+            tenant=tenant,
+            reference=reference,
+            now=ctx.clock.now(),
+            actor=f"agent:{ctx.conversation_id}",
+            idempotency_key=_key(ctx),
+        )
+    return {"booking": booking}
+
+
+async def cancel_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
+    """Cancel a held or confirmed booking and release its seats; the traveller is asked to
+    approve first.
+
+    Args:
+        reference: The 6-character booking reference.
+    """
+    tenant = _tenant(ctx)
+    async with ctx.sessionmaker() as session, session.begin():
+        booking = await bookings.cancel(
+            session,
+            tenant=tenant,
+            reference=reference,
+            now=ctx.clock.now(),
+            actor=f"agent:{ctx.conversation_id}",
+            idempotency_key=_key(ctx),
+        )
+    return {"booking": booking}
+
+
+async def get_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
+    """Look up a booking: status, flight, passengers, price and, while held, when the hold ends.
+
+    Args:
+        reference: The 6-character booking reference.
+    """
+    tenant = _tenant(ctx)
+    async with ctx.sessionmaker() as session:
+        booking = await bookings.get(session, tenant=tenant, reference=reference)
+    return {"booking": booking}
+
+
+async def describe_hold(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    async with ctx.sessionmaker() as session:
+        return await bookings.preview_hold(
+            session,
+            flight_id=arguments["flight_id"],
+            cabin=arguments.get("cabin") or "economy",
+            passengers=arguments["passengers"],
+            contact=arguments["contact"],
+            now=ctx.clock.now(),
+            policy=ctx.booking_policy,
+        )
+
+
+async def describe_confirm(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    async with ctx.sessionmaker() as session:
+        return await bookings.preview_change(
+            session, tenant=_tenant(ctx), reference=arguments["reference"], action="confirm"
+        )
+
+
+async def describe_cancel(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    async with ctx.sessionmaker() as session:
+        return await bookings.preview_change(
+            session, tenant=_tenant(ctx), reference=arguments["reference"], action="cancel"
+        )
+
+
+def _tenant(ctx: ToolContext) -> str:
+    if ctx.tenant is None:
+        raise BookingError("Bookings are not available in this context (no account).")
+    return ctx.tenant
+
+
+def _key(ctx: ToolContext) -> str:
+    """The tool call id, scoped to the conversation: a retried call never books twice."""
+    if ctx.call_id is None:
+        raise BookingError("A side-effecting tool needs its call id as idempotency key.")
+    return f"agent:{ctx.conversation_id}:{ctx.call_id}"
+
+
 def default_registry(timeout_s: float = 10.0) -> ToolRegistry:
     """The registry of every tool the service offers; ``timeout_s`` bounds each call."""
     registry = ToolRegistry()
     registry.tool(read_only=True, timeout_s=timeout_s)(search_flights)
     registry.tool(read_only=True, timeout_s=timeout_s)(get_weather)
+    for fn, describe in (
+        (hold_booking, describe_hold),
+        (confirm_booking, describe_confirm),
+        (cancel_booking, describe_cancel),
+    ):
+        registry.tool(
+            read_only=False, requires_approval=True, timeout_s=timeout_s, describe=describe
+        )(fn)
+    registry.tool(read_only=True, timeout_s=timeout_s)(get_booking)
     return registry

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking.domain.bookings import Policy
 from booking.domain.dates import Clock, today
 from booking.domain.places import Gazetteer
 
@@ -19,6 +20,11 @@ class ToolContext:
     clock: Clock
     max_days_ahead: int = 365
     conversation_id: str | None = None
+    tenant: str | None = None
+    """Whose bookings the tools see and make; booking tools refuse to run without one."""
+    booking_policy: Policy = Policy()
+    call_id: str | None = None
+    """The tool call being run (set per call): the idempotency key of side-effecting tools."""
 
     def today(self) -> date:
         return today(self.clock)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 FinishReason: TypeAlias = Literal[
-    "stop", "length", "max_model_calls", "cancelled", "content_filter"
+    "stop", "length", "max_model_calls", "cancelled", "content_filter", "awaiting_approval"
 ]
 
 
@@ -100,11 +100,15 @@ class ToolError:
 
 @dataclass(frozen=True, slots=True)
 class ApprovalRequested:
+    approval_id: str
     call_id: str
     name: str
     arguments: dict[str, Any]
-    summary: str
-    """What the traveller is asked to approve, in words."""
+    """Exactly the arguments that run if the traveller approves."""
+    summary: dict[str, Any]
+    """What the traveller is asked to approve (flight, times, passengers, total in VND)."""
+    text: str
+    """The same in words."""
     kind: Literal["approval-requested"] = "approval-requested"
 
 

@@ -7,7 +7,9 @@ The loop, bounded by ``max_model_calls``::
        '-- tool calls --> append the assistant message WITH its tool_calls
                           validate each call (bad JSON, bad arguments, unknown tool -> an error
                           result the model can act on; at most ``max_tool_errors`` per turn)
-                          ask approval for tools that need it
+                          ask approval for tools that need it: with an in-process approver,
+                          wait for its decision; without one, pause (TurnDone awaiting_approval)
+                          and let ``resume`` act on the decisions in a later continuation
                           run the valid calls concurrently (own session, own timeout each),
                           emitting each result as soon as it finishes
                           append one ``tool`` message per call id, in call order
@@ -26,8 +28,9 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -74,6 +77,17 @@ class ApprovalDecision:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedApproval:
+    """A paused call the traveller decided on: run it with exactly these arguments, or not."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    approved: bool
+    reason: str | None = None
+
+
 Approver = Callable[[ApprovalRequested], Awaitable[ApprovalDecision]]
 
 
@@ -93,6 +107,12 @@ class Turn:
     history: list[dict[str, Any]]
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: TurnUsage = field(default_factory=TurnUsage)
+    resolved: list[ResolvedApproval] = field(default_factory=list)
+    """Decided approvals this turn starts by acting on (a continuation)."""
+    pending: list[ApprovalRequested] = field(default_factory=list)
+    """Calls left waiting for the traveller when the turn paused."""
+    stored: int = 0
+    """How many of ``messages`` the caller has already persisted (the user's message)."""
 
     def __aiter__(self) -> AsyncIterator[TurnEvent]:
         return self.orchestrator._run(self)
@@ -122,12 +142,23 @@ class Orchestrator:
         """A turn answering ``user_text`` after ``history`` (Chat Completions messages, no system)."""
         turn = Turn(self, list(history))
         turn.messages.append({"role": "user", "content": user_text})
+        turn.stored = 1
         return turn
+
+    def resume(self, history: list[dict[str, Any]], resolved: list[ResolvedApproval]) -> Turn:
+        """Continue a turn that paused for approval: act on the decisions, then carry on.
+
+        ``history`` ends with the assistant message holding the paused calls (and the results of
+        its other calls); the decided calls' results are added first."""
+        return Turn(self, list(history), resolved=list(resolved))
 
     async def _run(self, turn: Turn) -> AsyncIterator[TurnEvent]:
         tools = self.registry.schemas()
         tool_errors = 0
         streamed_text: list[str] = []
+        if turn.resolved:
+            async for event in self._act_on_decisions(turn):
+                yield event
         for step in range(self.max_model_calls):
             messages = [{"role": "system", "content": self.prompt(self.ctx.today())}]
             messages += turn.history + turn.messages
@@ -194,19 +225,24 @@ class Orchestrator:
                     continue
                 if item.tool.requires_approval:
                     assert item.arguments is not None
-                    request = ApprovalRequested(
-                        item.call.call_id, item.tool.name, item.arguments, _summary(item)
-                    )
-                    yield request
-                    decision_ = await self._approve(request)
+                    asked = await self._ask(item)
+                    if isinstance(asked, ToolError):
+                        results[item.call.call_id] = _as_content({"error": asked.error})
+                        yield asked
+                        continue
+                    yield asked
+                    if self.approver is None:
+                        # Pause: the decision arrives later, maybe on another process.
+                        turn.pending.append(asked)
+                        continue
+                    decision_ = await self.approver(asked)
                     if not decision_.approved:
-                        error = {
-                            "code": "approval_denied",
-                            "message": "The traveller declined this action."
-                            + (f" Reason: {decision_.reason}" if decision_.reason else ""),
-                        }
-                        results[item.call.call_id] = _as_content({"error": error})
-                        yield ToolError(item.call.call_id, item.tool.name, error, 0.0)
+                        results[item.call.call_id] = _as_content(
+                            {"error": _denied(decision_.reason)}
+                        )
+                        yield ToolError(
+                            item.call.call_id, item.tool.name, _denied(decision_.reason), 0.0
+                        )
                         continue
                 runnable.append(item)
             async for event in self._run_tools(runnable, results):
@@ -214,7 +250,11 @@ class Orchestrator:
             turn.messages += [
                 {"role": "tool", "tool_call_id": call.call_id, "content": results[call.call_id]}
                 for call in decision.calls
+                if call.call_id in results
             ]
+            if turn.pending:
+                yield TurnDone("awaiting_approval", turn.usage)
+                return
             if tool_errors > self.max_tool_errors:
                 yield self._failed(
                     turn,
@@ -259,10 +299,51 @@ class Orchestrator:
                 {"code": "invalid_arguments", "message": str(exc), "errors": exc.errors},
             )
 
-    async def _approve(self, request: ApprovalRequested) -> ApprovalDecision:
-        if self.approver is None:
-            return ApprovalDecision(False, "approvals are not available here")
-        return await self.approver(request)
+    async def _ask(self, item: _Prepared) -> ApprovalRequested | ToolError:
+        """The approval request for a call, with what it would do; or why it cannot be done."""
+        assert item.tool is not None and item.arguments is not None
+        tool, call_id = item.tool, item.call.call_id
+        summary: dict[str, Any] = {"tool": tool.name, "arguments": item.arguments}
+        if tool.describe is not None:
+            try:
+                async with asyncio.timeout(tool.timeout_s):
+                    summary = await tool.describe(self.ctx, item.arguments)
+            except BookingError as exc:
+                return ToolError(call_id, tool.name, exc.to_dict(), 0.0)
+            except TimeoutError:
+                error = {"code": "tool_timeout", "message": f"{tool.name} took too long."}
+                return ToolError(call_id, tool.name, error, 0.0)
+        text = str(summary.get("text") or _summary(item))
+        return ApprovalRequested(
+            f"apr_{uuid.uuid4().hex}", call_id, tool.name, item.arguments, summary, text
+        )
+
+    async def _act_on_decisions(self, turn: Turn) -> AsyncIterator[TurnEvent]:
+        """Run the approved calls with exactly their approved arguments; deny the others."""
+        results: dict[str, str] = {}
+        runnable: list[_Prepared] = []
+        for decided in turn.resolved:
+            tool = self.registry.get(decided.name)
+            if decided.approved and tool is not None:
+                call = AssembledCall(decided.call_id, decided.name, json.dumps(decided.arguments))
+                runnable.append(_Prepared(call, tool, decided.arguments, None))
+                continue
+            error = (
+                _denied(decided.reason)
+                if not decided.approved
+                else {
+                    "code": "unknown_tool",
+                    "message": f"There is no tool named '{decided.name}'.",
+                }
+            )
+            results[decided.call_id] = _as_content({"error": error})
+            yield ToolError(decided.call_id, decided.name, error, 0.0)
+        async for event in self._run_tools(runnable, results):
+            yield event
+        turn.messages += [
+            {"role": "tool", "tool_call_id": d.call_id, "content": results[d.call_id]}
+            for d in turn.resolved
+        ]
 
     async def _run_tools(
         self, items: list[_Prepared], results: dict[str, str]
@@ -295,7 +376,7 @@ class Orchestrator:
 
         try:
             async with asyncio.timeout(tool.timeout_s):
-                output = await tool.invoke(self.ctx, item.arguments)
+                output = await tool.invoke(replace(self.ctx, call_id=call_id), item.arguments)
         except BookingError as exc:
             return ToolError(call_id, tool.name, exc.to_dict(), elapsed())
         except TimeoutError:
@@ -347,6 +428,14 @@ def _assistant_message(text: str, calls: list[AssembledCall]) -> dict[str, Any]:
             }
             for c in calls
         ],
+    }
+
+
+def _denied(reason: str | None) -> dict[str, Any]:
+    return {
+        "code": "approval_denied",
+        "message": "The traveller declined this action; nothing was done."
+        + (f" Reason: {reason}" if reason else ""),
     }
 
 

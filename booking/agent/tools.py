@@ -8,6 +8,7 @@ section. Arguments are validated by that model before the tool runs; unknown key
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from booking.agent.context import ToolContext
 
 ToolFn = Callable[..., Awaitable[Any]]
+Describe = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 F = TypeVar("F", bound=ToolFn)
 
 _ARG_LINE = re.compile(r"^\s{4,}(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
@@ -43,6 +45,10 @@ class Tool:
     requires_approval: bool
     """Side-effecting tools may need the traveller's explicit approval before they run."""
     timeout_s: float
+    describe: Describe | None = None
+    """For tools that need approval: what the traveller approves (flight, times, passengers,
+    price), looked up from the arguments. Raising a ``BookingError`` here skips the approval and
+    returns the error to the model (a sold-out flight is not offered for approval)."""
 
     def schema(self) -> dict[str, Any]:
         """The Chat Completions ``tools`` entry."""
@@ -72,8 +78,11 @@ class Tool:
         return model.model_dump()
 
     async def invoke(self, ctx: ToolContext, arguments: dict[str, Any]) -> Any:
-        """Run with already validated arguments."""
-        return await self.fn(ctx, **arguments)
+        """Run with already validated arguments (nested objects become their models again)."""
+        model = self.params.model_validate(arguments)
+        return await self.fn(
+            ctx, **{name: getattr(model, name) for name in type(model).model_fields}
+        )
 
 
 class ToolRegistry:
@@ -84,12 +93,18 @@ class ToolRegistry:
         self._schemas: list[dict[str, Any]] | None = None
 
     def tool(
-        self, *, read_only: bool = True, requires_approval: bool = False, timeout_s: float = 10.0
+        self,
+        *,
+        read_only: bool = True,
+        requires_approval: bool = False,
+        timeout_s: float = 10.0,
+        describe: Describe | None = None,
     ) -> Callable[[F], F]:
         def register(fn: F) -> F:
             tool = build_tool(
                 fn, read_only=read_only, requires_approval=requires_approval, timeout_s=timeout_s
             )
+            tool = dataclasses.replace(tool, describe=describe)
             if tool.name in self._tools:
                 raise ValueError(f"tool {tool.name} registered twice")
             self._tools[tool.name] = tool

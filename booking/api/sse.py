@@ -48,6 +48,7 @@ FINISH_REASONS = {
     "content_filter": "content-filter",
     "max_model_calls": "other",
     "cancelled": "other",
+    "awaiting_approval": "tool-calls",
 }
 
 
@@ -150,8 +151,10 @@ class UIStreamEncoder:
             parts.append(
                 {
                     "type": "tool-approval-request",
-                    "approvalId": event.call_id,
+                    "approvalId": event.approval_id,
                     "toolCallId": event.call_id,
+                    "approvalDescriptor": event.summary,
+                    "reason": event.text,
                 }
             )
         elif isinstance(event, Usage):

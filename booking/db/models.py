@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -122,6 +123,9 @@ class Fare(Base):
     price_vnd: Mapped[int] = mapped_column(BigInteger)
     seats_total: Mapped[int] = mapped_column(SmallInteger)
     seats_available: Mapped[int] = mapped_column(SmallInteger)
+    seats_booked: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    """Seats held or confirmed by our bookings; always the sum of their passengers (checked by
+    ``booking inventory check``). The rest of ``seats_total - seats_available`` was sold elsewhere."""
 
     __table_args__ = (
         CheckConstraint(f"cabin IN {CABINS!r}", name="cabin_known"),
@@ -129,6 +133,10 @@ class Fare(Base):
         CheckConstraint("seats_total > 0", name="seats_total_positive"),
         CheckConstraint(
             "seats_available BETWEEN 0 AND seats_total", name="seats_available_in_range"
+        ),
+        CheckConstraint(
+            "seats_booked >= 0 AND seats_booked + seats_available <= seats_total",
+            name="seats_booked_in_range",
         ),
     )
 
@@ -216,7 +224,7 @@ class Conversation(Base):
     )
 
 
-TURN_STATUSES = ("running", "done", "failed", "cancelled", "interrupted")
+TURN_STATUSES = ("running", "done", "failed", "cancelled", "interrupted", "awaiting_approval")
 
 
 class Turn(Base):
@@ -289,3 +297,123 @@ class TurnEventRow(Base):
     part: Mapped[dict[str, Any]] = mapped_column(JSONB)
     """The UI message stream part exactly as sent."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+BOOKING_STATUSES = ("held", "confirmed", "expired", "cancelled")
+
+
+class Booking(Base):
+    """Seats on one fare for 1-9 passengers, at the price frozen when they were held."""
+
+    __tablename__ = "bookings"
+
+    reference: Mapped[str] = mapped_column(String(6), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    flight_id: Mapped[int] = mapped_column(BigInteger)
+    cabin: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), server_default="held")
+    passenger_count: Mapped[int] = mapped_column(SmallInteger)
+    price_per_passenger_vnd: Mapped[int] = mapped_column(BigInteger)
+    total_vnd: Mapped[int] = mapped_column(BigInteger)
+    contact_email: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    """The conversation whose agent made it, if any (kept when the conversation is deleted)."""
+    hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["flight_id", "cabin"], ["fares.flight_id", "fares.cabin"], name="fk_bookings_fare"
+        ),
+        CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="status_known"),
+        CheckConstraint("reference ~ '^[ACDEFGHJKMNPQRTUVWXY34679]{6}$'", name="reference_format"),
+        CheckConstraint("passenger_count BETWEEN 1 AND 9", name="passenger_count_range"),
+        CheckConstraint(
+            "total_vnd = price_per_passenger_vnd * passenger_count", name="total_is_price_times_pax"
+        ),
+        CheckConstraint(
+            "contact_email IS NOT NULL OR contact_phone IS NOT NULL", name="contact_present"
+        ),
+        Index("ix_bookings_tenant_created", "tenant", "created_at"),
+        Index("ix_bookings_fare", "flight_id", "cabin"),
+        # The expiry sweeper's query: held bookings by expiry time.
+        Index(
+            "ix_bookings_held_expiry", "hold_expires_at", postgresql_where=text("status = 'held'")
+        ),
+    )
+
+
+class BookingPassenger(Base):
+    __tablename__ = "booking_passengers"
+
+    reference: Mapped[str] = mapped_column(
+        ForeignKey("bookings.reference", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    full_name: Mapped[str] = mapped_column(Text)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+
+
+class BookingEvent(Base):
+    """The audit trail: every status change of a booking, with who or what caused it."""
+
+    __tablename__ = "booking_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(
+        ForeignKey("bookings.reference", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(Text)
+    """"api", "agent:<conversation id>", "sweeper"..."""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyRecord(Base):
+    """The first result of a side-effecting operation, returned again for the same key."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(32))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+APPROVAL_STATUSES = ("pending", "approved", "denied", "expired", "superseded")
+
+
+class Approval(Base):
+    """A side-effecting tool call waiting for the traveller, with exactly the arguments shown."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(64))
+    tool_call_id: Mapped[str] = mapped_column(String(128))
+    tool_name: Mapped[str] = mapped_column(String(64))
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    arguments_hash: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {APPROVAL_STATUSES!r}", name="status_known"),
+        UniqueConstraint("conversation_id", "tool_call_id", name="uq_approvals_call"),
+    )

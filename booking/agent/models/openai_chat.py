@@ -232,7 +232,9 @@ class OpenAIChatModel:
                 raise _classify(exc, spec) from exc
             raise
         ttft_ms = (time.perf_counter() - started) * 1000
-        return _Stream(spec, sdk_stream, _to_dict(first, spec), started, ttft_ms, self._timeouts.stall_s)
+        return _Stream(
+            spec, sdk_stream, _to_dict(first, spec), started, ttft_ms, self._timeouts.stall_s
+        )
 
     def _client(self, spec: ModelSpec) -> openai.AsyncOpenAI:
         client = self._clients.get(spec.name)

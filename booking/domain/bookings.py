@@ -1,0 +1,517 @@
+"""Hold, confirm, cancel and expire bookings; no seat is ever sold twice.
+
+Status machine::
+
+    held ──confirm──▶ confirmed ──cancel──▶ cancelled
+      │ └──cancel──────────────────────────▶ cancelled
+      └──(hold_expires_at passes)──────────▶ expired
+
+A hold takes its seats at once (one conditional UPDATE of the fare row); ``expired`` and
+``cancelled`` give them back. Every change is one transaction owned by the caller, with an audit
+row. Side-effecting calls take an idempotency key: the same key and request return the first
+result; the same key with another request is refused.
+
+The rules are checked here, not in a prompt: 1-9 passengers with plausible full names, no
+passenger twice, a phone or an e-mail for the booker, the flight not departed and not within the
+cut-off before departure, enough seats in the cabin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.db.booking_repository import BookingRepository
+from booking.errors import (
+    BookingClosed,
+    BookingNotCancellable,
+    BookingNotConfirmable,
+    BookingNotFound,
+    FlightNotFound,
+    HoldExpired,
+    IdempotencyKeyReused,
+    InvalidContact,
+    InvalidPassengers,
+    InvalidReference,
+    SoldOut,
+    UnknownCabin,
+)
+
+#: No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a reference read over the phone is never misheard.
+REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+MAX_PASSENGERS = 9
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9]{8,15}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    hold_ttl: timedelta = timedelta(minutes=15)
+    cutoff: timedelta = timedelta(hours=2)
+    """No booking closer than this to departure."""
+
+
+@dataclass(frozen=True, slots=True)
+class Passenger:
+    full_name: str
+    date_of_birth: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    email: str | None = None
+    phone: str | None = None
+
+
+# Validation (pure) -----------------------------------------------------------------------
+
+
+def normalize_reference(value: str) -> str:
+    reference = value.strip().upper()
+    if len(reference) != 6 or any(c not in REFERENCE_ALPHABET for c in reference):
+        raise InvalidReference(
+            f"'{value}' is not a booking reference: references are 6 characters "
+            f"from {REFERENCE_ALPHABET}.",
+            reference=value,
+        )
+    return reference
+
+
+def validate_passengers(
+    raw: Sequence[Mapping[str, Any] | Passenger], today: date
+) -> list[Passenger]:
+    """Names as on the ID (two words at least, letters only), optional date of birth, no one twice."""
+    if not 1 <= len(raw) <= MAX_PASSENGERS:
+        raise InvalidPassengers(
+            f"A booking has 1 to {MAX_PASSENGERS} passengers, not {len(raw)}.", count=len(raw)
+        )
+    out: list[Passenger] = []
+    seen: set[tuple[str, date | None]] = set()
+    for index, item in enumerate(raw, start=1):
+        name_value = item.full_name if isinstance(item, Passenger) else item.get("full_name")
+        dob_value = item.date_of_birth if isinstance(item, Passenger) else item.get("date_of_birth")
+        name = " ".join(str(name_value or "").split())
+        if not name:
+            raise InvalidPassengers(f"Passenger {index} has no name.", passenger=index)
+        if len(name) > 80 or len(name.split()) < 2 or not _NAME.match(name):
+            raise InvalidPassengers(
+                f"Passenger {index}: '{name}' does not look like a full name as written on an ID "
+                "(family and given names, letters only).",
+                passenger=index,
+            )
+        dob = _date_of_birth(dob_value, index, today)
+        key = (_fold(name), dob)
+        if key in seen:
+            raise InvalidPassengers(
+                f"Passenger {index}: {name} is already on this booking.", passenger=index
+            )
+        seen.add(key)
+        out.append(Passenger(name, dob))
+    return out
+
+
+def validate_contact(raw: Mapping[str, Any] | Contact | None) -> Contact:
+    if raw is None:
+        raw = {}
+    email_value = raw.email if isinstance(raw, Contact) else raw.get("email")
+    phone_value = raw.phone if isinstance(raw, Contact) else raw.get("phone")
+    email = str(email_value).strip() if email_value else None
+    phone = re.sub(r"[\s.\-()]", "", str(phone_value)) if phone_value else None
+    if email and not _EMAIL.match(email):
+        raise InvalidContact(f"'{email}' is not an e-mail address.", field="email")
+    if phone and not _PHONE.match(phone):
+        raise InvalidContact(f"'{phone_value}' is not a phone number.", field="phone")
+    if not email and not phone:
+        raise InvalidContact("A phone number or an e-mail address of the booker is needed.")
+    return Contact(email.lower() if email else None, phone)
+
+
+def request_hash(operation: str, request: Mapping[str, Any]) -> str:
+    canonical = json.dumps({"op": operation, **request}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _date_of_birth(value: Any, index: int, today: date) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        dob = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidPassengers(
+            f"Passenger {index}: date of birth '{value}' is not a date (YYYY-MM-DD).",
+            passenger=index,
+        ) from None
+    if dob > today or dob.year < today.year - 120:
+        raise InvalidPassengers(
+            f"Passenger {index}: date of birth {dob} is not plausible.", passenger=index
+        )
+    return dob
+
+
+def _fold(name: str) -> str:
+    decomposed = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+# Operations (one transaction each, owned by the caller) ----------------------------------
+
+
+async def hold(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    flight_id: int,
+    cabin: str,
+    passengers: Sequence[Mapping[str, Any] | Passenger],
+    contact: Mapping[str, Any] | Contact | None,
+    idempotency_key: str,
+    now: datetime,
+    policy: Policy,
+    actor: str,
+    conversation_id: str | None = None,
+) -> dict[str, Any]:
+    """Hold seats for the passengers; the booking as plain data."""
+    if cabin not in ("economy", "business"):
+        raise UnknownCabin(f"Unknown cabin '{cabin}': economy or business.", cabin=cabin)
+    people = validate_passengers(passengers, now.date())
+    booker = validate_contact(contact)
+    repo = BookingRepository(session)
+    request = {
+        "flight_id": flight_id,
+        "cabin": cabin,
+        "passengers": [(p.full_name, p.date_of_birth) for p in people],
+        "contact": [booker.email, booker.phone],
+    }
+    earlier = await _claim(repo, tenant, idempotency_key, "hold", request)
+    if earlier is not None:
+        return earlier
+    fare = await repo.fare(flight_id, cabin)
+    if fare is None:
+        if await repo.flight_exists(flight_id):
+            raise UnknownCabin(
+                f"Flight {flight_id} has no {cabin} cabin.", flight_id=flight_id, cabin=cabin
+            )
+        raise FlightNotFound(f"There is no flight {flight_id}.", flight_id=flight_id)
+    if fare.departs_at - policy.cutoff <= now:
+        raise BookingClosed(
+            "This flight departs too soon to book (bookings close "
+            f"{policy.cutoff.total_seconds() / 3600:g} h before departure).",
+            flight_id=flight_id,
+        )
+    price = await repo.take_seats(flight_id, cabin, len(people))
+    if price is None:
+        left = await repo.seats_left(flight_id, cabin)
+        raise SoldOut(
+            f"Only {left} {cabin} seat(s) left on this flight; {len(people)} needed."
+            if left
+            else f"The {cabin} cabin of this flight is sold out.",
+            flight_id=flight_id,
+            cabin=cabin,
+            seats_left=left,
+        )
+    reference = await _insert_booking(
+        repo,
+        {
+            "tenant": tenant,
+            "flight_id": flight_id,
+            "cabin": cabin,
+            "status": "held",
+            "passenger_count": len(people),
+            "price_per_passenger_vnd": price,
+            "total_vnd": price * len(people),
+            "contact_email": booker.email,
+            "contact_phone": booker.phone,
+            "conversation_id": conversation_id,
+            "hold_expires_at": now + policy.hold_ttl,
+            "created_at": now,
+        },
+    )
+    await repo.add_passengers(reference, [(p.full_name, p.date_of_birth) for p in people])
+    await repo.record(reference, None, "held", actor, now)
+    view = await _view(repo, reference)
+    await repo.store_response(tenant, idempotency_key, view)
+    return view
+
+
+async def preview_hold(
+    session: AsyncSession,
+    *,
+    flight_id: int,
+    cabin: str,
+    passengers: Sequence[Mapping[str, Any] | Passenger],
+    contact: Mapping[str, Any] | Contact | None,
+    now: datetime,
+    policy: Policy,
+) -> dict[str, Any]:
+    """What a hold would be (flight, times, passengers, total in VND), checked by the same rules
+    but writing nothing: the summary a traveller approves."""
+    if cabin not in ("economy", "business"):
+        raise UnknownCabin(f"Unknown cabin '{cabin}': economy or business.", cabin=cabin)
+    people = validate_passengers(passengers, now.date())
+    booker = validate_contact(contact)
+    repo = BookingRepository(session)
+    flight = await repo.flight_view(flight_id, cabin)
+    if flight is None:
+        if await repo.flight_exists(flight_id):
+            raise UnknownCabin(f"Flight {flight_id} has no {cabin} cabin.", flight_id=flight_id)
+        raise FlightNotFound(f"There is no flight {flight_id}.", flight_id=flight_id)
+    if flight["departs_utc"] - policy.cutoff <= now:
+        raise BookingClosed(
+            "This flight departs too soon to book (bookings close "
+            f"{policy.cutoff.total_seconds() / 3600:g} h before departure).",
+            flight_id=flight_id,
+        )
+    if flight["seats_left"] < len(people):
+        raise SoldOut(
+            f"Only {flight['seats_left']} {cabin} seat(s) left on this flight; {len(people)} needed.",
+            flight_id=flight_id,
+            cabin=cabin,
+            seats_left=flight["seats_left"],
+        )
+    price = int(flight.pop("price_vnd"))
+    del flight["departs_utc"]
+    names = ", ".join(p.full_name for p in people)
+    total = price * len(people)
+    text = (
+        f"Hold {flight['flight_number']} {flight['origin']}→{flight['destination']} "
+        f"{flight['departs_at'][:16].replace('T', ' ')} ({cabin}) for {names}: "
+        f"{total:,} VND ({len(people)} × {price:,} VND), held {policy.hold_ttl.total_seconds() / 60:g} min."
+    )
+    return {
+        "action": "hold",
+        "flight": flight,
+        "cabin": cabin,
+        "passengers": [
+            {
+                "full_name": p.full_name,
+                "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
+            }
+            for p in people
+        ],
+        "contact": {"email": booker.email, "phone": booker.phone},
+        "price_per_passenger_vnd": price,
+        "total_vnd": total,
+        "currency": "VND",
+        "hold_minutes": policy.hold_ttl.total_seconds() / 60,
+        "text": text,
+    }
+
+
+async def preview_change(
+    session: AsyncSession, *, tenant: str, reference: str, action: str
+) -> dict[str, Any]:
+    """The booking a confirm or cancel would act on, refused early when it cannot."""
+    booking = await get(session, tenant=tenant, reference=reference)
+    status = booking["status"]
+    if action == "confirm" and status not in ("held", "confirmed"):
+        raise BookingNotConfirmable(
+            f"Booking {booking['reference']} is {status}; it cannot be confirmed.",
+            reference=booking["reference"],
+            status=status,
+        )
+    if action == "cancel" and status not in ("held", "confirmed", "cancelled"):
+        raise BookingNotCancellable(
+            f"Booking {booking['reference']} is {status}; there is nothing to cancel.",
+            reference=booking["reference"],
+            status=status,
+        )
+    flight = booking["flight"]
+    verb = "Confirm" if action == "confirm" else "Cancel"
+    text = (
+        f"{verb} booking {booking['reference']}: {flight['flight_number']} "
+        f"{flight['origin']}→{flight['destination']} {flight['departs_at'][:16].replace('T', ' ')}, "
+        f"{len(booking['passengers'])} passenger(s), {booking['total_vnd']:,} VND."
+    )
+    return {"action": action, "booking": booking, "text": text}
+
+
+async def confirm(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    reference: str,
+    now: datetime,
+    actor: str,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Confirm a held booking before its hold expires. Confirming a confirmed one is a no-op."""
+    reference = normalize_reference(reference)
+    repo = BookingRepository(session)
+    if idempotency_key is not None:
+        earlier = await _claim(repo, tenant, idempotency_key, "confirm", {"reference": reference})
+        if earlier is not None:
+            return earlier
+    booking = await repo.get(tenant, reference, lock=True)
+    if booking is None:
+        raise BookingNotFound(f"No booking {reference}.", reference=reference)
+    if booking.status == "held" and booking.hold_expires_at <= now:
+        raise HoldExpired(
+            f"The hold on {reference} expired at {booking.hold_expires_at:%H:%M %Z}; "
+            "its seats were released. Hold the flight again.",
+            reference=reference,
+        )
+    if booking.status == "held":
+        await repo.set_status(reference, "confirmed", now)
+        await repo.record(reference, "held", "confirmed", actor, now)
+    elif booking.status != "confirmed":
+        raise BookingNotConfirmable(
+            f"Booking {reference} is {booking.status}; it cannot be confirmed.",
+            reference=reference,
+            status=booking.status,
+        )
+    view = await _view(repo, reference)
+    if idempotency_key is not None:
+        await repo.store_response(tenant, idempotency_key, view)
+    return view
+
+
+async def cancel(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    reference: str,
+    now: datetime,
+    actor: str,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Cancel a held or confirmed booking and give its seats back. Cancelling twice is a no-op."""
+    reference = normalize_reference(reference)
+    repo = BookingRepository(session)
+    if idempotency_key is not None:
+        earlier = await _claim(repo, tenant, idempotency_key, "cancel", {"reference": reference})
+        if earlier is not None:
+            return earlier
+    booking = await repo.get(tenant, reference, lock=True)
+    if booking is None:
+        raise BookingNotFound(f"No booking {reference}.", reference=reference)
+    if booking.status in ("held", "confirmed"):
+        fare = await repo.fare(booking.flight_id, booking.cabin)
+        if fare is not None and fare.departs_at <= now:
+            raise BookingNotCancellable(
+                f"Flight of booking {reference} has already departed.", reference=reference
+            )
+        await repo.release_seats(booking.flight_id, booking.cabin, booking.passenger_count)
+        await repo.set_status(reference, "cancelled", now)
+        await repo.record(reference, booking.status, "cancelled", actor, now)
+    elif booking.status != "cancelled":
+        raise BookingNotCancellable(
+            f"Booking {reference} is {booking.status}; there is nothing to cancel.",
+            reference=reference,
+            status=booking.status,
+        )
+    view = await _view(repo, reference)
+    if idempotency_key is not None:
+        await repo.store_response(tenant, idempotency_key, view)
+    return view
+
+
+async def get(session: AsyncSession, *, tenant: str, reference: str) -> dict[str, Any]:
+    reference = normalize_reference(reference)
+    repo = BookingRepository(session)
+    if await repo.get(tenant, reference) is None:
+        raise BookingNotFound(f"No booking {reference}.", reference=reference)
+    return await _view(repo, reference)
+
+
+async def expire_holds(session: AsyncSession, now: datetime) -> int:
+    """Expire every hold past its time (in batches); how many expired."""
+    repo = BookingRepository(session)
+    total = 0
+    while True:
+        expired = await repo.expire_due(now)
+        total += expired
+        if expired < 500:
+            return total
+
+
+async def inventory_drift(session: AsyncSession) -> list[dict[str, Any]]:
+    """Fares whose booked-seat count differs from their live bookings; empty when all is well."""
+    rows = await BookingRepository(session).inventory_drift()
+    return [dict(row._mapping) for row in rows]
+
+
+# Helpers ---------------------------------------------------------------------------------
+
+
+async def _claim(
+    repo: BookingRepository,
+    tenant: str,
+    key: str,
+    operation: str,
+    request: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    digest = request_hash(operation, request)
+    earlier = await repo.claim_key(tenant, key, operation, digest)
+    if earlier is None:
+        return None
+    if earlier.request_hash != digest:
+        raise IdempotencyKeyReused(
+            f"Idempotency key '{key}' was already used for a different {earlier.operation} "
+            "request; use a new key for a new request.",
+            idempotency_key=key,
+        )
+    return dict(earlier.response)
+
+
+async def _insert_booking(repo: BookingRepository, values: dict[str, Any]) -> str:
+    for _ in range(10):
+        reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+        if await repo.insert({"reference": reference, **values}):
+            return reference
+    raise RuntimeError("no free booking reference after 10 draws")  # 25^6 = 244M references.
+
+
+async def _view(repo: BookingRepository, reference: str) -> dict[str, Any]:
+    row, passengers = await repo.view_rows(reference)
+    booking = row.Booking
+    departs = row.departs_at.astimezone(ZoneInfo(row.origin_tz))
+    arrives = row.arrives_at.astimezone(ZoneInfo(row.destination_tz))
+    return {
+        "reference": booking.reference,
+        "status": booking.status,
+        "flight": {
+            "flight_id": booking.flight_id,
+            "flight_number": row.flight_number,
+            "airline_code": row.airline_code,
+            "airline_name": row.airline_name,
+            "origin": row.origin,
+            "destination": row.destination,
+            "departs_at": departs.isoformat(),
+            "arrives_at": arrives.isoformat(),
+            "duration_minutes": int((row.arrives_at - row.departs_at).total_seconds() // 60),
+        },
+        "cabin": booking.cabin,
+        "passengers": [
+            {
+                "full_name": p.full_name,
+                "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
+            }
+            for p in passengers
+        ],
+        "contact": {"email": booking.contact_email, "phone": booking.contact_phone},
+        "price_per_passenger_vnd": booking.price_per_passenger_vnd,
+        "total_vnd": booking.total_vnd,
+        "currency": "VND",
+        "hold_expires_at": _iso(booking.hold_expires_at) if booking.status == "held" else None,
+        "created_at": _iso(booking.created_at),
+        "confirmed_at": _iso(booking.confirmed_at),
+        "cancelled_at": _iso(booking.cancelled_at),
+        "expired_at": _iso(booking.expired_at),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat()
