@@ -351,6 +351,48 @@ def chat(
     _guard(lambda: asyncio.run(run()))
 
 
+holds_app = typer.Typer(help="Held bookings.", no_args_is_help=True)
+app.add_typer(holds_app, name="holds")
+inventory_app = typer.Typer(help="Seat inventory.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
+
+
+@holds_app.command("expire")
+def holds_expire() -> None:
+    """Expire held bookings past their time and release their seats (the server does this too)."""
+    from booking.domain import bookings
+    from booking.domain.dates import clock_from
+
+    settings = Settings()
+
+    async def work(session: Any, _places: Any, _today: date_type) -> int:
+        async with session.begin():
+            return await bookings.expire_holds(session, clock_from(settings).now())
+
+    console.print(f"expired {_run_domain(settings, work)} held bookings")
+
+
+@inventory_app.command("check")
+def inventory_check() -> None:
+    """Recompute booked seats from the bookings; exit 1 if any fare drifted."""
+    from booking.domain import bookings
+
+    settings = Settings()
+
+    async def work(session: Any, _places: Any, _today: date_type) -> list[dict[str, Any]]:
+        return await bookings.inventory_drift(session)
+
+    drift = _run_domain(settings, work)
+    if drift:
+        for row in drift:
+            err.print(
+                f"flight {row['flight_id']} {row['cabin']}: seats_booked {row['seats_booked']} "
+                f"but live bookings hold {row['live_passengers']}"
+            )
+        raise typer.Exit(1)
+    console.print("inventory consistent: booked seats match live bookings on every fare")
+
+
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

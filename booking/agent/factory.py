@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.agent.catalog import default_registry
@@ -9,9 +11,17 @@ from booking.agent.context import ToolContext
 from booking.agent.models.base import ModelClient
 from booking.agent.orchestrator import Approver, Orchestrator
 from booking.agent.tools import ToolRegistry
+from booking.domain.bookings import Policy
 from booking.domain.dates import Clock
 from booking.domain.places import Gazetteer
 from booking.settings import Settings
+
+
+def booking_policy(settings: Settings) -> Policy:
+    return Policy(
+        hold_ttl=timedelta(seconds=settings.hold_ttl_s),
+        cutoff=timedelta(seconds=settings.booking_cutoff_s),
+    )
 
 
 def build_orchestrator(
@@ -23,6 +33,7 @@ def build_orchestrator(
     *,
     approver: Approver | None = None,
     conversation_id: str | None = None,
+    tenant: str | None = None,
     registry: ToolRegistry | None = None,
 ) -> Orchestrator:
     registry = registry or default_registry(timeout_s=settings.tool_timeout_s)
@@ -32,6 +43,8 @@ def build_orchestrator(
         clock=clock,
         max_days_ahead=settings.max_days_ahead,
         conversation_id=conversation_id,
+        tenant=tenant,
+        booking_policy=booking_policy(settings),
     )
     return Orchestrator(
         model,

@@ -26,3 +26,10 @@ def close_open_tool_calls(messages: list[dict[str, Any]], reason: str) -> list[d
 def _answers(call_ids: list[str], reason: str) -> list[dict[str, Any]]:
     content = json.dumps({"error": {"code": "not_run", "message": reason}})
     return [{"role": "tool", "tool_call_id": call_id, "content": content} for call_id in call_ids]
+
+
+def unanswered_calls(messages: list[dict[str, Any]], reason: str) -> list[dict[str, Any]]:
+    """The ``tool`` results that would close the calls still open at the end of ``messages``
+    (a turn that paused for approval); empty when every call has its result."""
+    closed = close_open_tool_calls(messages, reason)
+    return closed[len(messages) :] if closed[: len(messages)] == messages else []

@@ -301,7 +301,8 @@ class Orchestrator:
 
     async def _ask(self, item: _Prepared) -> ApprovalRequested | ToolError:
         """The approval request for a call, with what it would do; or why it cannot be done."""
-        assert item.tool is not None and item.arguments is not None
+        assert item.tool is not None
+        assert item.arguments is not None
         tool, call_id = item.tool, item.call.call_id
         summary: dict[str, Any] = {"tool": tool.name, "arguments": item.arguments}
         if tool.describe is not None:

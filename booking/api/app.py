@@ -5,6 +5,8 @@ uvicorn points at the factory (``booking.api.app:create_app``), never at an impo
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,17 +27,34 @@ from booking.api import logs, problems
 from booking.api.auth import RateLimiter
 from booking.api.metrics import Metrics
 from booking.api.problems import problem
-from booking.api.routes import chat, conversations, domain, health
+from booking.api.routes import bookings, chat, conversations, domain, health
 from booking.api.state import AppState
 from booking.api.turns import TurnManager
 from booking.db.embedded import database_url
 from booking.db.engine import libpq_url, make_async_engine, make_sessionmaker
-from booking.domain.dates import clock_from
+from booking.domain import bookings as bookings_domain
+from booking.domain.dates import Clock, clock_from
 from booking.domain.directory import load_gazetteer
 from booking.settings import Settings, environment
 
-DESCRIPTION = """Flight search, weather and (soon) bookings for an airline's chat widget.
+log = logging.getLogger(__name__)
+DESCRIPTION = """Flight search, weather and bookings for an airline's chat widget.
 A turn streams as a Vercel AI SDK UI message stream; see docs/api.md."""
+
+
+async def sweep_holds(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, every_s: float
+) -> None:
+    """Expire lapsed holds and give their seats back, for as long as the server runs."""
+    while True:
+        try:
+            async with sessionmaker() as session, session.begin():
+                expired = await bookings_domain.expire_holds(session, clock.now())
+            if expired:
+                log.info("expired %d held bookings", expired)
+        except Exception:
+            log.exception("expiring holds failed; retrying")
+        await asyncio.sleep(every_s)
 
 
 def create_app(
@@ -55,7 +75,7 @@ def create_app(
         tools = registry or default_registry(timeout_s=settings.tool_timeout_s)
         metrics = Metrics()
 
-        def orchestrator_for(conversation_id: str) -> Any:
+        def orchestrator_for(conversation_id: str, tenant: str) -> Any:
             return build_orchestrator(
                 settings,
                 sessionmaker,
@@ -63,6 +83,7 @@ def create_app(
                 clock,
                 model,
                 conversation_id=conversation_id,
+                tenant=tenant,
                 registry=tools,
             )
 
@@ -73,8 +94,12 @@ def create_app(
             metrics=metrics,
             max_running=settings.max_running_turns,
             lease_s=settings.turn_lease_s,
+            approval_ttl_s=settings.approval_ttl_s,
         )
         await turns.start()
+        sweeper = asyncio.create_task(
+            sweep_holds(sessionmaker, clock, settings.hold_sweep_s), name="holds-sweeper"
+        )
         app.state.booking = AppState(
             settings=settings,
             engine=engine,
@@ -89,13 +114,21 @@ def create_app(
         try:
             yield
         finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
             await turns.close(settings.shutdown_grace_s)
             await model.aclose()
             await engine.dispose()
 
     app = FastAPI(title="booking", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
-    for router in (chat.router, conversations.router, domain.router, health.router):
+    for router in (
+        chat.router,
+        conversations.router,
+        bookings.router,
+        domain.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Correlation)
@@ -104,7 +137,13 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "last-event-id", "x-request-id"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "last-event-id",
+                "x-request-id",
+                "idempotency-key",
+            ],
             expose_headers=["x-vercel-ai-ui-message-stream", "x-request-id", "retry-after"],
         )
     return app

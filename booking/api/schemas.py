@@ -77,6 +77,20 @@ class TurnResult(BaseModel):
     last_event_id: int
 
 
+class ApprovalDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approved: bool
+    reason: str | None = Field(default=None, max_length=500)
+    arguments: dict[str, Any] | None = None
+    """Optional: the arguments the client showed the traveller; refused if they differ."""
+
+
+class ApprovalsPending(BaseModel):
+    status: Literal["pending"] = "pending"
+    pending_approval_ids: list[str]
+    """Other approvals of the same reply still waiting; the reply continues once all are decided."""
+
+
 class StopResult(BaseModel):
     stopped_turn_id: str | None
 

@@ -19,18 +19,27 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from booking.agent.events import ToolError, ToolResult, TurnDone, TurnFailed, Usage
-from booking.agent.history import close_open_tool_calls
-from booking.agent.orchestrator import Orchestrator
+from booking.agent.events import (
+    ApprovalRequested,
+    ToolError,
+    ToolResult,
+    TurnDone,
+    TurnFailed,
+    Usage,
+)
+from booking.agent.history import close_open_tool_calls, unanswered_calls
+from booking.agent.orchestrator import Orchestrator, ResolvedApproval, Turn as AgentTurn
 from booking.api import logs
+from booking.api.approvals import arguments_hash
 from booking.api.metrics import Metrics
 from booking.api.sse import Part, UIStreamEncoder, encode_part, is_terminal
+from booking.db.booking_repository import ApprovalRepository
 from booking.db.conversation_repository import (
     ConversationMissing,
     ConversationRepository,
@@ -49,6 +58,7 @@ EVENTS_CHANNEL = "booking_turn_events"
 Followed = tuple[int, Part, str]
 """A part as followers get it: (cursor, part, its compact JSON)."""
 CANCEL_CHANNEL = "booking_turn_cancel"
+SUPERSEDED = "The traveller sent a new message instead of answering the approval request."
 INTERRUPTED_MESSAGE = (
     "The server stopped while answering. Nothing was lost: send the message again or resume."
 )
@@ -84,6 +94,7 @@ class LiveTurn:
     conversation_id: str
     message_id: str
     first_seq: int
+    tenant: str = ""
     parts: list[tuple[int, Part]] = field(default_factory=list)
     encoded: list[str] = field(default_factory=list)
     """Each part's compact JSON, made once for the database and every follower."""
@@ -223,12 +234,13 @@ class TurnManager:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        orchestrator_for: Callable[[str], Orchestrator],
+        orchestrator_for: Callable[[str, str], Orchestrator],
         *,
         listen_url: str,
         metrics: Metrics,
         max_running: int = 256,
         lease_s: float = 15.0,
+        approval_ttl_s: float = 900.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         engine = sessionmaker.kw.get("bind")
@@ -239,6 +251,7 @@ class TurnManager:
         self._metrics = metrics
         self._max_running = max_running
         self._lease = timedelta(seconds=lease_s)
+        self._approval_ttl = timedelta(seconds=approval_ttl_s)
         self.owner = f"proc-{uuid.uuid4().hex[:12]}"
         self.live: dict[str, LiveTurn] = {}
         self.closing = False
@@ -283,12 +296,55 @@ class TurnManager:
         ui_message_id: str | None = None,
         create: bool = False,
     ) -> LiveTurn:
+        """Start a turn answering the user's new message."""
+        orchestrator = self._orchestrator_for(conversation_id, tenant)
+        live, history = await self._open(
+            tenant,
+            conversation_id,
+            f"msg_{uuid.uuid4().hex}",
+            user_message={
+                "payload": {"role": "user", "content": text},
+                "ui_message_id": ui_message_id,
+            },
+            create=create,
+        )
+        turn = orchestrator.start(history, text)
+        self._launch(live, turn, len(history) + 1)
+        return live
+
+    async def resume_after_approval(
+        self,
+        tenant: str,
+        conversation_id: str,
+        message_id: str,
+        resolved: list[ResolvedApproval],
+    ) -> LiveTurn:
+        """Continue a turn that paused for approval, as the same assistant message."""
+        orchestrator = self._orchestrator_for(conversation_id, tenant)
+        live, history = await self._open(tenant, conversation_id, message_id, user_message=None)
+        turn = orchestrator.resume(history, resolved)
+        self._launch(live, turn, len(history))
+        return live
+
+    def check_capacity(self) -> None:
+        """Raise the 503 a new turn would get now (before side effects such as a decision)."""
         if self.closing:
             raise ShuttingDown("The server is restarting; try again in a moment.", retry_after=2)
         if len(self.live) >= self._max_running:
             self._metrics.rejected_turns.inc()
             raise ServerBusy("Too many conversations right now; try again shortly.", retry_after=1)
-        turn_id, message_id = uuid.uuid4().hex, f"msg_{uuid.uuid4().hex}"
+
+    async def _open(
+        self,
+        tenant: str,
+        conversation_id: str,
+        message_id: str,
+        *,
+        user_message: dict[str, Any] | None,
+        create: bool = False,
+    ) -> tuple[LiveTurn, list[dict[str, Any]]]:
+        self.check_capacity()
+        turn_id = uuid.uuid4().hex
         start_part = UIStreamEncoder(message_id).start()[0]
         try:
             async with self._driver() as driver:
@@ -298,12 +354,10 @@ class TurnManager:
                     conversation_id=conversation_id,
                     create=create,
                     turn={"id": turn_id, "message_id": message_id, "owner": self.owner},
-                    user_message={
-                        "payload": {"role": "user", "content": text},
-                        "ui_message_id": ui_message_id,
-                    },
+                    user_message=user_message,
                     lease_s=self._lease.total_seconds(),
                     first_part=encode_part(start_part),
+                    answer_open_calls=lambda h: unanswered_calls(h, SUPERSEDED),
                 )
         except ConversationMissing:
             raise NotFound(
@@ -316,16 +370,17 @@ class TurnManager:
                 "A reply is still being written in this conversation; join its stream or stop it.",
                 running_turn_id=running.id if running else None,
             ) from None
-        live = LiveTurn(turn_id, conversation_id, message_id, first_seq, writer=self.writer)
+        live = LiveTurn(
+            turn_id, conversation_id, message_id, first_seq, tenant=tenant, writer=self.writer
+        )
         live.append(first_seq, start_part)
         live.stored(1)  # Written with the turn itself.
-        self.live[conversation_id] = live
-        orchestrator = self._orchestrator_for(conversation_id)
-        live.task = asyncio.create_task(
-            self._run(live, orchestrator, history, text, len(history) + 1)
-        )
+        return live, history
+
+    def _launch(self, live: LiveTurn, turn: AgentTurn, position: int) -> None:
+        self.live[live.conversation_id] = live
+        live.task = asyncio.create_task(self._run(live, turn, position))
         self._metrics.active_turns.inc()
-        return live
 
     async def stop(self, tenant: str, conversation_id: str) -> str | None:
         """Cancel the running turn, wherever it runs; return its id (None if none ran). Idempotent."""
@@ -420,14 +475,7 @@ class TurnManager:
 
     # Running a turn ----------------------------------------------------------------------
 
-    async def _run(
-        self,
-        live: LiveTurn,
-        orchestrator: Orchestrator,
-        history: list[dict[str, Any]],
-        text: str,
-        position: int,
-    ) -> None:
+    async def _run(self, live: LiveTurn, turn: AgentTurn, position: int) -> None:
         logs.conversation_id.set(live.conversation_id)
         logs.turn_id.set(live.turn_id)
         encoder = UIStreamEncoder(live.message_id)
@@ -439,14 +487,18 @@ class TurnManager:
                 live.append(seq, part)
                 seq += 1
 
-        turn = orchestrator.start(history, text)
         status, error_code, usage = "done", None, None
         try:
             async for event in turn:
+                if isinstance(event, ApprovalRequested):
+                    # Stored before the traveller sees it: a decision can arrive at once.
+                    await self._save_approval(live, event)
                 emit(encoder.encode(event))
                 self._observe(event)
                 if isinstance(event, TurnDone):
                     usage = _usage_json(event.usage)
+                    if event.reason == "awaiting_approval":
+                        status = "awaiting_approval"
                 elif isinstance(event, TurnFailed):
                     status, error_code, usage = "failed", event.code, _usage_json(event.usage)
         except asyncio.CancelledError:
@@ -475,7 +527,12 @@ class TurnManager:
                 await asyncio.wait_for(asyncio.shield(live.flushed()), 30)
             except TimeoutError:
                 log.error("turn %s: events not persisted after 30 s", live.turn_id)
-            new_messages = close_open_tool_calls(turn.messages[1:], f"the turn was {status}")
+            if status == "awaiting_approval":
+                new_messages = turn.messages[turn.stored :]
+            else:
+                new_messages = close_open_tool_calls(
+                    turn.messages[turn.stored :], f"the turn was {status}"
+                )
             try:
                 await asyncio.shield(
                     self._close_turn(live, status, error_code, usage, new_messages, position)
@@ -486,6 +543,26 @@ class TurnManager:
             self._metrics.active_turns.dec()
             if self.live.get(live.conversation_id) is live:
                 del self.live[live.conversation_id]
+
+    async def _save_approval(self, live: LiveTurn, event: ApprovalRequested) -> None:
+        now = datetime.now(UTC)
+        async with self._sessionmaker() as session, session.begin():
+            await ApprovalRepository(session).add(
+                {
+                    "id": event.approval_id,
+                    "tenant": live.tenant,
+                    "conversation_id": live.conversation_id,
+                    "turn_id": live.turn_id,
+                    "message_id": live.message_id,
+                    "tool_call_id": event.call_id,
+                    "tool_name": event.name,
+                    "arguments": event.arguments,
+                    "arguments_hash": arguments_hash(event.arguments),
+                    "summary": event.summary,
+                    "created_at": now,
+                    "expires_at": now + self._approval_ttl,
+                }
+            )
 
     def _observe(self, event: object) -> None:
         if isinstance(event, ToolResult | ToolError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -215,13 +215,18 @@ async def start_turn(
     conversation_id: str,
     create: bool,
     turn: dict[str, Any],
-    user_message: dict[str, Any],
+    user_message: dict[str, Any] | None,
     lease_s: float,
     first_part: str,
+    answer_open_calls: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Lock or create the conversation, insert the turn and the user's message; return the turn's
     first cursor and the history before it. One transaction, three or four statements on a
-    plain connection: this is the path every new reply waits on."""
+    plain connection: this is the path every new reply waits on.
+
+    A continuation (``user_message`` None) only inserts the turn. A new user message after a turn
+    that paused for approval supersedes the pending approvals: ``answer_open_calls`` gives the
+    tool results that close the paused calls, stored before the user's message."""
     async with conn.transaction():
         row = await (
             await conn.execute(
@@ -237,7 +242,11 @@ async def start_turn(
                     await conn.execute(
                         "INSERT INTO conversations (id, tenant, title) VALUES (%s, %s, %s) "
                         "ON CONFLICT (id) DO NOTHING RETURNING last_seq",
-                        [conversation_id, tenant, user_message["payload"]["content"][:80]],
+                        [
+                            conversation_id,
+                            tenant,
+                            user_message["payload"]["content"][:80] if user_message else None,
+                        ],
                     )
                 ).fetchone()
             if created is None:
@@ -261,6 +270,9 @@ async def start_turn(
             await conn.execute(
                 "UPDATE conversations SET updated_at = now() WHERE id = %s", [conversation_id]
             )
+            answers = answer_open_calls(history) if user_message and answer_open_calls else []
+            if answers:
+                await _supersede_approvals(conn, conversation_id, history, answers)
         try:
             async with conn.transaction():  # A savepoint, so the error leaves the outer one usable.
                 await conn.execute(
@@ -277,23 +289,53 @@ async def start_turn(
                 )
         except psycopg.errors.UniqueViolation:
             raise TurnAlreadyRunning(conversation_id) from None
-        await conn.execute(
-            "INSERT INTO messages (conversation_id, position, turn_id, role, payload, ui_message_id) "
-            "VALUES (%s, %s, %s, 'user', %s, %s)",
-            [
-                conversation_id,
-                len(history),
-                turn["id"],
-                Jsonb(user_message["payload"]),
-                user_message.get("ui_message_id"),
-            ],
-        )
+        if user_message is not None:
+            await conn.execute(
+                "INSERT INTO messages (conversation_id, position, turn_id, role, payload, ui_message_id) "
+                "VALUES (%s, %s, %s, 'user', %s, %s)",
+                [
+                    conversation_id,
+                    len(history),
+                    turn["id"],
+                    Jsonb(user_message["payload"]),
+                    user_message.get("ui_message_id"),
+                ],
+            )
         # The stream's first part, stored with the turn, so it can go out with the headers.
         await conn.execute(
             "INSERT INTO turn_events (conversation_id, seq, turn_id, part) VALUES (%s, %s, %s, %s)",
             [conversation_id, first_seq, turn["id"], first_part],
         )
     return first_seq, history
+
+
+async def _supersede_approvals(
+    conn: psycopg.AsyncConnection[Any],
+    conversation_id: str,
+    history: list[dict[str, Any]],
+    answers: list[dict[str, Any]],
+) -> None:
+    """Close the calls a paused turn left open (the traveller moved on) and retire their
+    approvals, so no later decision can run them."""
+    await conn.execute(
+        "UPDATE approvals SET status = 'superseded', decided_at = now() "
+        "WHERE conversation_id = %s AND status = 'pending'",
+        [conversation_id],
+    )
+    last = await (
+        await conn.execute(
+            "SELECT turn_id FROM messages WHERE conversation_id = %s ORDER BY position DESC LIMIT 1",
+            [conversation_id],
+        )
+    ).fetchone()
+    assert last is not None, "open calls imply an assistant message"
+    for answer in answers:
+        await conn.execute(
+            "INSERT INTO messages (conversation_id, position, turn_id, role, payload) "
+            "VALUES (%s, %s, %s, 'tool', %s)",
+            [conversation_id, len(history), last[0], Jsonb(answer)],
+        )
+        history.append(answer)
 
 
 async def close_turn(

@@ -62,7 +62,14 @@ class TestSchema:
         assert search is not None
         props = search.schema()["function"]["parameters"]["properties"]
         assert list(props)[:3] == ["from_city", "to_city", "date"]
-        assert registry.names() == ["search_flights", "get_weather"]
+        assert registry.names() == [
+            "search_flights",
+            "get_weather",
+            "hold_booking",
+            "confirm_booking",
+            "cancel_booking",
+            "get_booking",
+        ]
         assert all(tool.read_only and not tool.requires_approval for tool in registry)
 
     def test_registering_a_name_twice_fails(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse
 
+from booking.api.approvals import Decision, record_decisions
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.schemas import CONVERSATION_ID, ChatRequest
 from booking.api.streaming import stream_response
@@ -37,11 +38,65 @@ def user_text(body: ChatRequest, limit: int) -> tuple[str, str | None]:
     return text, last.id
 
 
+def approval_responses(body: ChatRequest) -> list[Decision] | None:
+    """The approval decisions in the last (assistant) message; None when it is the user's turn.
+
+    Only the approval id, the decision, the reason and the tool input are read; the server
+    checks each against its own record."""
+    last = body.messages[-1]
+    if last.role != "assistant":
+        return None
+    decisions: list[Decision] = []
+    for part in last.parts:
+        extra = part.model_extra or {}
+        approval = extra.get("approval")
+        if not (part.type.startswith("tool-") or part.type == "dynamic-tool"):
+            continue
+        if extra.get("state") != "approval-responded" or not isinstance(approval, dict):
+            continue
+        if not isinstance(approval.get("id"), str) or not isinstance(
+            approval.get("approved"), bool
+        ):
+            raise ValidationFailed("An approval response needs an id and approved true or false.")
+        reason = approval.get("reason")
+        arguments = extra.get("input")
+        decisions.append(
+            Decision(
+                approval["id"],
+                approval["approved"],
+                str(reason)[:500] if reason is not None else None,
+                arguments if isinstance(arguments, dict) else None,
+            )
+        )
+    if not decisions:
+        raise ValidationFailed(
+            "The last message must be the user's new message or carry approval responses."
+        )
+    return decisions
+
+
 @router.post("", responses={**STREAM, 409: {}, 422: {}, 503: {}})
 async def chat(
     body: ChatRequest, request: Request, client: CurrentClient, state: StateDep
 ) -> EventSourceResponse:
-    """Send the user's new message and stream the answer (creates the conversation on first use)."""
+    """Send the user's new message and stream the answer (creates the conversation on first use).
+
+    When the last message is the assistant's with approval responses (``useChat`` after
+    ``addToolApprovalResponse``), the decisions are checked against the server's pending
+    approvals and the paused reply continues."""
+    decisions = approval_responses(body)
+    if decisions is not None:
+        state.turns.check_capacity()
+        decided = await record_decisions(state.sessionmaker, client.tenant, body.id, decisions)
+        if decided.still_pending:
+            raise ValidationFailed(
+                "Every pending approval of the reply needs an answer.",
+                pending_approval_ids=decided.still_pending,
+            )
+        live = await state.turns.resume_after_approval(
+            client.tenant, body.id, decided.message_id, decided.resolved
+        )
+        return stream_response(state, request, body.id, live.first_seq - 1)
     text, message_id = user_text(body, state.settings.max_message_chars)
     live = await state.turns.begin(
         client.tenant, body.id, text, ui_message_id=message_id, create=True

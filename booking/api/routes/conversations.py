@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
+from booking.api.approvals import Decision, record_decisions
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.routes.chat import STREAM, MessageTooLong
 from booking.api.schemas import (
+    ApprovalDecisionIn,
+    ApprovalsPending,
     ConversationCreate,
     ConversationDetail,
     ConversationPage,
@@ -21,9 +26,10 @@ from booking.api.schemas import (
     StopResult,
     TurnResult,
 )
+from booking.api.state import AppState
 from booking.api.streaming import stream_response
 from booking.api.transcript import fold_parts, user_message
-from booking.api.turns import ConversationExists
+from booking.api.turns import ConversationExists, LiveTurn
 from booking.db.conversation_repository import (
     ConversationRepository,
     TurnEventRepository,
@@ -148,12 +154,51 @@ async def send_message(
         raise MessageTooLong(
             f"Messages are limited to {state.settings.max_message_chars} characters."
         )
-    wants_json = "application/json" in accept and "text/event-stream" not in accept
     live = await state.turns.begin(client.tenant, conversation_id, body.text, ui_message_id=body.id)
+    return await _reply(state, request, live, accept)
+
+
+@router.post(
+    "/{conversation_id}/approvals/{approval_id}",
+    responses={**STREAM, 202: {"model": ApprovalsPending}, 404: {}, 409: {}, 422: {}},
+    response_model=TurnResult,
+)
+async def decide_approval(
+    conversation_id: str,
+    approval_id: str,
+    body: ApprovalDecisionIn,
+    request: Request,
+    client: CurrentClient,
+    state: StateDep,
+    accept: Annotated[str, Header()] = "text/event-stream",
+) -> EventSourceResponse | TurnResult | JSONResponse:
+    """Approve or decline a paused action; the reply continues (streamed, or as JSON)."""
+    state.turns.check_capacity()
+    decided = await record_decisions(
+        state.sessionmaker,
+        client.tenant,
+        conversation_id,
+        [Decision(approval_id, body.approved, body.reason, body.arguments)],
+    )
+    if decided.still_pending:
+        pending = ApprovalsPending(pending_approval_ids=decided.still_pending)
+        return JSONResponse(pending.model_dump(), status_code=202)
+    live = await state.turns.resume_after_approval(
+        client.tenant, conversation_id, decided.message_id, decided.resolved
+    )
+    return await _reply(state, request, live, accept)
+
+
+async def _reply(
+    state: AppState, request: Request, live: LiveTurn, accept: str
+) -> EventSourceResponse | TurnResult:
+    """Stream the turn, or (``Accept: application/json``) wait for it and return the message."""
+    wants_json = "application/json" in accept and "text/event-stream" not in accept
     if not wants_json:
-        return stream_response(state, request, conversation_id, live.first_seq - 1)
+        return stream_response(state, request, live.conversation_id, live.first_seq - 1)
     assert live.task is not None
-    await live.task
+    # Shielded: a client that goes away must not cancel the turn (only stop does).
+    await asyncio.shield(live.task)
     async with state.sessionmaker() as session:
         turn = await TurnRepository(session).get(live.turn_id)
     return TurnResult(
