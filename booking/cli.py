@@ -6,6 +6,7 @@ Errors print one clear line and exit non-zero; tracebacks are for bugs only.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date as date_type
 from typing import Annotated, Any, TypeVar
@@ -278,9 +279,19 @@ def chat(
         list[str] | None,
         typer.Argument(help="Messages to send in turn; none: read lines from stdin."),
     ] = None,
+    approve: Annotated[
+        bool | None,
+        typer.Option(
+            help="Answer booking approvals yes (--approve) or no (--no-approve); "
+            "default: ask on a terminal, else no."
+        ),
+    ] = None,
 ) -> None:
     """Talk to the agent in the terminal, e.g. `booking chat "Đặt vé SGN → HAN ngày 15/6"`."""
+    import sys
+
     from booking.agent.events import (
+        ApprovalRequested,
         TextDelta,
         ToolCallStarted,
         ToolError,
@@ -290,12 +301,24 @@ def chat(
     )
     from booking.agent.factory import build_orchestrator
     from booking.agent.models.select import build_model_client
+    from booking.agent.orchestrator import ApprovalDecision
     from booking.db.engine import make_async_engine, make_sessionmaker
     from booking.domain.dates import clock_from
     from booking.domain.directory import load_gazetteer
     from booking.settings import environment
 
     settings = Settings()
+
+    async def approver(request: ApprovalRequested) -> ApprovalDecision:
+        console.print(f"\n[bold yellow]approve?[/] {escape(request.text)}")
+        if approve is not None:
+            console.print("yes" if approve else "no (pass --approve to accept)")
+            return ApprovalDecision(approve)
+        if not sys.stdin.isatty():
+            console.print("no (not a terminal; pass --approve to accept)")
+            return ApprovalDecision(False, "not confirmed in the terminal")
+        answer = await asyncio.to_thread(input, "[y/N] ")
+        return ApprovalDecision(answer.strip().lower() in ("y", "yes", "có", "co"))
 
     def lines() -> Iterator[str]:
         if messages:
@@ -317,7 +340,16 @@ def chat(
             sessionmaker = make_sessionmaker(engine)
             async with sessionmaker() as session:
                 places = await load_gazetteer(session)
-            orchestrator = build_orchestrator(settings, sessionmaker, places, clock, model)
+            orchestrator = build_orchestrator(
+                settings,
+                sessionmaker,
+                places,
+                clock,
+                model,
+                approver=approver,
+                conversation_id=f"cli-{uuid.uuid4().hex[:12]}",
+                tenant="cli",
+            )
             history: list[dict[str, Any]] = []
             for text in lines():
                 if messages:
