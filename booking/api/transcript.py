@@ -44,9 +44,17 @@ def fold_parts(parts: Iterable[Part]) -> dict[str, Any]:
         elif kind in _TOOL_STATES and part.get("toolCallId") in tools:
             entry = tools[part["toolCallId"]]
             entry["state"] = _TOOL_STATES[kind]
-            for key in ("input", "output", "errorText", "approvalId"):
+            for key in ("input", "output", "errorText"):
                 if key in part:
                     entry[key] = part[key]
+            if kind == "tool-approval-request":
+                entry["approval"] = {"id": part["approvalId"]}
+                if "approvalDescriptor" in part:
+                    entry["approval"]["descriptor"] = part["approvalDescriptor"]
+            elif "approval" in entry and kind in ("tool-output-available", "tool-output-error"):
+                entry["approval"]["approved"] = True
+            elif "approval" in entry and kind == "tool-output-denied":
+                entry["approval"]["approved"] = False
         elif kind == "message-metadata":
             message["metadata"].update(part.get("messageMetadata") or {})
         elif kind == "finish":

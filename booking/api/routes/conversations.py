@@ -103,9 +103,15 @@ async def get_conversation(
         messages = await ConversationRepository(session).messages(conversation_id)
         events = await TurnEventRepository(session).for_conversation(conversation_id)
         running = await TurnRepository(session).running(conversation_id)
-    by_turn: dict[str, list[dict[str, Any]]] = {}
+    # A reply that paused for approval continues in another turn as the same message: group the
+    # parts by the message id each turn's `start` names.
+    message_of: dict[str, str] = {}
+    by_message: dict[str, list[dict[str, Any]]] = {}
     for event in events:
-        by_turn.setdefault(event.turn_id, []).append(event.part)
+        message_id = message_of.setdefault(
+            event.turn_id, str(event.part.get("messageId") or event.turn_id)
+        )
+        by_message.setdefault(message_id, []).append(event.part)
     transcript = []
     for m in messages:
         if m.role == "user":
@@ -114,8 +120,8 @@ async def get_conversation(
                     m.ui_message_id, str(m.payload.get("content", "")), f"user-{m.position}"
                 )
             )
-            if m.turn_id in by_turn:
-                transcript.append(fold_parts(by_turn.pop(m.turn_id)))
+            if message_of.get(m.turn_id) in by_message:
+                transcript.append(fold_parts(by_message.pop(message_of[m.turn_id])))
     return ConversationDetail(
         **_read(conversation, events[-1].seq if events else None).model_dump(),
         running_turn_id=running.id if running else None,
