@@ -70,7 +70,11 @@ class TestSchema:
             "cancel_booking",
             "get_booking",
         ]
-        assert all(tool.read_only and not tool.requires_approval for tool in registry)
+        side_effecting = {"hold_booking", "confirm_booking", "cancel_booking"}
+        for tool in registry:
+            assert tool.read_only is (tool.name not in side_effecting)
+            assert tool.requires_approval is (tool.name in side_effecting)
+            assert (tool.describe is not None) is (tool.name in side_effecting)
 
     def test_registering_a_name_twice_fails(self) -> None:
         registry = ToolRegistry()

@@ -1,8 +1,10 @@
 """The built-in offline model: a deterministic, rule-based stand-in for an LLM (not an LLM).
 
-It reads flight and weather requests in Vietnamese (with or without diacritics), English and
-mixed text, plans ``search_flights`` / ``get_weather`` calls, and writes the answer from their
-results. Everything here is pure: ``today`` is always passed in.
+It reads flight, weather and booking requests in Vietnamese (with or without diacritics),
+English and mixed text, plans ``search_flights`` / ``get_weather`` calls and the booking calls
+(``hold_booking`` for a flight of the last search, ``confirm_booking``, ``cancel_booking``,
+``get_booking``), and writes the answer from their results. Everything here is pure: ``today``
+is always passed in.
 """
 
 from booking.agent.models.offline.brain import Response, detect_language, respond

@@ -217,6 +217,15 @@ VI_WORDS: frozenset[str] = frozenset(
         "hoi",
         "bao",
         "nhieu",
+        "xac",
+        "nhan",
+        "huy",
+        "giu",
+        "sdt",
+        "dien",
+        "thoai",
+        "xuat",
+        "hanh",
     }
 )
 
@@ -224,10 +233,13 @@ VI_WORDS: frozenset[str] = frozenset(
 NEUTRAL_WORDS: frozenset[str] = frozenset(
     {"ok", "okay", "oke", "oki", "vip", "business", "economy", "class", "air", "airlines"}
     | {"vietjet", "bamboo", "vietravel", "vna", "vj", "qh", "vasco", "pacific", "airways"}
+    | {"email", "mail", "gmail", "booking", "pnr", "code", "ref"}
 )
 
 #: Phrases that show Vietnamese even without the words above.
-VI_PHRASES: tuple[str, ...] = ("may bay", "thoi tiet", "xin chao", "cam on", "khu hoi")
+VI_PHRASES: tuple[str, ...] = (
+    *("may bay", "thoi tiet", "xin chao", "cam on", "khu hoi", "dat cho", "dong y"),
+)
 
 
 #: Words that show what a message is about.
@@ -247,9 +259,10 @@ UNSUPPORTED_WORDS: tuple[str, ...] = (
 )
 #: "Chuyện cười" (a joke) folds like "chuyến cuối" (the last flight), so only its accents count.
 UNSUPPORTED_RAW: tuple[str, ...] = ("chuyện cười", "truyện cười")
+#: Changes and refunds, which the assistant cannot do (cancelling is in :mod:`bookings`).
 MANAGE_WORDS: tuple[str, ...] = (
-    *("huy ve", "huy dat", "huy chuyen", "hoan ve", "doi ve", "cancel", "refund"),
-    *("reschedule", "change my booking"),
+    *("hoan ve", "hoan tien", "doi ve", "doi chuyen", "doi ngay bay", "refund", "reschedule"),
+    *("change my booking", "change my flight", "change the booking"),
 )
 GREETINGS: tuple[str, ...] = (
     *("xin chao", "chao", "chao ban", "hello", "hi", "hey", "alo", "good morning"),

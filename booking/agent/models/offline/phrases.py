@@ -9,14 +9,16 @@ _CAPABILITIES = {
     "vi": (
         "Mình có thể:\n"
         "- tìm chuyến bay theo tuyến, ngày, số khách, hạng ghế, giờ bay, hãng và mức giá;\n"
+        "- giữ chỗ chuyến bạn chọn, xác nhận, hủy hoặc tra cứu đặt chỗ theo mã;\n"
         "- xem thời tiết ở nơi bạn đến.\n"
-        "Tính năng đặt chỗ sẽ sớm có. Ví dụ: “Vé SGN → HAN ngày 15/6 cho 2 người”."
+        "Ví dụ: “Vé SGN → HAN ngày 15/6 cho 2 người”, rồi “đặt chuyến rẻ nhất”."
     ),
     "en": (
         "I can:\n"
         "- search flights by route, date, passengers, cabin, departure time, airline and price;\n"
+        "- hold the flight you pick, then confirm, cancel or look up a booking by reference;\n"
         "- check the weather where you are going.\n"
-        "Bookings are coming soon. For example: “Flights SGN → HAN on June 15 for 2 people”."
+        "For example: “Flights SGN → HAN on June 15 for 2 people”, then “book the cheapest”."
     ),
 }
 
@@ -37,17 +39,19 @@ def greeting(language: Language) -> str:
 def thanks(language: Language) -> str:
     """The answer to a thank-you."""
     if language == "vi":
-        return "Không có gì! Bạn cần tìm chuyến bay hay xem thời tiết thì cứ nhắn mình nhé."
-    return "You're welcome! Ask me any time for flights or the weather."
+        return "Không có gì! Bạn cần tìm, đặt chuyến bay hay xem thời tiết thì cứ nhắn mình nhé."
+    return "You're welcome! Ask me any time for flights, bookings or the weather."
 
 
 def unsupported(language: Language, *, manages_booking: bool = False) -> str:
     """A polite no, then what the assistant can do."""
     if manages_booking:
         sorry = (
-            "Xin lỗi, mình chưa hủy hay đổi vé được: tính năng quản lý đặt chỗ sẽ sớm có."
+            "Xin lỗi, mình chưa đổi vé hay hoàn tiền được: tính năng này sẽ sớm có. "
+            "Mình có thể hủy đặt chỗ nếu bạn gửi mã đặt chỗ."
             if language == "vi"
-            else "Sorry, I can't cancel or change bookings yet: managing bookings is coming soon."
+            else "Sorry, I can't change bookings or refund them yet: that is coming soon. "
+            "I can cancel a booking if you send its reference."
         )
     else:
         sorry = (

@@ -4,7 +4,7 @@ Only the results of the latest assistant turn are read: each ``tool`` message is
 call it answers by ``tool_call_id``, so the answer knows which tool spoke and with which
 arguments. Two flight searches with swapped places are an outbound and a return leg. When the
 user also asked for flights that still lack a detail (weather was looked up alone), the answer
-ends with the question for it.
+ends with the question for it. Booking results are written by :mod:`receipts`.
 """
 
 from __future__ import annotations
@@ -17,25 +17,13 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from booking.agent.models.offline import phrases
+from booking.agent.models.offline.bookings import BOOKING_TOOLS
 from booking.agent.models.offline.errors import explain_error
+from booking.agent.models.offline.formats import EN_MONTHS, format_day, format_vnd
+from booking.agent.models.offline.receipts import booking_answer
 from booking.agent.models.offline.text import Language, tool_calls
 from booking.agent.models.offline.understand import analyse
 
-_VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
-_EN_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 #: How many flights an answer lists.
 _SHOWN = 5
 #: Seat counts at or below this are worth a warning.
@@ -47,20 +35,6 @@ class _Result:
     name: str
     arguments: dict[str, Any]
     content: dict[str, Any]
-
-
-def format_day(day: date, language: Language) -> str:
-    """Write a day as "thứ Hai, 15/06/2026" or "Monday 15 June 2026"."""
-    if language == "vi":
-        return f"{_VI_WEEKDAYS[day.weekday()]}, {day:%d/%m/%Y}"
-    return f"{day:%A} {day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
-
-
-def format_vnd(amount: int, language: Language) -> str:
-    """Write an amount as "1.024.000đ" or "1,024,000 VND"."""
-    if language == "vi":
-        return f"{amount:,}".replace(",", ".") + "đ"
-    return f"{amount:,} VND"
 
 
 def _duration(minutes: int) -> str:
@@ -261,7 +235,7 @@ def _weather(content: Mapping[str, Any], language: Language) -> str:
                 "không phải dự báo."
             )
         else:
-            month_name = _EN_MONTHS[month - 1] if 1 <= month <= 12 else str(month)
+            month_name = EN_MONTHS[month - 1] if 1 <= month <= 12 else str(month)
             lines.append(
                 f"Note: this is the usual weather for {month_name} (climate normal), not a forecast."
             )
@@ -307,11 +281,13 @@ def _load(content: Any) -> dict[str, Any]:
     return loaded
 
 
-def _kind(result: _Result) -> Literal["flights", "weather", "other"]:
+def _kind(result: _Result) -> Literal["flights", "weather", "booking", "other"]:
     if result.name == "search_flights" or "flights" in result.content:
         return "flights"
     if result.name == "get_weather" or "condition_code" in result.content:
         return "weather"
+    if result.name in BOOKING_TOOLS or isinstance(result.content.get("booking"), Mapping):
+        return "booking"
     return "other"
 
 
@@ -346,13 +322,17 @@ def compose_answer(messages: Sequence[Mapping[str, Any]], language: Language) ->
             label = ("Chiều đi:" if first else "Chiều về:") if language == "vi" else None
             label = label or ("Outbound:" if first else "Return:")
         if "error" in result.content:
-            text = explain_error(result.content["error"], result.arguments, language)
+            text = explain_error(
+                result.content["error"], result.arguments, language, tool=result.name
+            )
             sections.append(f"**{label}** {text}" if label else text)
         elif _kind(result) == "flights":
             sections.append(_flights(result.content, language, label))
             found_flights = found_flights or bool(result.content.get("flights"))
         elif _kind(result) == "weather":
             sections.append(_weather(result.content, language))
+        elif _kind(result) == "booking" and isinstance(result.content.get("booking"), Mapping):
+            sections.append(booking_answer(result.name, result.content["booking"], language))
     if not sections:
         sections.append(
             "Mình chưa nhận được kết quả tra cứu. Bạn thử lại nhé."

@@ -115,15 +115,25 @@ def _has_vietnamese_letters(text: str) -> bool:
     return False
 
 
-def vietnamese_evidence(utterance: Utterance, skip: frozenset[int] = frozenset()) -> bool:
+def vietnamese_evidence(
+    utterance: Utterance,
+    skip: frozenset[int] = frozenset(),
+    *,
+    quiet: tuple[tuple[int, int], ...] = (),
+) -> bool:
     """Whether the message is Vietnamese: accents, or unaccented Vietnamese words outside places.
 
     Args:
         utterance: the message.
         skip: indexes of tokens that belong to place names ("Hai Phong" says nothing).
+        quiet: character spans whose accents say nothing either (personal names: "book for
+            Nguyễn Văn An" is English).
     """
-    # Accents count anywhere, place names included: people who type "Hà Nội" write Vietnamese.
-    if _has_vietnamese_letters(utterance.typed):
+    typed = utterance.typed
+    for start, end in quiet:
+        typed = typed[:start] + " " * (end - start) + typed[end:]
+    # Accents count anywhere else, place names included: who types "Hà Nội" writes Vietnamese.
+    if _has_vietnamese_letters(typed):
         return True
     kept = [t for i, t in enumerate(utterance.tokens) if i not in skip]
     words = " " + " ".join(t.word for t in kept) + " "

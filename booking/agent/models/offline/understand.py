@@ -12,6 +12,9 @@ Pure and deterministic: same messages and ``today``, same plan. Rules worth know
 - Weather and flights in one message: both calls (``search_flights`` first). If the flight part
   lacks a detail, only ``get_weather`` is called and the answer ends with the question
   (:func:`booking.agent.models.offline.reply.compose_answer` asks it).
+- Booking (hold a flight from the last search, confirm, cancel, look up) is read first, by
+  :func:`booking.agent.models.offline.bookings.plan_booking`; a message it does not take is read
+  as a search as before. A hold missing names or contact details is pending like a search.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from booking.agent.models.offline import phrases
+from booking.agent.models.offline.bookings import Draft, plan_booking
 from booking.agent.models.offline.dates import DateMention
 from booking.agent.models.offline.lexicon import (
     FLIGHT_WORDS,
@@ -47,6 +51,7 @@ from booking.agent.models.offline.text import (
     tool_calls,
     vietnamese_evidence,
 )
+from booking.agent.models.offline.travellers import find_people
 
 #: How many earlier user turns may still be completing one request.
 _MAX_PENDING_TURNS = 4
@@ -58,7 +63,8 @@ class PlannedCall:
     """One tool call the model makes."""
 
     name: str
-    """"search_flights" or "get_weather"."""
+    """"search_flights", "get_weather", "hold_booking", "confirm_booking", "cancel_booking" or
+    "get_booking"."""
     arguments: dict[str, Any]
     """JSON-serializable arguments, only those the user expressed."""
 
@@ -85,6 +91,8 @@ class Outcome:
     """Arguments gathered so far for a flight search that still lacks something."""
     missing: tuple[str, ...] = ()
     """What ``pending`` lacks: "origin", "destination", "date", "return_date"."""
+    booking: Draft | None = None
+    """A hold that still lacks the flight, names or contact details the reply asks for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +102,8 @@ class _History:
     weather_only_turn: bool = False
     """Whether the latest assistant tool calls were all ``get_weather``."""
     pending: dict[str, Any] | None = None
+    booking: Draft | None = None
+    """The hold the previous answer asked details for (no tool ran since)."""
 
 
 def _history(
@@ -103,6 +113,7 @@ def _history(
     last_weather: dict[str, Any] | None = None
     weather_only: bool | None = None
     searched_since_previous_user = False
+    called_since_previous_user = False
     previous_user: int | None = None
     for position in range(index - 1, -1, -1):
         message = messages[position]
@@ -112,6 +123,9 @@ def _history(
             continue
         calls = tool_calls(message)
         names = [name for _, name, _ in calls]
+        called_since_previous_user = called_since_previous_user or (
+            bool(calls) and previous_user is None
+        )
         if calls and weather_only is None:
             weather_only = all(name == "get_weather" for name in names)
         if "search_flights" in names:
@@ -129,6 +143,7 @@ def _history(
         last_weather=last_weather,
         weather_only_turn=bool(weather_only),
         pending=pending.pending if pending else None,
+        booking=pending.booking if pending and not called_since_previous_user else None,
     )
 
 
@@ -136,11 +151,29 @@ def _mention_tokens(mentions: list[Mention]) -> frozenset[int]:
     return frozenset(i for m in mentions for i in range(m.first, m.last + 1))
 
 
+def _evidence(utterance: Utterance) -> Language | None:
+    """The language the message shows, if any.
+
+    Place names count only through their accents; personal names, e-mails and phones not at
+    all ("book for Nguyễn Văn An" is English, "Nguyen Van An, 0901234567" shows nothing).
+    """
+    people = find_people(utterance, None)
+    skip = _mention_tokens(find_places(utterance)) | people.name_tokens
+    skip |= frozenset(
+        i
+        for i, t in enumerate(utterance.tokens)
+        if any(start <= t.start and t.end <= end for start, end in people.spans)
+    )
+    if vietnamese_evidence(utterance, skip, quiet=people.spans):
+        return "vi"
+    if english_evidence(utterance, skip):
+        return "en"
+    return None
+
+
 def detect_language(text: str) -> Language:
     """Vietnamese when the text has Vietnamese letters or words outside place names, else English."""
-    utterance = parse_utterance(text)
-    skip = _mention_tokens(find_places(utterance))
-    return "vi" if vietnamese_evidence(utterance, skip) else "en"
+    return "vi" if _evidence(parse_utterance(text)) == "vi" else "en"
 
 
 def conversation_language(messages: Sequence[Mapping[str, Any]]) -> Language:
@@ -149,12 +182,9 @@ def conversation_language(messages: Sequence[Mapping[str, Any]]) -> Language:
     for message in reversed(messages):
         if message.get("role") != "user":
             continue
-        utterance = parse_utterance(message_text(message))
-        skip = _mention_tokens(find_places(utterance))
-        if vietnamese_evidence(utterance, skip):
-            return "vi"
-        if english_evidence(utterance, skip):
-            return "en"
+        evidence = _evidence(parse_utterance(message_text(message)))
+        if evidence is not None:
+            return evidence
         fallback = fallback or "en"
     return fallback or "vi"
 
@@ -311,6 +341,18 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
     if utterance.has(*MANAGE_WORDS):
         return Outcome(language, reply=phrases.unsupported(language, manages_booking=True))
     off_topic = utterance.has(*UNSUPPORTED_WORDS) or utterance.has_raw(*UNSUPPORTED_RAW)
+    step = None
+    if not off_topic:  # "book a hotel" is no flight booking.
+        step = plan_booking(
+            messages, index, utterance, slots, mentions, language, today, history.booking
+        )
+    if step is not None:
+        if step.call is not None:
+            return Outcome(language, (PlannedCall(*step.call),))
+        if step.pending_search is not None:
+            lacking = ("origin", "destination", "date")
+            return Outcome(language, (), step.reply, step.pending_search, lacking)
+        return Outcome(language, reply=step.reply, booking=step.draft)
     if off_topic and not asks_flight and not asks_weather:
         return Outcome(language, reply=phrases.unsupported(language))
     if not asks_flight and not asks_weather:

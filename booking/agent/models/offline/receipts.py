@@ -1,0 +1,183 @@
+"""Booking results to the answer the user reads, in Vietnamese or English. Pure.
+
+Every booking tool returns the booking as it now stands; the first line says what happened
+(held, confirmed, cancelled) or, for ``get_booking``, what state it is in. A held booking ends
+with how to confirm it, and when the hold runs out (in Vietnam time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from booking.agent.models.offline.formats import (
+    clock,
+    format_day,
+    format_moment,
+    format_vnd,
+    parse_moment,
+)
+from booking.agent.models.offline.text import Language
+
+_STATUS = {
+    "vi": {
+        "held": "đang giữ chỗ, chưa xuất vé",
+        "confirmed": "đã xác nhận",
+        "cancelled": "đã hủy",
+        "expired": "đã hết hạn giữ chỗ",
+    },
+    "en": {
+        "held": "held, not yet confirmed",
+        "confirmed": "confirmed",
+        "cancelled": "cancelled",
+        "expired": "expired",
+    },
+}
+
+CONFIRM_HINT = {
+    "vi": "Trả lời 'xác nhận' để xuất vé, hoặc 'hủy' nếu bạn đổi ý.",
+    "en": "Reply 'confirm' to confirm, or 'cancel' to release the seats.",
+}
+
+
+def status_label(status: Any, language: Language) -> str:
+    """A booking status in words ("đã xác nhận", "confirmed")."""
+    return _STATUS[language].get(str(status), str(status))
+
+
+def _flight_line(booking: Mapping[str, Any], language: Language) -> str:
+    flight = booking.get("flight") if isinstance(booking.get("flight"), Mapping) else {}
+    flight = flight or {}
+    number = f"**{flight.get('flight_number', '?')}**"
+    airline = flight.get("airline_name") or flight.get("airline_code") or ""
+    route = f"{flight.get('origin', '?')} → {flight.get('destination', '?')}"
+    departs = parse_moment(flight.get("departs_at"))
+    arrives = parse_moment(flight.get("arrives_at"))
+    parts = [f"{number} {airline}".strip(), route]
+    if departs is not None:
+        parts.append(format_day(departs.date(), language))
+        times = clock(flight.get("departs_at"))
+        if arrives is not None:
+            days = (arrives.date() - departs.date()).days
+            times += f"–{arrives:%H:%M}" + (f" (+{days})" if days > 0 else "")
+        parts.append(times)
+    cabin = str(booking.get("cabin") or "economy")
+    if language == "vi":
+        parts.append("hạng thương gia" if cabin == "business" else "hạng phổ thông")
+    else:
+        parts.append("business class" if cabin == "business" else "economy")
+    return "✈ " + " · ".join(parts)
+
+
+def _born(value: Any, language: Language) -> str:
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day:%d/%m/%Y}" if language == "vi" else day.isoformat()
+
+
+def _passengers(booking: Mapping[str, Any], language: Language) -> str | None:
+    names: list[str] = []
+    for passenger in booking.get("passengers") or []:
+        if not isinstance(passenger, Mapping):
+            continue
+        name = str(passenger.get("full_name") or "?")
+        born = passenger.get("date_of_birth")
+        names.append(f"{name} ({_born(born, language)})" if born else name)
+    if not names:
+        return None
+    return ("Hành khách: " if language == "vi" else "Passengers: ") + "; ".join(names)
+
+
+def _contact(booking: Mapping[str, Any], language: Language) -> str | None:
+    contact = booking.get("contact")
+    if not isinstance(contact, Mapping):
+        return None
+    parts = [str(contact[k]) for k in ("phone", "email") if contact.get(k)]
+    if not parts:
+        return None
+    return ("Liên hệ: " if language == "vi" else "Contact: ") + " · ".join(parts)
+
+
+def _price(booking: Mapping[str, Any], language: Language) -> str | None:
+    total = booking.get("total_vnd")
+    if total is None:
+        return None
+    count = len([p for p in booking.get("passengers") or [] if isinstance(p, Mapping)])
+    text = ("Tổng tiền: " if language == "vi" else "Total: ") + format_vnd(int(total), language)
+    each = booking.get("price_per_passenger_vnd")
+    if each is not None and count > 1:
+        per = "/khách" if language == "vi" else " per passenger"
+        text += f" ({format_vnd(int(each), language)}{per})"
+    return text
+
+
+def _details(booking: Mapping[str, Any], language: Language) -> list[str]:
+    lines = [_flight_line(booking, language)]
+    lines += [
+        line
+        for line in (
+            _passengers(booking, language),
+            _contact(booking, language),
+            _price(booking, language),
+        )
+        if line
+    ]
+    return lines
+
+
+def _headline(tool: str, booking: Mapping[str, Any], language: Language) -> str:
+    reference = f"**{booking.get('reference', '?')}**"
+    status = str(booking.get("status") or "")
+    vi = language == "vi"
+    if status == "held" and tool == "hold_booking":
+        return (
+            f"Đã giữ chỗ! Mã đặt chỗ: {reference} (chưa xuất vé)."
+            if vi
+            else f"Seats held! Booking reference: {reference} (not yet confirmed)."
+        )
+    if status == "confirmed" and tool == "confirm_booking":
+        return (
+            f"Đã xác nhận đặt chỗ {reference}: vé của bạn đã được xuất."
+            if vi
+            else f"Booking {reference} is confirmed: your tickets are issued."
+        )
+    if status == "cancelled" and tool == "cancel_booking":
+        return (
+            f"Đã hủy đặt chỗ {reference}; các chỗ đã giữ được trả lại."
+            if vi
+            else f"Booking {reference} is cancelled and its seats have been released."
+        )
+    label = status_label(status, language)
+    return f"Đặt chỗ {reference}: {label}." if vi else f"Booking {reference}: {label}."
+
+
+def booking_answer(tool: str, booking: Mapping[str, Any], language: Language) -> str:
+    """The answer to a booking tool's result: what happened, the booking, what to do next."""
+    vi = language == "vi"
+    status = str(booking.get("status") or "")
+    lines = [_headline(tool, booking, language)]
+    lines += _details(booking, language)
+    if status == "held":
+        expires = booking.get("hold_expires_at")
+        if expires:
+            when = format_moment(expires, language)
+            lines.append(
+                f"Chỗ được giữ đến {when}."
+                if vi
+                else f"The seats are held until {when} (Vietnam time)."
+            )
+        lines.append(CONFIRM_HINT[language])
+    elif status == "expired":
+        lines.append(
+            "Chỗ đã được trả lại. Bạn muốn đặt lại thì chọn chuyến và mình giữ chỗ mới nhé."
+            if vi
+            else "The seats were released. Pick a flight again if you'd like a new hold."
+        )
+    elif status == "cancelled" and tool != "cancel_booking":
+        lines.append(
+            "Các chỗ của đặt chỗ này đã được trả lại." if vi else "Its seats were released."
+        )
+    return "\n".join(lines)
