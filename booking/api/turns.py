@@ -537,12 +537,15 @@ class TurnManager:
                 await asyncio.shield(
                     self._close_turn(live, status, error_code, usage, new_messages, position)
                 )
+            except Exception:
+                # Its lease is no longer renewed (it leaves ``live``), so a sweeper closes it.
+                log.exception("turn %s could not be closed", live.turn_id)
             finally:
                 live.finish()
-            self._metrics.turns.labels(status=status).inc()
-            self._metrics.active_turns.dec()
-            if self.live.get(live.conversation_id) is live:
-                del self.live[live.conversation_id]
+                self._metrics.turns.labels(status=status).inc()
+                self._metrics.active_turns.dec()
+                if self.live.get(live.conversation_id) is live:
+                    del self.live[live.conversation_id]
 
     async def _save_approval(self, live: LiveTurn, event: ApprovalRequested) -> None:
         now = datetime.now(UTC)
@@ -615,7 +618,9 @@ class TurnManager:
         while True:
             try:
                 async with self._sessionmaker() as session, session.begin():
-                    await TurnRepository(session).renew_leases(self.owner, self._lease)
+                    await TurnRepository(session).renew_leases(
+                        self.owner, self._lease, [live.turn_id for live in self.live.values()]
+                    )
                 await self._close_orphans()
             except Exception:
                 log.exception("lease upkeep failed; retrying")

@@ -102,10 +102,14 @@ class TurnRepository:
     async def get(self, turn_id: str) -> Turn | None:
         return await self.session.get(Turn, turn_id)
 
-    async def renew_leases(self, owner: str, lease: timedelta) -> None:
+    async def renew_leases(self, owner: str, lease: timedelta, turn_ids: Sequence[str]) -> None:
+        """Renew the leases of the turns this process still runs (only those: a turn it failed
+        to close must lapse, so a sweeper closes it)."""
+        if not turn_ids:
+            return
         stmt = (
             update(Turn)
-            .where(Turn.owner == owner, Turn.status == "running")
+            .where(Turn.owner == owner, Turn.status == "running", Turn.id.in_(turn_ids))
             .values(lease_until=func.now() + lease)
         )
         await self.session.execute(stmt)

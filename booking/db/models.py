@@ -236,7 +236,7 @@ class Turn(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(String(64))
     """The assistant UI message id (the stream's ``start`` part)."""
-    status: Mapped[str] = mapped_column(String(16), server_default="running")
+    status: Mapped[str] = mapped_column(String(24), server_default="running")
     first_seq: Mapped[int] = mapped_column(BigInteger)
     """Cursor of the turn's first event; resuming "from the start" replays from here."""
     owner: Mapped[str] = mapped_column(String(64))

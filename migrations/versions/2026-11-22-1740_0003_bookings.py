@@ -164,6 +164,7 @@ def upgrade() -> None:
         "fares",
         "seats_booked >= 0 AND seats_booked + seats_available <= seats_total",
     )
+    op.alter_column("turns", "status", type_=sa.String(length=24), existing_nullable=False)
     op.drop_constraint(op.f("ck_turns_status_known"), "turns", type_="check")
     op.create_check_constraint(
         "status_known",

@@ -93,3 +93,59 @@ def test_use_chat_parses_a_resumed_stream_and_an_error(server: RunningServer, ke
     )
     assert follow_up["errors"] == []
     assert any(p["type"] == "tool-search_flights" for p in follow_up["parts"])
+
+
+def _user(text: str) -> dict[str, Any]:
+    return {
+        "id": f"u-{uuid.uuid4().hex[:8]}",
+        "role": "user",
+        "parts": [{"type": "text", "text": text}],
+    }
+
+
+def _ui(message: dict[str, Any]) -> dict[str, Any]:
+    """The UI message as useChat keeps it (what check_stream printed, minus its diagnostics)."""
+    return {k: message[k] for k in ("id", "role", "parts", "metadata") if k in message}
+
+
+def test_use_chat_approval_round_trip(server: RunningServer, key: str) -> None:
+    """Search, ask to book, approve the way `addToolApprovalResponse` does, and see the same
+    assistant message continue to the held booking, all parsed by the `ai` package."""
+    url = f"{server.base_url}/v1/chat"
+    chat_id = f"contract-{uuid.uuid4().hex}"
+    first = _user("Tìm vé Hà Nội đi Đà Nẵng ngày 12/6")
+    searched = check(url, key, {"id": chat_id, "messages": [first], "trigger": "submit-message"})
+    assert any(p["type"] == "tool-search_flights" for p in searched["parts"])
+
+    second = _user("Đặt chuyến rẻ nhất cho Nguyễn Văn An, sđt 0901234567")
+    history = [first, _ui(searched), second]
+    asked = check(url, key, {"id": chat_id, "messages": history, "trigger": "submit-message"})
+    assert asked["errors"] == []
+    assert asked["finishReason"] == "tool-calls"
+    (hold,) = [p for p in asked["parts"] if p["type"] == "tool-hold_booking"]
+    assert hold["state"] == "approval-requested"
+    assert hold["approval"]["id"].startswith("apr_")
+    assert hold["input"]["passengers"] == [{"full_name": "Nguyễn Văn An", "date_of_birth": None}]
+
+    # What addToolApprovalResponse({id, approved: true}) leaves in the message.
+    answered = _ui(asked)
+    for part in answered["parts"]:
+        if part.get("toolCallId") == hold["toolCallId"]:
+            part["state"] = "approval-responded"
+            part["approval"] = {**part["approval"], "approved": True}
+    body = {
+        "id": chat_id,
+        "messages": [*history[:2], second, answered],
+        "trigger": "submit-message",
+    }
+    continued = check(url, key, body)
+    assert continued["errors"] == []
+    assert continued["id"] == asked["id"], "the approval continues the same assistant message"
+    assert continued["finishReason"] == "stop"
+    (held,) = [p for p in continued["parts"] if p["type"] == "tool-hold_booking"]
+    assert held["state"] == "output-available"
+    assert held["approval"]["approved"] is True
+    booking = held["output"]["booking"]
+    assert booking["status"] == "held"
+    text = "".join(p["text"] for p in continued["parts"] if p["type"] == "text")
+    assert booking["reference"] in text
