@@ -27,6 +27,7 @@ bench: install
 	$(BIN)/python -m bench.seed_bench
 	$(BIN)/python -m bench.search_bench
 	$(BIN)/python -m bench.agent_bench
+	$(BIN)/python -m bench.booking_bench
 
 clean:
 	-$(BIN)/booking db stop

@@ -24,6 +24,7 @@ The tree::
     │   └── ApprovalNotFound          404 approval_not_found
     ├── Conflict                      409 conflict
     │   ├── SoldOut                   409 sold_out
+    │   ├── FareChanged               409 fare_changed
     │   ├── BookingClosed             409 booking_closed
     │   ├── HoldExpired               409 hold_expired
     │   ├── BookingNotConfirmable     409 booking_not_confirmable
@@ -145,6 +146,10 @@ class Conflict(BookingError):
 
 class SoldOut(Conflict):
     code = "sold_out"
+
+
+class FareChanged(Conflict):
+    code = "fare_changed"
 
 
 class BookingClosed(Conflict):

@@ -128,7 +128,7 @@ def _check(
         raise ApprovalDecided(
             f"Approval {approval.id} is already {approval.status}; it cannot be decided again.",
             approval_id=approval.id,
-            status=approval.status,
+            approval_status=approval.status,
         )
     if approval.expires_at <= now:
         raise ApprovalExpired(

@@ -45,7 +45,9 @@ def problem(
 def install(app: FastAPI) -> None:
     @app.exception_handler(BookingError)
     async def booking_error(request: Request, exc: BookingError) -> JSONResponse:
-        details = {k: v for k, v in exc.details.items() if k != "retry_after"}
+        # The problem document's own members win over details of the same name.
+        reserved = {"retry_after", "type", "title", "status", "detail", "code"}
+        details = {k: v for k, v in exc.details.items() if k not in reserved}
         headers = {}
         if "retry_after" in exc.details:
             headers["Retry-After"] = str(int(exc.details["retry_after"]))

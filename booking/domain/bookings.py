@@ -37,6 +37,7 @@ from booking.errors import (
     BookingNotCancellable,
     BookingNotConfirmable,
     BookingNotFound,
+    FareChanged,
     FlightNotFound,
     HoldExpired,
     IdempotencyKeyReused,
@@ -50,6 +51,11 @@ from booking.errors import (
 #: No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a reference read over the phone is never misheard.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 MAX_PASSENGERS = 9
+#: The flight as a booking shows it.
+FLIGHT_FIELDS = (
+    *("flight_id", "flight_number", "airline_code", "airline_name", "origin", "destination"),
+    *("departs_at", "arrives_at", "duration_minutes"),
+)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9]{8,15}$")
@@ -101,7 +107,8 @@ def validate_passengers(
     for index, item in enumerate(raw, start=1):
         name_value = item.full_name if isinstance(item, Passenger) else item.get("full_name")
         dob_value = item.date_of_birth if isinstance(item, Passenger) else item.get("date_of_birth")
-        name = " ".join(str(name_value or "").split())
+        # NFC: some keyboards type "ễ" as "e" + two combining marks, which are not letters.
+        name = unicodedata.normalize("NFC", " ".join(str(name_value or "").split()))
         if not name:
             raise InvalidPassengers(f"Passenger {index} has no name.", passenger=index)
         if len(name) > 80 or len(name.split()) < 2 or not _NAME.match(name):
@@ -196,30 +203,8 @@ async def hold(
     earlier = await _claim(repo, tenant, idempotency_key, "hold", request)
     if earlier is not None:
         return earlier
-    fare = await repo.fare(flight_id, cabin)
-    if fare is None:
-        if await repo.flight_exists(flight_id):
-            raise UnknownCabin(
-                f"Flight {flight_id} has no {cabin} cabin.", flight_id=flight_id, cabin=cabin
-            )
-        raise FlightNotFound(f"There is no flight {flight_id}.", flight_id=flight_id)
-    if fare.departs_at - policy.cutoff <= now:
-        raise BookingClosed(
-            "This flight departs too soon to book (bookings close "
-            f"{policy.cutoff.total_seconds() / 3600:g} h before departure).",
-            flight_id=flight_id,
-        )
-    price = await repo.take_seats(flight_id, cabin, len(people))
-    if price is None:
-        left = await repo.seats_left(flight_id, cabin)
-        raise SoldOut(
-            f"Only {left} {cabin} seat(s) left on this flight; {len(people)} needed."
-            if left
-            else f"The {cabin} cabin of this flight is sold out.",
-            flight_id=flight_id,
-            cabin=cabin,
-            seats_left=left,
-        )
+    flight = await _bookable_flight(repo, flight_id, cabin, len(people), now, policy)
+    price = int(flight["price_vnd"])
     reference = await _insert_booking(
         repo,
         {
@@ -239,9 +224,82 @@ async def hold(
     )
     await repo.add_passengers(reference, [(p.full_name, p.date_of_birth) for p in people])
     await repo.record(reference, None, "held", actor, now)
-    view = await _view(repo, reference)
+    view = {
+        "reference": reference,
+        "status": "held",
+        "flight": {key: flight[key] for key in FLIGHT_FIELDS},
+        "cabin": cabin,
+        "passengers": [_passenger(p.full_name, p.date_of_birth) for p in people],
+        "contact": {"email": booker.email, "phone": booker.phone},
+        "price_per_passenger_vnd": price,
+        "total_vnd": price * len(people),
+        "currency": "VND",
+        "hold_expires_at": _iso(now + policy.hold_ttl),
+        "created_at": _iso(now),
+        "confirmed_at": None,
+        "cancelled_at": None,
+        "expired_at": None,
+    }
     await repo.store_response(tenant, idempotency_key, view)
+    # The seats last: the fare row stays locked only from here to the commit, so concurrent
+    # holds on a hot flight queue for one statement, not for the whole transaction. If they are
+    # gone, raising rolls the booking back with everything above.
+    taken_at = await repo.take_seats(flight_id, cabin, len(people))
+    if taken_at is None:
+        left = await repo.seats_left(flight_id, cabin)
+        raise SoldOut(
+            f"Only {left} {cabin} seat(s) left on this flight; {len(people)} needed."
+            if left
+            else f"The {cabin} cabin of this flight is sold out.",
+            flight_id=flight_id,
+            cabin=cabin,
+            seats_left=left,
+        )
+    if taken_at != price:
+        raise FareChanged(
+            f"The {cabin} fare of this flight just changed to {taken_at:,} VND; search again.",
+            flight_id=flight_id,
+            price_vnd=taken_at,
+        )
     return view
+
+
+async def _bookable_flight(
+    repo: BookingRepository,
+    flight_id: int,
+    cabin: str,
+    count: int,
+    now: datetime,
+    policy: Policy,
+) -> dict[str, Any]:
+    """The flight with its fare, if ``count`` seats in ``cabin`` may be held now."""
+    flight = await repo.flight_view(flight_id, cabin)
+    if flight is None:
+        if await repo.flight_exists(flight_id):
+            raise UnknownCabin(
+                f"Flight {flight_id} has no {cabin} cabin.", flight_id=flight_id, cabin=cabin
+            )
+        raise FlightNotFound(f"There is no flight {flight_id}.", flight_id=flight_id)
+    if flight["departs_utc"] - policy.cutoff <= now:
+        raise BookingClosed(
+            "This flight departs too soon to book (bookings close "
+            f"{policy.cutoff.total_seconds() / 3600:g} h before departure).",
+            flight_id=flight_id,
+        )
+    if flight["seats_left"] < count:
+        raise SoldOut(
+            f"Only {flight['seats_left']} {cabin} seat(s) left on this flight; {count} needed."
+            if flight["seats_left"]
+            else f"The {cabin} cabin of this flight is sold out.",
+            flight_id=flight_id,
+            cabin=cabin,
+            seats_left=flight["seats_left"],
+        )
+    return flight
+
+
+def _passenger(name: str, dob: date | None) -> dict[str, Any]:
+    return {"full_name": name, "date_of_birth": dob.isoformat() if dob else None}
 
 
 async def preview_hold(
@@ -261,26 +319,9 @@ async def preview_hold(
     people = validate_passengers(passengers, now.date())
     booker = validate_contact(contact)
     repo = BookingRepository(session)
-    flight = await repo.flight_view(flight_id, cabin)
-    if flight is None:
-        if await repo.flight_exists(flight_id):
-            raise UnknownCabin(f"Flight {flight_id} has no {cabin} cabin.", flight_id=flight_id)
-        raise FlightNotFound(f"There is no flight {flight_id}.", flight_id=flight_id)
-    if flight["departs_utc"] - policy.cutoff <= now:
-        raise BookingClosed(
-            "This flight departs too soon to book (bookings close "
-            f"{policy.cutoff.total_seconds() / 3600:g} h before departure).",
-            flight_id=flight_id,
-        )
-    if flight["seats_left"] < len(people):
-        raise SoldOut(
-            f"Only {flight['seats_left']} {cabin} seat(s) left on this flight; {len(people)} needed.",
-            flight_id=flight_id,
-            cabin=cabin,
-            seats_left=flight["seats_left"],
-        )
-    price = int(flight.pop("price_vnd"))
-    del flight["departs_utc"]
+    flight = await _bookable_flight(repo, flight_id, cabin, len(people), now, policy)
+    price = int(flight["price_vnd"])
+    flight = {**{key: flight[key] for key in FLIGHT_FIELDS}, "seats_left": flight["seats_left"]}
     names = ", ".join(p.full_name for p in people)
     total = price * len(people)
     text = (
@@ -318,13 +359,13 @@ async def preview_change(
         raise BookingNotConfirmable(
             f"Booking {booking['reference']} is {status}; it cannot be confirmed.",
             reference=booking["reference"],
-            status=status,
+            booking_status=status,
         )
     if action == "cancel" and status not in ("held", "confirmed", "cancelled"):
         raise BookingNotCancellable(
             f"Booking {booking['reference']} is {status}; there is nothing to cancel.",
             reference=booking["reference"],
-            status=status,
+            booking_status=status,
         )
     flight = booking["flight"]
     verb = "Confirm" if action == "confirm" else "Cancel"
@@ -368,7 +409,7 @@ async def confirm(
         raise BookingNotConfirmable(
             f"Booking {reference} is {booking.status}; it cannot be confirmed.",
             reference=reference,
-            status=booking.status,
+            booking_status=booking.status,
         )
     view = await _view(repo, reference)
     if idempotency_key is not None:
@@ -396,6 +437,7 @@ async def cancel(
     if booking is None:
         raise BookingNotFound(f"No booking {reference}.", reference=reference)
     if booking.status in ("held", "confirmed"):
+        previous = booking.status
         fare = await repo.fare(booking.flight_id, booking.cabin)
         if fare is not None and fare.departs_at <= now:
             raise BookingNotCancellable(
@@ -403,12 +445,12 @@ async def cancel(
             )
         await repo.release_seats(booking.flight_id, booking.cabin, booking.passenger_count)
         await repo.set_status(reference, "cancelled", now)
-        await repo.record(reference, booking.status, "cancelled", actor, now)
+        await repo.record(reference, previous, "cancelled", actor, now)
     elif booking.status != "cancelled":
         raise BookingNotCancellable(
             f"Booking {reference} is {booking.status}; there is nothing to cancel.",
             reference=reference,
-            status=booking.status,
+            booking_status=booking.status,
         )
     view = await _view(repo, reference)
     if idempotency_key is not None:
