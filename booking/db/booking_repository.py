@@ -8,13 +8,13 @@ so ``seats_booked`` always equals the passengers of live bookings (:meth:`invent
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, and_, delete, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import (
@@ -30,6 +30,55 @@ from booking.db.models import (
 )
 
 LIVE = ("held", "confirmed")
+
+# The hold path runs these fixed statements on the session's connection: building and compiling
+# ORM statements per call cost more CPU than PostgreSQL spent on the whole hold.
+_CLAIM = text(
+    "INSERT INTO idempotency_keys (tenant, key, operation, request_hash, response) "
+    "VALUES (:tenant, :key, :operation, :request_hash, '{}') "
+    "ON CONFLICT (tenant, key) DO NOTHING RETURNING key"
+)
+_EARLIER = text(
+    "SELECT operation, request_hash, response FROM idempotency_keys "
+    "WHERE tenant = :tenant AND key = :key"
+)
+_FLIGHT = text(
+    "SELECT f.flight_number, f.airline_code, a.name, f.origin, f.destination, f.departs_at,"
+    "       f.arrives_at, o.timezone, d.timezone, fa.price_vnd, fa.seats_available "
+    "FROM flights f JOIN fares fa ON fa.flight_id = f.id AND fa.cabin = :cabin "
+    "JOIN airlines a ON a.code = f.airline_code "
+    "JOIN airports o ON o.iata = f.origin JOIN airports d ON d.iata = f.destination "
+    "WHERE f.id = :flight_id"
+)
+# The booking, its passengers, its first audit row and the idempotent response: one statement.
+_WRITE_HOLD = text(
+    "WITH b AS ("
+    "  INSERT INTO bookings (reference, tenant, flight_id, cabin, status, passenger_count,"
+    "    price_per_passenger_vnd, total_vnd, contact_email, contact_phone, conversation_id,"
+    "    hold_expires_at, created_at)"
+    "  VALUES (:reference, :tenant, :flight_id, :cabin, 'held', :passenger_count,"
+    "    :price_per_passenger_vnd, :total_vnd, :contact_email, :contact_phone, :conversation_id,"
+    "    :hold_expires_at, :created_at)"
+    "  ON CONFLICT (reference) DO NOTHING RETURNING reference"
+    "), p AS ("
+    "  INSERT INTO booking_passengers (reference, position, full_name, date_of_birth)"
+    "  SELECT b.reference, t.position, t.full_name, t.date_of_birth FROM b,"
+    "    unnest(CAST(:names AS text[]), CAST(:births AS date[])) WITH ORDINALITY"
+    "      AS t(full_name, date_of_birth, position)"
+    "), e AS ("
+    "  INSERT INTO booking_events (reference, from_status, to_status, actor, at)"
+    "  SELECT reference, NULL, 'held', :actor, :created_at FROM b"
+    "), k AS ("
+    "  UPDATE idempotency_keys SET response = CAST(:response AS jsonb)"
+    "  WHERE tenant = :tenant AND key = :key AND EXISTS (SELECT 1 FROM b)"
+    ") SELECT count(*) FROM b"
+)
+_TAKE_SEATS = text(
+    "UPDATE fares SET seats_available = seats_available - :count,"
+    "  seats_booked = seats_booked + :count "
+    "WHERE flight_id = :flight_id AND cabin = :cabin AND seats_available >= :count "
+    "RETURNING price_vnd"
+)
 
 
 class BookingRepository:
@@ -49,28 +98,8 @@ class BookingRepository:
 
     async def flight_view(self, flight_id: int, cabin: str) -> dict[str, Any] | None:
         """The flight as a traveller reads it (local times), with the cabin's price and seats."""
-        origin, destination = Airport.__table__.alias("o"), Airport.__table__.alias("d")
-        stmt = (
-            select(
-                Flight.flight_number,
-                Flight.airline_code,
-                Airline.name,
-                Flight.origin,
-                Flight.destination,
-                Flight.departs_at,
-                Flight.arrives_at,
-                origin.c.timezone,
-                destination.c.timezone,
-                Fare.price_vnd,
-                Fare.seats_available,
-            )
-            .join(Fare, and_(Fare.flight_id == Flight.id, Fare.cabin == cabin))
-            .join(Airline, Airline.code == Flight.airline_code)
-            .join(origin, origin.c.iata == Flight.origin)
-            .join(destination, destination.c.iata == Flight.destination)
-            .where(Flight.id == flight_id)
-        )
-        row = (await self.session.execute(stmt)).first()
+        conn = await self.session.connection()
+        row = (await conn.execute(_FLIGHT, {"flight_id": flight_id, "cabin": cabin})).first()
         if row is None:
             return None
         number, airline, name, dep, arr, departs, arrives, dep_tz, arr_tz, price, seats = row
@@ -96,16 +125,10 @@ class BookingRepository:
 
     async def take_seats(self, flight_id: int, cabin: str, count: int) -> int | None:
         """Take ``count`` seats if that many are left; the price per seat, else None."""
-        stmt = (
-            update(Fare)
-            .where(Fare.flight_id == flight_id, Fare.cabin == cabin, Fare.seats_available >= count)
-            .values(
-                seats_available=Fare.seats_available - count,
-                seats_booked=Fare.seats_booked + count,
-            )
-            .returning(Fare.price_vnd)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        conn = await self.session.connection()
+        params = {"flight_id": flight_id, "cabin": cabin, "count": count}
+        price: int | None = (await conn.execute(_TAKE_SEATS, params)).scalar_one_or_none()
+        return price
 
     async def release_seats(self, flight_id: int, cabin: str, count: int) -> None:
         await self.session.execute(
@@ -123,26 +146,27 @@ class BookingRepository:
 
     # Bookings ---------------------------------------------------------------------------
 
-    async def insert(self, values: dict[str, Any]) -> bool:
-        """Insert a booking; False when its reference is taken (the caller draws another)."""
-        stmt = (
-            pg_insert(Booking)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[Booking.reference])
-            .returning(Booking.reference)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
-
-    async def add_passengers(
-        self, reference: str, passengers: Sequence[tuple[str, date | None]]
-    ) -> None:
-        await self.session.execute(
-            insert(BookingPassenger),
-            [
-                {"reference": reference, "position": i, "full_name": name, "date_of_birth": dob}
-                for i, (name, dob) in enumerate(passengers, start=1)
-            ],
-        )
+    async def write_hold(
+        self,
+        booking: dict[str, Any],
+        passengers: Sequence[tuple[str, date | None]],
+        *,
+        actor: str,
+        key: str,
+        response: dict[str, Any],
+    ) -> bool:
+        """Insert a held booking with its passengers, audit row and idempotent response; False
+        when its reference is taken (nothing is written; the caller draws another)."""
+        conn = await self.session.connection()
+        params = {
+            **booking,
+            "names": [name for name, _ in passengers],
+            "births": [born for _, born in passengers],
+            "actor": actor,
+            "key": key,
+            "response": json.dumps(response),
+        }
+        return bool((await conn.execute(_WRITE_HOLD, params)).scalar_one())
 
     async def record(
         self, reference: str, from_status: str | None, to_status: str, actor: str, at: datetime
@@ -262,19 +286,19 @@ class BookingRepository:
 
         A concurrent request with the same key waits on the row until the first commits (then
         reads its result) or rolls back (then claims the key itself)."""
-        stmt = (
-            pg_insert(IdempotencyRecord)
-            .values(
-                tenant=tenant, key=key, operation=operation, request_hash=request_hash, response={}
-            )
-            .on_conflict_do_nothing(
-                index_elements=[IdempotencyRecord.tenant, IdempotencyRecord.key]
-            )
-            .returning(IdempotencyRecord.key)
-        )
-        if (await self.session.execute(stmt)).scalar_one_or_none() is not None:
+        conn = await self.session.connection()
+        params = {
+            "tenant": tenant,
+            "key": key,
+            "operation": operation,
+            "request_hash": request_hash,
+        }
+        if (await conn.execute(_CLAIM, params)).first() is not None:
             return None
-        return await self.session.get(IdempotencyRecord, (tenant, key), populate_existing=True)
+        row = (await conn.execute(_EARLIER, {"tenant": tenant, "key": key})).one()
+        return IdempotencyRecord(
+            tenant=tenant, key=key, operation=row[0], request_hash=row[1], response=row[2]
+        )
 
     async def store_response(self, tenant: str, key: str, response: dict[str, Any]) -> None:
         await self.session.execute(

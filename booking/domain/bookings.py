@@ -205,42 +205,48 @@ async def hold(
         return earlier
     flight = await _bookable_flight(repo, flight_id, cabin, len(people), now, policy)
     price = int(flight["price_vnd"])
-    reference = await _insert_booking(
-        repo,
-        {
-            "tenant": tenant,
-            "flight_id": flight_id,
-            "cabin": cabin,
-            "status": "held",
-            "passenger_count": len(people),
-            "price_per_passenger_vnd": price,
-            "total_vnd": price * len(people),
-            "contact_email": booker.email,
-            "contact_phone": booker.phone,
-            "conversation_id": conversation_id,
-            "hold_expires_at": now + policy.hold_ttl,
-            "created_at": now,
-        },
-    )
-    await repo.add_passengers(reference, [(p.full_name, p.date_of_birth) for p in people])
-    await repo.record(reference, None, "held", actor, now)
-    view = {
-        "reference": reference,
-        "status": "held",
-        "flight": {key: flight[key] for key in FLIGHT_FIELDS},
+    booking = {
+        "tenant": tenant,
+        "flight_id": flight_id,
         "cabin": cabin,
-        "passengers": [_passenger(p.full_name, p.date_of_birth) for p in people],
-        "contact": {"email": booker.email, "phone": booker.phone},
+        "passenger_count": len(people),
         "price_per_passenger_vnd": price,
         "total_vnd": price * len(people),
-        "currency": "VND",
-        "hold_expires_at": _iso(now + policy.hold_ttl),
-        "created_at": _iso(now),
-        "confirmed_at": None,
-        "cancelled_at": None,
-        "expired_at": None,
+        "contact_email": booker.email,
+        "contact_phone": booker.phone,
+        "conversation_id": conversation_id,
+        "hold_expires_at": now + policy.hold_ttl,
+        "created_at": now,
     }
-    await repo.store_response(tenant, idempotency_key, view)
+    for _ in range(10):  # 25^6 = 244M references: a second draw is already rare.
+        reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+        view = {
+            "reference": reference,
+            "status": "held",
+            "flight": {key: flight[key] for key in FLIGHT_FIELDS},
+            "cabin": cabin,
+            "passengers": [_passenger(p.full_name, p.date_of_birth) for p in people],
+            "contact": {"email": booker.email, "phone": booker.phone},
+            "price_per_passenger_vnd": price,
+            "total_vnd": price * len(people),
+            "currency": "VND",
+            "hold_expires_at": _iso(now + policy.hold_ttl),
+            "created_at": _iso(now),
+            "confirmed_at": None,
+            "cancelled_at": None,
+            "expired_at": None,
+        }
+        written = await repo.write_hold(
+            {"reference": reference, **booking},
+            [(p.full_name, p.date_of_birth) for p in people],
+            actor=actor,
+            key=idempotency_key,
+            response=view,
+        )
+        if written:
+            break
+    else:
+        raise RuntimeError("no free booking reference after 10 draws")
     # The seats last: the fare row stays locked only from here to the commit, so concurrent
     # holds on a hot flight queue for one statement, not for the whole transaction. If they are
     # gone, raising rolls the booking back with everything above.
@@ -504,14 +510,6 @@ async def _claim(
             idempotency_key=key,
         )
     return dict(earlier.response)
-
-
-async def _insert_booking(repo: BookingRepository, values: dict[str, Any]) -> str:
-    for _ in range(10):
-        reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-        if await repo.insert({"reference": reference, **values}):
-            return reference
-    raise RuntimeError("no free booking reference after 10 draws")  # 25^6 = 244M references.
 
 
 async def _view(repo: BookingRepository, reference: str) -> dict[str, Any]:
