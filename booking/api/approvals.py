@@ -65,8 +65,10 @@ async def record_decisions(
     decisions: list[Decision],
     *,
     wait_s: float = 10.0,
+    require_all: bool = False,
 ) -> Decided:
-    """Validate and store the decisions in one transaction."""
+    """Validate and store the decisions in one transaction. With ``require_all`` (useChat sends
+    every answer of a reply at once) nothing is stored unless no approval of the reply is left."""
     if not decisions:
         raise ValidationFailed("No approval decision in the request.")
     if len({d.approval_id for d in decisions}) != len(decisions):
@@ -97,6 +99,11 @@ async def record_decisions(
         for approval in every:
             await session.refresh(approval)
         pending = [a.id for a in every if a.status == "pending"]
+        if pending and require_all:
+            raise ValidationFailed(
+                "Every pending approval of the reply needs an answer; nothing was recorded.",
+                pending_approval_ids=pending,
+            )
         resolved = [
             ResolvedApproval(
                 a.tool_call_id, a.tool_name, dict(a.arguments), a.status == "approved", a.reason

@@ -170,6 +170,22 @@ class TurnEventRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def for_message(self, conversation_id: str, message_id: str) -> Sequence[TurnEventRow]:
+        """Every part of one assistant message, across the turns that wrote it (a reply that
+        paused for approval continues in another turn)."""
+        turns = select(Turn.id).where(
+            Turn.conversation_id == conversation_id, Turn.message_id == message_id
+        )
+        stmt = (
+            select(TurnEventRow)
+            .where(
+                TurnEventRow.conversation_id == conversation_id,
+                TurnEventRow.turn_id.in_(turns),
+            )
+            .order_by(TurnEventRow.seq)
+        )
+        return (await self.session.scalars(stmt)).all()
+
     async def notify(self, channel: str, payload: str) -> None:
         await self.session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
 

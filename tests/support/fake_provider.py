@@ -81,6 +81,28 @@ def text_chunks(text: str, *, model: str = "fake", usage: bool = True) -> list[b
     return sse(*chunks)
 
 
+def tool_calls_chunks(*calls: tuple[str, str, dict[str, Any]]) -> list[bytes]:
+    """A provider response streaming several tool calls ``(call_id, name, arguments)`` in one
+    assistant message (each call's arguments whole, in its own delta)."""
+    chunks: list[dict[str, Any] | str] = []
+    for index, (call_id, name, arguments) in enumerate(calls):
+        chunks.append(
+            {"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": index, "id": call_id, "type": "function",
+                 "function": {"name": name, "arguments": ""}}
+            ]}}]}
+        )  # fmt: skip
+        chunks.append(
+            {"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": index, "function": {"arguments": json.dumps(arguments, ensure_ascii=False)}}
+            ]}}]}
+        )  # fmt: skip
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+    chunks.append({"choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": 20}})
+    chunks.append("[DONE]")
+    return sse(*chunks)
+
+
 def history_problem(messages: list[dict[str, Any]]) -> str | None:
     """What a real provider would reject in this history, or ``None``."""
     open_ids: set[str] = set()

@@ -87,12 +87,9 @@ async def chat(
     decisions = approval_responses(body)
     if decisions is not None:
         state.turns.check_capacity()
-        decided = await record_decisions(state.sessionmaker, client.tenant, body.id, decisions)
-        if decided.still_pending:
-            raise ValidationFailed(
-                "Every pending approval of the reply needs an answer.",
-                pending_approval_ids=decided.still_pending,
-            )
+        decided = await record_decisions(
+            state.sessionmaker, client.tenant, body.id, decisions, require_all=True
+        )
         live = await state.turns.resume_after_approval(
             client.tenant, body.id, decided.message_id, decided.resolved
         )

@@ -207,10 +207,11 @@ async def _reply(
     await asyncio.shield(live.task)
     async with state.sessionmaker() as session:
         turn = await TurnRepository(session).get(live.turn_id)
+        rows = await TurnEventRepository(session).for_message(live.conversation_id, live.message_id)
     return TurnResult(
         turn_id=live.turn_id,
         status=turn.status if turn else "done",
-        message=fold_parts(part for _, part in live.parts),
+        message=fold_parts(row.part for row in rows),
         last_event_id=live.parts[-1][0] if live.parts else live.first_seq - 1,
     )
 
