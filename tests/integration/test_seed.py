@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import psycopg
@@ -9,7 +10,7 @@ import pytest
 
 from booking.db import migrate
 from booking.db.engine import libpq_url
-from seed.load import SeedOptions, seed_database
+from seed.load import SeedOptions, SeedRefused, seed_database
 from tests.conftest import TEST_SEED, ScratchDatabases
 
 FINGERPRINT = """
@@ -97,3 +98,38 @@ def test_weather_covers_every_city_every_day(seeded_url: str) -> None:
     (all_cities,) = _one(seeded_url, "SELECT count(*) FROM cities")
     assert cities == all_cities
     assert days == TEST_SEED.days
+
+
+def test_reseeding_refuses_to_delete_live_bookings(
+    scratch: ScratchDatabases, small_options: SeedOptions
+) -> None:
+    url = scratch.create()
+    migrate.upgrade(url)
+    seed_database(url, small_options)
+    with psycopg.connect(libpq_url(url)) as conn:
+        flight_id, departs_at = conn.execute(
+            "SELECT f.id, f.departs_at FROM flights f JOIN fares x ON x.flight_id = f.id "
+            "WHERE x.cabin = 'economy' AND x.seats_available > 0 ORDER BY f.id LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        conn.execute(
+            "INSERT INTO bookings (reference, tenant, flight_id, cabin, passenger_count,"
+            " price_per_passenger_vnd, total_vnd, contact_phone, hold_expires_at, created_at)"
+            " VALUES ('ACDEFG', 't', %s, 'economy', 1, 1000, 1000, '0901234567', %s, %s)",
+            [flight_id, departs_at, departs_at],
+        )
+        conn.execute(
+            "UPDATE fares SET seats_available = seats_available - 1, seats_booked = 1 "
+            "WHERE flight_id = %s AND cabin = 'economy'",
+            [flight_id],
+        )
+    with pytest.raises(SeedRefused, match="1 held or confirmed bookings"):
+        seed_database(url, small_options)
+    assert _one(url, "SELECT count(*) FROM bookings") == (1,)
+
+    seed_database(url, replace(small_options, replace_bookings=True))
+    assert _one(url, "SELECT count(*) FROM bookings") == (0,)
+    assert _one(url, "SELECT count(*) FROM fares WHERE seats_booked <> 0") == (0,)
+    # The bookings' key to fares was dropped for the load and rebuilt with the others.
+    assert _one(url, "SELECT count(*) FROM pg_constraint WHERE conname = 'fk_bookings_fare'") == (
+        1,
+    )
