@@ -10,10 +10,13 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +41,7 @@ from booking.domain.directory import load_gazetteer
 from booking.settings import Settings, environment
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
 DESCRIPTION = """Flight search, weather and bookings for an airline's chat widget.
 A turn streams as a Vercel AI SDK UI message stream; see docs/api.md."""
 
@@ -130,6 +134,13 @@ def create_app(
         health.router,
     ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        """The web chat page (no build step: one HTML file, its script and style)."""
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Correlation)
     if settings.cors_origins:
