@@ -11,9 +11,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-## Migrate, seed and show a sample search and weather (embedded PostgreSQL unless a URL is set).
+## Database (embedded unless a URL is set), migrate, seed, serve, stream a scripted conversation;
+## then keep serving the web chat page until Ctrl-C (`make demo ARGS=--no-serve` exits).
 demo: install
-	$(BIN)/python -m seed.demo
+	$(BIN)/python -m seed.demo $(ARGS)
 
 ## Lint, type-check and run every test against a real PostgreSQL.
 test: install

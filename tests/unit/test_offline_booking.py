@@ -385,6 +385,17 @@ HOLDS: list[tuple[str, list[dict[str, Any]], PlannedCall]] = [
         SEARCHED_VI,
         hold(101, "Nguyễn Văn An", **AN_PHONE),
     ),
+    # An unaccented name the place finder would offer as an unknown city ("for Tran Thi Binh").
+    (
+        "book the cheapest one for Tran Thi Binh, email binh@example.com",
+        SEARCHED_EN,
+        hold(101, "Tran Thi Binh", email="binh@example.com"),
+    ),
+    (
+        "book the earliest one for Tran Thi Binh, phone 0901234567",
+        SEARCHED_EN,
+        hold(102, "Tran Thi Binh", phone="0901234567"),
+    ),
 ]
 
 

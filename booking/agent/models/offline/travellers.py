@@ -153,7 +153,11 @@ def find_people(utterance: Utterance, today: date | None) -> People:
         prefix = "+84" if match[1] != "0" else "0"
         phone = phone or prefix + re.sub(r"\D", "", match[2])
         taken.append(match.span())
-    places = {i for m in find_places(utterance) for i in range(m.first, m.last + 1)}
+    # Only known places rule a run out: an unknown capitalised run ("for Tran Thi Binh") is what
+    # the place finder offers as a city it does not know, and here it is a name.
+    places = {
+        i for m in find_places(utterance) if m.city.slug for i in range(m.first, m.last + 1)
+    }
     airlines = airline_phrases()
     travellers: list[Traveller] = []
     name_tokens: set[int] = set()
