@@ -107,6 +107,10 @@ def seed(
     replace_bookings: Annotated[
         bool, typer.Option(help="Delete every booking too (refused otherwise while any is live).")
     ] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option(help="Do nothing when flights exist (deployments: seed the first time only)."),
+    ] = False,
 ) -> None:
     """Load reference data, the flight schedule with fares, and weather."""
     from booking.domain.dates import clock_from, today as today_of
@@ -120,6 +124,12 @@ def seed(
     options = SeedOptions(
         seed=seed, today=first_day, days=days, scale=scale, replace_bookings=replace_bookings
     )
+    if if_empty:
+        from seed.load import has_flights
+
+        if _guard(lambda: has_flights(_url(settings))):
+            console.print("flights already seeded; nothing to do (--if-empty)")
+            return
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("seeding", total=None)
 

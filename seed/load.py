@@ -96,6 +96,12 @@ class _Slot:
     seats: tuple[int, int]
 
 
+def has_flights(url: str) -> bool:
+    """Whether the schedule holds any flight (``booking seed --if-empty`` then does nothing)."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM flights)").fetchone() == (True,)
+
+
 def seed_database(
     url: str, options: SeedOptions, *, progress: Progress | None = None
 ) -> SeedReport:

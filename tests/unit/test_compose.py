@@ -50,3 +50,34 @@ def test_app_serves_the_api_without_migrating_again(compose: dict[str, Any]) -> 
     assert app["command"][:2] == ["booking", "serve"]
     assert "--no-migrate" in app["command"]
     assert "8000:8000" in app["ports"]
+
+
+def test_migrate_job_seeds_only_an_empty_database(compose: dict[str, Any]) -> None:
+    command = " ".join(compose["services"]["migrate"]["command"])
+    assert "booking seed --if-empty" in command
+
+
+def test_app_is_healthy_only_when_ready(compose: dict[str, Any]) -> None:
+    check = " ".join(compose["services"]["app"]["healthcheck"]["test"])
+    assert "/readyz" in check
+    # Longer than the server's own shutdown grace (10 s), so running turns get to finish.
+    assert compose["services"]["app"]["stop_grace_period"] == "20s"
+
+
+def test_app_requires_keys_in_production(compose: dict[str, Any]) -> None:
+    env = compose["services"]["app"]["environment"]
+    assert env["BOOKING_AUTH"] == "on"
+    assert env["BOOKING_ENVIRONMENT"] == "production"
+
+
+def test_dockerfile_runs_as_non_root_with_a_readiness_healthcheck() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("#")
+    assert "FROM python:3.11-slim" in dockerfile
+    assert "USER booking" in dockerfile
+    assert dockerfile.index("USER booking") < dockerfile.index("CMD [")
+    assert "HEALTHCHECK" in dockerfile
+    assert "/readyz" in dockerfile
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY")}
+    # Everything `booking serve` and `booking db upgrade` need at run time is in the image.
+    assert {"booking", "seed", "migrations"} <= copied
