@@ -10,7 +10,7 @@ import pytest
 
 from booking.db import migrate
 from booking.db.engine import libpq_url
-from seed.load import SeedOptions, SeedRefused, seed_database
+from seed.load import SeedOptions, SeedRefused, has_flights, seed_database
 from tests.conftest import TEST_SEED, ScratchDatabases
 
 FINGERPRINT = """
@@ -133,3 +133,12 @@ def test_reseeding_refuses_to_delete_live_bookings(
     assert _one(url, "SELECT count(*) FROM pg_constraint WHERE conname = 'fk_bookings_fare'") == (
         1,
     )
+
+
+def test_if_empty_tells_a_seeded_database_from_an_empty_one(
+    scratch: ScratchDatabases, seeded_url: str
+) -> None:
+    empty = scratch.create()
+    migrate.upgrade(empty)
+    assert has_flights(empty) is False
+    assert has_flights(seeded_url) is True
