@@ -155,9 +155,7 @@ def find_people(utterance: Utterance, today: date | None) -> People:
         taken.append(match.span())
     # Only known places rule a run out: an unknown capitalised run ("for Tran Thi Binh") is what
     # the place finder offers as a city it does not know, and here it is a name.
-    places = {
-        i for m in find_places(utterance) if m.city.slug for i in range(m.first, m.last + 1)
-    }
+    places = {i for m in find_places(utterance) if m.city.slug for i in range(m.first, m.last + 1)}
     airlines = airline_phrases()
     travellers: list[Traveller] = []
     name_tokens: set[int] = set()
