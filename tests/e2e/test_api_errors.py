@@ -338,7 +338,10 @@ class TestNotFound:
     def test_unknown_route_and_method(self, server: RunningServer, key: str) -> None:
         with server.client(key) as client:
             assert_problem(client.get("/v1/nothing-here"), 404, "not_found")
-            assert_problem(client.get("/"), 404, "not_found")
+            assert_problem(client.get("/static/nothing-here.js"), 404, "not_found")
+            page = client.get("/")
+            assert page.status_code == 200
+            assert page.headers["content-type"].startswith("text/html")
             assert_problem(client.delete(SEARCH), 405, "method_not_allowed")
 
 
