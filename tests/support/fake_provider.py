@@ -36,6 +36,8 @@ class Script:
     """Abort the connection (RST) after this many pieces; 0 resets before the first."""
     refuse: bool = False
     """Close the connection as soon as the request arrives, before any response."""
+    pause_before: dict[int, float] = field(default_factory=dict)
+    """Extra silence before the piece at this index (a stall mid-stream)."""
 
 
 def sse(*chunks: dict[str, Any] | str) -> list[bytes]:
@@ -224,6 +226,8 @@ class FakeProvider:
                     return False
                 if script.delay_s:
                     await asyncio.sleep(script.delay_s)
+                if i in script.pause_before:
+                    await asyncio.sleep(script.pause_before[i])
                 writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 await writer.drain()
             if script.reset_after is not None and script.reset_after >= len(script.events):

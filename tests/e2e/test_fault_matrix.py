@@ -1,0 +1,228 @@
+"""The fault matrix through HTTP: whatever the provider or a tool does, every turn ends within its
+deadline with a terminal part, and the stored history stays valid for the next request.
+
+Each case scripts the fake provider (or a tool), sends one message, and checks: the stream ends
+with ``finish`` or ``error`` then ``[DONE]``, within the deadline the timeouts imply; every part
+has a contiguous id; a failure says its code and whether a retry may help (``message-metadata``
+``error``), and the partial answer streamed before it is kept; a follow-up message then succeeds,
+which proves the stored history is one a real provider accepts (the fake provider answers 400,
+as real ones do, to an assistant ``tool_calls`` message without its results).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from booking.agent.context import ToolContext
+from booking.agent.tools import ToolRegistry
+from tests.e2e.conftest import StartServer
+from tests.support.fake_provider import FakeProvider, Script, sse, text_chunks
+from tests.support.server import (
+    SSERecord,
+    Stream,
+    assert_contiguous,
+    call_chunks,
+    chat_body,
+    new_id,
+)
+
+FIRST_CHUNK_S = 1.5
+STALL_S = 1.5
+#: Retries before the first chunk (so at most two attempts per model), each waiting <= 0.5 s.
+RETRIES = 1
+SETTINGS = {
+    "llm_max_retries": RETRIES,
+    "llm_retry_max_wait_s": 0.5,
+    "llm_first_chunk_timeout_s": FIRST_CHUNK_S,
+    "llm_stall_timeout_s": STALL_S,
+    "tool_timeout_s": 1.0,
+}
+#: Longest a failing turn may take: every attempt waits out the first-chunk timeout, plus
+#: backoff, plus slack for a slow 2-core machine.
+DEADLINE_S = (RETRIES + 1) * (FIRST_CHUNK_S + 0.5) + STALL_S + 5.0
+ANSWER = "Xong rồi."
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    scripts: list[Script]
+    outcome: str
+    """``finish`` or the error code."""
+    retryable: bool | None = None
+    partial: str = ""
+    """Text that must be kept although the turn failed."""
+    tool: str | None = None
+    """A registry with a misbehaving tool: ``raises`` or ``hangs``."""
+    tool_part: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _partial_then(*tail: bytes | str) -> list[bytes]:
+    """Streamed text "Để tôi xem. " then ``tail`` (raw pieces)."""
+    head = sse(chunk({"role": "assistant", "content": "Để tôi "}), chunk({"content": "xem. "}))
+    return [*head, *(t.encode() if isinstance(t, str) else t for t in tail)]
+
+
+CASES = [
+    Case(
+        "429 with Retry-After, then an answer",
+        [Script(status=429, headers={"retry-after": "0.2"}), Script(events=text_chunks(ANSWER))],
+        "finish",
+    ),
+    Case(
+        "429 without Retry-After, every time", [Script(status=429)], "upstream_rate_limited", True
+    ),
+    Case("500, then an answer", [Script(status=500), Script(events=text_chunks(ANSWER))], "finish"),
+    Case("502 every time", [Script(status=502)], "upstream_unavailable", True),
+    Case("503 every time", [Script(status=503)], "upstream_unavailable", True),
+    Case("401", [Script(status=401)], "upstream_auth", False),
+    Case("connection refused", [Script(refuse=True)], "upstream_unavailable", True),
+    Case(
+        "reset before the first chunk",
+        [Script(events=text_chunks(ANSWER), reset_after=0)],
+        "upstream_unavailable",
+        True,
+    ),
+    Case(
+        "reset mid-stream",
+        [Script(events=_partial_then(*text_chunks("không trả lời")), reset_after=2)],
+        "upstream_unavailable",
+        True,
+        partial="Để tôi xem. ",
+    ),
+    Case(
+        "stall before the first chunk",
+        [Script(events=text_chunks(ANSWER), stall_before_first_s=FIRST_CHUNK_S + 2)],
+        "upstream_timeout",
+        True,
+    ),
+    Case(
+        "stall between chunks",
+        [Script(events=_partial_then(*text_chunks("muộn")), pause_before={2: STALL_S + 2})],
+        "upstream_stalled",
+        True,
+        partial="Để tôi xem. ",
+    ),
+    Case(
+        "malformed JSON in a chunk",
+        [Script(events=_partial_then("data: {not json\n\n"))],
+        "upstream_protocol",
+        True,
+        partial="Để tôi xem. ",
+    ),
+    Case(
+        "an error object mid-stream",
+        [
+            Script(
+                events=_partial_then(*sse({"error": {"message": "overloaded", "type": "server"}}))
+            )
+        ],
+        "upstream_error",
+        True,
+        partial="Để tôi xem. ",
+    ),
+    Case(
+        "[DONE] missing",
+        [Script(events=[e for e in text_chunks(ANSWER) if b"[DONE]" not in e])],
+        "finish",
+    ),
+    Case(
+        "a very slow upstream (under the stall timeout)",
+        [Script(events=text_chunks("Một câu trả lời đến rất chậm."), delay_s=STALL_S / 3)],
+        "finish",
+    ),
+    Case(
+        "a tool that raises",
+        [Script(events=call_chunks("c1", "flaky", {})), Script(events=text_chunks(ANSWER))],
+        "finish",
+        tool="raises",
+        tool_part="tool-output-error",
+    ),
+    Case(
+        "a tool that hangs past its timeout",
+        [Script(events=call_chunks("c1", "flaky", {})), Script(events=text_chunks(ANSWER))],
+        "finish",
+        tool="hangs",
+        tool_part="tool-output-error",
+    ),
+]
+
+
+def flaky_registry(behaviour: str) -> ToolRegistry:
+    registry = ToolRegistry()
+
+    @registry.tool(timeout_s=1.0)
+    async def flaky(ctx: ToolContext) -> dict[str, Any]:
+        """A tool that misbehaves."""
+        if behaviour == "raises":
+            raise RuntimeError("boom")
+        await asyncio.sleep(30)
+        return {}
+
+    return registry
+
+
+def _parts(records: list[SSERecord]) -> list[dict[str, Any]]:
+    return [r.part for r in records if r.data is not None and not r.is_done]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_turn_ends_with_a_terminal_part_and_a_valid_history(
+    case: Case, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+) -> None:
+    provider.queue(*case.scripts)
+    registry = flaky_registry(case.tool) if case.tool else None
+    server = start(registry, **llm, **SETTINGS, **case.extra)
+    conversation_id = new_id()
+    with server.client(key) as client:
+        began = time.monotonic()
+        with client.stream("POST", "/v1/chat", json=chat_body(conversation_id, "xin chào")) as r:
+            assert r.status_code == 200
+            records = Stream(r).read_to_end(DEADLINE_S)
+        elapsed = time.monotonic() - began
+
+        assert elapsed < DEADLINE_S
+        assert records[-1].is_done, "the stream must end with [DONE]"
+        assert_contiguous(records)
+        parts = _parts(records)
+        terminal = parts[-1]
+        if case.outcome == "finish":
+            assert terminal["type"] == "finish", parts
+        else:
+            assert terminal["type"] == "error", parts
+            assert terminal["errorText"]
+            errors = [
+                p["messageMetadata"]["error"]
+                for p in parts
+                if p["type"] == "message-metadata" and "error" in p["messageMetadata"]
+            ]
+            assert errors == [{"code": case.outcome, "retryable": case.retryable}]
+        text = "".join(p["delta"] for p in parts if p["type"] == "text-delta")
+        assert text.startswith(case.partial)
+        if case.tool_part:
+            assert case.tool_part in [p["type"] for p in parts]
+
+        # The stored history is valid: the next request is accepted and answered.
+        provider.scripts.clear()
+        provider.queue(Script(events=text_chunks(ANSWER)))
+        follow_up = chat_body(conversation_id, "còn gì nữa không?")
+        with client.stream("POST", "/v1/chat", json=follow_up) as r:
+            assert r.status_code == 200
+            again = _parts(Stream(r).read_to_end(DEADLINE_S))
+        assert again[-1]["type"] == "finish", again
+        assert "".join(p["delta"] for p in again if p["type"] == "text-delta") == ANSWER
