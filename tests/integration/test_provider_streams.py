@@ -10,6 +10,7 @@ raises ``APIError`` on a chunk carrying an ``error`` object, so the adapter ends
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -589,3 +590,27 @@ def test_corpus_events_keep_every_event() -> None:
     for case in CASES:
         raw = (CORPUS / f"{case}.sse").read_bytes().replace(b"\r\n", b"\n")
         assert b"".join(corpus_events(case)) == raw, case
+
+
+async def test_a_silent_primary_falls_back_within_the_first_chunk_deadline_plus_one_second(
+    make_provider: Callable[[], Awaitable[FakeProvider]], make_model: ModelFactory
+) -> None:
+    silent, healthy = await make_provider(), await make_provider()
+    silent.queue(Script(events=answer("muộn"), stall_before_first_s=10))
+    healthy.queue(Script(events=answer("Kịp", " giờ")))
+    deadline = 1.0
+    model = make_model(
+        spec_for(silent, "primary", fallbacks=("second",)),
+        spec_for(healthy, "second"),
+        primary="primary",
+        timeouts=Timeouts(connect_s=1.0, first_chunk_s=deadline, stall_s=5.0),
+        retry=RetryPolicy(retries=2, initial_wait_s=0.2, max_wait_s=1.0),
+    )
+    began = time.perf_counter()
+    stream = await model.open_stream(MESSAGES, TOOLS)
+    elapsed = time.perf_counter() - began
+    assert stream.model == "second"
+    assert (await read_all(stream)).text == "Kịp giờ"
+    # The silent model is not retried when another can answer: one wait, not three.
+    assert len(silent.requests) == 1
+    assert elapsed < deadline + 1.0

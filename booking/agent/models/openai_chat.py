@@ -145,9 +145,12 @@ class OpenAIChatModel:
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> _Stream:
         last: ModelError | None = None
-        for spec in self.chain():
+        chain = self.chain()
+        for index, spec in enumerate(chain):
             try:
-                return await self._open_with_retries(spec, messages, tools)
+                return await self._open_with_retries(
+                    spec, messages, tools, has_fallback=index + 1 < len(chain)
+                )
             except ModelError as exc:
                 if not exc.retryable:
                     raise
@@ -161,7 +164,12 @@ class OpenAIChatModel:
         self._clients.clear()
 
     async def _open_with_retries(
-        self, spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        spec: ModelSpec,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        has_fallback: bool = False,
     ) -> _Stream:
         # Exponential from initial_wait_s, plus up to one initial_wait_s of jitter, capped.
         backoff = wait_exponential_jitter(
@@ -176,10 +184,17 @@ class OpenAIChatModel:
                 return min(exc.retry_after_s, self._retry.max_wait_s)
             return float(backoff(state))
 
+        def worth_retrying(exc: BaseException) -> bool:
+            if not isinstance(exc, ModelError) or not exc.retryable:
+                return False
+            # A model that sent nothing for the whole first-chunk timeout has already cost the
+            # traveller that long: the next model answers sooner than another wait on this one.
+            return not (has_fallback and exc.code == "upstream_timeout")
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.retries + 1),
             wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, ModelError) and e.retryable),
+            retry=retry_if_exception(worth_retrying),
             sleep=self._sleep,
             reraise=True,
         )
