@@ -262,6 +262,8 @@ class TurnManager:
     # Lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        """The event loop the turns run on (diagnostics and tests read it)."""
         self._background = [
             asyncio.create_task(self._listen(), name="turns-listen"),
             asyncio.create_task(self._keep_leases(), name="turns-leases"),

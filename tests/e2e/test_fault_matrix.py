@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from booking.agent.tools import ToolRegistry
 from tests.e2e.conftest import StartServer
 from tests.support.fake_provider import FakeProvider, Script, sse, text_chunks
 from tests.support.server import (
+    RunningServer,
     SSERecord,
     Stream,
     assert_contiguous,
@@ -226,3 +228,63 @@ def test_every_turn_ends_with_a_terminal_part_and_a_valid_history(
             again = _parts(Stream(r).read_to_end(DEADLINE_S))
         assert again[-1]["type"] == "finish", again
         assert "".join(p["delta"] for p in again if p["type"] == "text-delta") == ANSWER
+
+
+def _server_state(server: RunningServer) -> tuple[int, int]:
+    """(asyncio tasks, database connections checked out) inside the server's own loop."""
+    loop = server.turns.loop
+
+    async def read() -> tuple[int, int]:
+        engine = server.app.state.booking.engine
+        return len(asyncio.all_tasks()), engine.pool.checkedout()
+
+    return asyncio.run_coroutine_threadsafe(read(), loop).result(5)
+
+
+def test_stop_closes_the_upstream_and_every_resource_returns_to_its_baseline(
+    start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+) -> None:
+    """Only `stop` cancels a turn (a disconnect does not); when it does, the provider's stream is
+    closed at once and the server's tasks and pooled connections are back where they were."""
+    streams = 6
+    long_answer = " ".join(["chuyến bay"] * 400)
+    provider.queue(Script(events=text_chunks("Chào bạn.")))
+    server = start(None, **llm)
+    with server.client(key) as client:
+        # A first turn starts what lives as long as the server (sse-starlette's shutdown watcher).
+        with client.stream("POST", "/v1/chat", json=chat_body(new_id(), "chào")) as r:
+            Stream(r).read_to_end()
+    baseline = _server_state(server)
+    provider.scripts.clear()
+    provider.queue(Script(events=text_chunks(long_answer), delay_s=0.03))
+    delays: list[float] = []
+    with ExitStack() as stack:
+        opened = []
+        for _ in range(streams):
+            client = stack.enter_context(server.client(key))
+            conversation_id = new_id()
+            response = stack.enter_context(
+                client.stream("POST", "/v1/chat", json=chat_body(conversation_id, "kể đi"))
+            )
+            stream = Stream(response)
+            stream.read_type("text-delta")
+            opened.append((client, conversation_id, stream))
+        assert provider.open_streams == streams
+        for client, conversation_id, stream in opened:
+            closed_before = len(provider.closed_at)
+            asked = time.monotonic()
+            assert client.post(f"/v1/conversations/{conversation_id}/stop").status_code == 200
+            deadline = time.monotonic() + 1.0
+            while len(provider.closed_at) == closed_before and time.monotonic() < deadline:
+                time.sleep(0.002)
+            assert len(provider.closed_at) == closed_before + 1, "the upstream stayed open"
+            delays.append(provider.closed_at[-1] - asked)
+            records = stream.read_to_end()
+            assert _parts(records)[-1]["type"] == "abort"
+    assert provider.open_streams == 0
+    deadline = time.monotonic() + 1.0
+    while _server_state(server) != baseline and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _server_state(server) == baseline
+    # The latency itself is a benchmark figure; here, only that the close follows the stop.
+    assert max(delays) < 1.0

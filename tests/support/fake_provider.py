@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +137,10 @@ class FakeProvider:
         self.connections = 0
         self.closed_early = 0
         """Responses the client closed before the server finished writing them."""
+        self.closed_at: list[float] = []
+        """``time.monotonic()`` when each of those closes was noticed."""
+        self.open_streams = 0
+        """Streamed responses being written right now."""
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -217,9 +222,10 @@ class FakeProvider:
             b"transfer-encoding: chunked\r\nconnection: close\r\n" + extra.encode() + b"\r\n"
         )
         await writer.drain()
-        if script.stall_before_first_s:
-            await asyncio.sleep(script.stall_before_first_s)
+        self.open_streams += 1
         try:
+            if script.stall_before_first_s:
+                await asyncio.sleep(script.stall_before_first_s)
             for i, piece in enumerate(script.events):
                 if script.reset_after is not None and i >= script.reset_after:
                     writer.transport.abort()
@@ -237,4 +243,7 @@ class FakeProvider:
             await writer.drain()
         except ConnectionError:
             self.closed_early += 1
+            self.closed_at.append(time.monotonic())
+        finally:
+            self.open_streams -= 1
         return False
