@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python -m bench.search_bench
 	$(BIN)/python -m bench.agent_bench
 	$(BIN)/python -m bench.booking_bench
+	$(BIN)/python -m bench.jepsen_bench
 
 clean:
 	-$(BIN)/booking db stop
