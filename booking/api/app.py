@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette.sse import AppStatus
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,7 +28,7 @@ from booking.agent.catalog import default_registry
 from booking.agent.factory import build_orchestrator
 from booking.agent.models.select import build_model_client
 from booking.agent.tools import ToolRegistry
-from booking.api import logs, problems
+from booking.api import logs, openapi, problems
 from booking.api.auth import RateLimiter
 from booking.api.metrics import Metrics
 from booking.api.problems import problem
@@ -59,6 +61,29 @@ async def sweep_holds(
         except Exception:
             log.exception("expiring holds failed; retrying")
         await asyncio.sleep(every_s)
+
+
+def server_exiting() -> bool:
+    """Whether the ASGI server began to shut down (SIGTERM or Ctrl-C).
+
+    uvicorn runs the lifespan's shutdown only after open connections close, and it no longer
+    ends streaming responses itself, so the app has to notice the exit earlier. We read the flag
+    the way sse-starlette does: its own ``AppStatus``, or the ``should_exit`` of the uvicorn
+    ``Server`` whose bound method is the SIGTERM handler (our own code: no public hook exists).
+    """
+    if AppStatus.should_exit:
+        return True
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    return bool(getattr(server, "should_exit", False))
+
+
+async def watch_for_shutdown(turns: TurnManager, every_s: float = 0.2) -> None:
+    """End every follower as soon as shutdown begins (their clients resume elsewhere); the turns
+    themselves get the grace period in the lifespan's shutdown."""
+    # Polled: the flag is a plain attribute of uvicorn's Server, with nothing to await on.
+    while not server_exiting():  # noqa: ASYNC110
+        await asyncio.sleep(every_s)
+    turns.begin_drain()
 
 
 def create_app(
@@ -104,6 +129,7 @@ def create_app(
         sweeper = asyncio.create_task(
             sweep_holds(sessionmaker, clock, settings.hold_sweep_s), name="holds-sweeper"
         )
+        drain_watch = asyncio.create_task(watch_for_shutdown(turns), name="drain-watch")
         app.state.booking = AppState(
             settings=settings,
             engine=engine,
@@ -119,13 +145,15 @@ def create_app(
             yield
         finally:
             sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
+            drain_watch.cancel()
+            await asyncio.gather(sweeper, drain_watch, return_exceptions=True)
             await turns.close(settings.shutdown_grace_s)
             await model.aclose()
             await engine.dispose()
 
     app = FastAPI(title="booking", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
+    openapi.install(app)
     for router in (
         chat.router,
         conversations.router,

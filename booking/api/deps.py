@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from booking.api.auth import Client, authenticate
 from booking.api.state import AppState
+
+# Declares the scheme in the OpenAPI document; `authenticate` reads and checks the header itself
+# (auto_error=False), so every refusal is our own 401 problem document.
+_bearer = HTTPBearer(
+    scheme_name="ApiKey", description="An API key: `Authorization: Bearer bk_…`.", auto_error=False
+)
 
 
 def get_state(request: Request) -> AppState:
@@ -18,7 +25,11 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def current_client(request: Request, state: StateDep) -> Client:
+async def current_client(
+    request: Request,
+    state: StateDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Client:
     client = await authenticate(request, state.sessionmaker, state.settings.auth == "on")
     state.limiter.check(client.key_id or request.client.host if request.client else "anonymous")
     return client

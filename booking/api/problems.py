@@ -1,4 +1,8 @@
-"""Every error as ``application/problem+json`` (RFC 9457) with a stable ``code``."""
+"""Every error as ``application/problem+json`` (RFC 9457) with a stable ``code``.
+
+The exception handlers render them; :func:`problem_responses` documents them in a route's
+``responses=`` as a :class:`~booking.api.schemas.Problem` (see ``booking.api.openapi``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from booking.errors import BookingError
 
@@ -27,6 +33,36 @@ _HTTP_CODES = {
     429: "rate_limited",
 }
 
+#: What each documented error status means for this API (the codes are in docs/api.md).
+_WHEN = {
+    401: "Missing, unknown or revoked API key (`unauthorized`).",
+    404: "Not found, or another tenant's.",
+    409: "Conflicts with the current state (`turn_running`, `sold_out`, ...).",
+    413: "Body over `BOOKING_MAX_BODY_BYTES` (`body_too_large`).",
+    422: "Malformed body or parameters (`validation_failed`, with `errors`), or a rule's own code.",
+    428: "`Idempotency-Key` header missing (`idempotency_key_required`).",
+    429: "Over `BOOKING_RATE_LIMIT_PER_MINUTE` for this key (`rate_limited`).",
+    503: "At capacity, stopping, or not ready; retry later.",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying (absent when not ready).",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for these error statuses, each a problem document."""
+    return {
+        status: {
+            "description": _WHEN[status],
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **({"headers": _RETRY_AFTER} if status in (429, 503) else {}),
+        }
+        for status in statuses
+    }
+
 
 def problem(
     status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
@@ -40,6 +76,17 @@ def problem(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods of every route at this path (Starlette's 405 names only the first route's)."""
+    methods = {
+        method
+        for route in iter_route_contexts(request.app.routes)
+        if route.methods and route.matches(request.scope)[0] is not Match.NONE
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))
 
 
 def install(app: FastAPI) -> None:
@@ -70,9 +117,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's only 400: a body it could not decode at all (not UTF-8). That is a
+            # malformed body like broken JSON, which it answers with 422: one answer for both.
+            error = {"loc": ["body"], "msg": "The body is not UTF-8 JSON.", "type": "json_invalid"}
+            return problem(422, "validation_failed", "The request is not valid.", errors=[error])
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else code
-        return problem(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = methods
+        return problem(exc.status_code, code, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -28,7 +28,24 @@ class UIMessageIn(BaseModel):
 class ChatRequest(BaseModel):
     """The body ``DefaultChatTransport`` posts."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "chat-1",
+                    "messages": [
+                        {
+                            "id": "u1",
+                            "role": "user",
+                            "parts": [{"type": "text", "text": "Đặt vé SGN → HAN ngày 15/6"}],
+                        }
+                    ],
+                    "trigger": "submit-message",
+                }
+            ]
+        },
+    )
     id: str = Field(pattern=CONVERSATION_ID)
     messages: list[UIMessageIn] = Field(min_length=1, max_length=1000)
     trigger: Literal["submit-message", "regenerate-message"] = "submit-message"
@@ -36,7 +53,9 @@ class ChatRequest(BaseModel):
 
 
 class ConversationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"title": "Chuyến đi Hà Nội"}]}
+    )
     id: str | None = Field(default=None, pattern=CONVERSATION_ID)
     title: str | None = Field(default=None, max_length=200)
 
@@ -62,7 +81,9 @@ class ConversationDetail(ConversationRead):
 
 
 class MessageCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "thời tiết Huế ngày 15/6"}]}
+    )
     text: str = Field(min_length=1)
     """Limited to ``BOOKING_MAX_MESSAGE_CHARS`` (the route checks; the setting may change)."""
     id: str | None = Field(default=None, max_length=128)
@@ -78,7 +99,7 @@ class TurnResult(BaseModel):
 
 
 class ApprovalDecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approved": True}]})
     approved: bool
     reason: str | None = Field(default=None, max_length=500)
     arguments: dict[str, Any] | None = None
@@ -93,6 +114,27 @@ class ApprovalsPending(BaseModel):
 
 class StopResult(BaseModel):
     stopped_turn_id: str | None
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    """Where: ``["body", "messages", 0, "role"]``, ``["query", "limit"]``, ..."""
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details) with a stable ``code``; some codes add members
+    (``running_turn_id``, ``seats_left``, ``suggestions``, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ValidationIssue] = []
+    """What was malformed, for ``validation_failed`` from the request's schema."""
 
 
 class ModelInfo(BaseModel):

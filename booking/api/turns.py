@@ -64,6 +64,10 @@ INTERRUPTED_MESSAGE = (
 )
 
 
+class Draining(Exception):
+    """The server is shutting down: followers end now and their clients resume elsewhere."""
+
+
 class TurnRunning(BookingError):
     code = "turn_running"
     status = 409
@@ -106,6 +110,8 @@ class LiveTurn:
     closing: bool = False
     """The turn has ended and is being stored; cancelling it now would leave it "running"."""
     writer: EventWriter | None = None
+    draining: bool = False
+    """The server is shutting down: followers stop (the turn itself runs on in its grace)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _flushed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -134,6 +140,10 @@ class LiveTurn:
         self.done = True
         self._wake()
 
+    def drain(self) -> None:
+        self.draining = True
+        self._wake()
+
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -152,6 +162,8 @@ class LiveTurn:
                 continue
             if self.done and index >= len(self.parts):
                 return
+            if self.draining:
+                raise Draining
             await self._changed.wait()
 
 
@@ -255,6 +267,7 @@ class TurnManager:
         self.owner = f"proc-{uuid.uuid4().hex[:12]}"
         self.live: dict[str, LiveTurn] = {}
         self.closing = False
+        self.draining = False
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.writer = EventWriter(listen_url)
@@ -373,7 +386,13 @@ class TurnManager:
                 running_turn_id=running.id if running else None,
             ) from None
         live = LiveTurn(
-            turn_id, conversation_id, message_id, first_seq, tenant=tenant, writer=self.writer
+            turn_id,
+            conversation_id,
+            message_id,
+            first_seq,
+            tenant=tenant,
+            writer=self.writer,
+            draining=self.draining,
         )
         live.append(first_seq, start_part)
         live.stored(1)  # Written with the turn itself.
@@ -422,9 +441,22 @@ class TurnManager:
                 )
             return await TurnRepository(session).running(conversation_id)
 
+    def begin_drain(self) -> None:
+        """The server got SIGTERM: refuse new turns and end every follower now (with a part
+        telling its client to resume elsewhere); running turns go on for their grace period."""
+        if self.draining:
+            return
+        self.draining = self.closing = True
+        for live in self.live.values():
+            live.drain()
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                waiter.set()
+
     async def follow(self, conversation_id: str, after: int) -> AsyncIterator[list[Followed]]:
         """Every part after the cursor, then the running turn's parts live until it ends, in
-        batches of (cursor, part, its JSON)."""
+        batches of (cursor, part, its JSON). Raises :class:`Draining` when the server begins to
+        shut down before the turn ends."""
         live = self.live.get(conversation_id)
         if live is None or after < live.first_seq - 1:
             async for seq, part in self._replay(conversation_id, after):
@@ -466,6 +498,8 @@ class TurnManager:
                         return
                 if running is None and not rows:
                     return
+                if self.draining:
+                    raise Draining
                 if not rows:
                     waiter.clear()
                     with contextlib.suppress(TimeoutError):

@@ -91,7 +91,11 @@ class _Stream:
                 yield first
             while True:
                 try:
-                    chunk = await asyncio.wait_for(anext(self._sdk_stream), self._stall_s)
+                    # asyncio.timeout, not wait_for: no task per chunk, and a cancellation
+                    # reaches the read directly (3.11's wait_for waits for its inner task to
+                    # give up, which a read shielded by the HTTP client can delay forever).
+                    async with asyncio.timeout(self._stall_s):
+                        chunk = await anext(self._sdk_stream)
                 except StopAsyncIteration:
                     return
                 except TimeoutError:
@@ -217,10 +221,8 @@ class OpenAIChatModel:
         if tools:
             kwargs["tools"] = tools
         try:
-            raw = await asyncio.wait_for(
-                client.chat.completions.with_raw_response.create(**kwargs),
-                self._timeouts.first_chunk_s,
-            )
+            async with asyncio.timeout(self._timeouts.first_chunk_s):
+                raw = await client.chat.completions.with_raw_response.create(**kwargs)
             # Chunks as the JSON dicts the provider sent: the assembler wants dicts, and building
             # a ChatCompletionChunk model only to dump it again cost ~100 us a chunk (the SDK's
             # documented custom parse type; ``object`` means "return the data as is").
@@ -231,7 +233,8 @@ class OpenAIChatModel:
             raise _classify(exc, spec) from exc
         try:
             remaining = max(0.001, self._timeouts.first_chunk_s - (time.perf_counter() - started))
-            first = await asyncio.wait_for(anext(sdk_stream), remaining)
+            async with asyncio.timeout(remaining):
+                first = await anext(sdk_stream)
         except BaseException as exc:
             await sdk_stream.close()
             if isinstance(exc, TimeoutError):

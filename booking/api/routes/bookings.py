@@ -9,12 +9,34 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from booking.agent.factory import booking_policy
 from booking.api.deps import CurrentClient, StateDep
+from booking.api.problems import problem_responses
 from booking.domain import bookings
 from booking.errors import IdempotencyKeyRequired
 
-router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
-Reference = Annotated[str, Path(min_length=1, max_length=16)]
-IdempotencyKey = Annotated[str | None, Header(max_length=255)]
+router = APIRouter(prefix="/v1/bookings", tags=["bookings"], responses=problem_responses(401, 429))
+# The domain checks references and passenger counts with codes of their own (422
+# `invalid_reference`, `invalid_passengers`), so these rules are stated in the schema only.
+REFERENCE = f"^[{bookings.REFERENCE_ALPHABET}{bookings.REFERENCE_ALPHABET.lower()}]{{6}}$"
+Reference = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=16, examples=["K7QX3M"], json_schema_extra={"pattern": REFERENCE}
+    ),
+]
+#: Keys are stored scoped, as "api:<key>", in `idempotency_keys.key`, a varchar(255): a longer key
+#: is refused here (422) rather than by the database (a 500).
+_SCOPE = "api:"
+_KEY_CHARS = 255 - len(_SCOPE)
+IdempotencyKey = Annotated[str | None, Header(max_length=_KEY_CHARS)]
+#: A hold without the header is refused with 428 `idempotency_key_required`, not a 422: the
+#: parameter is read as optional and documented as required.
+_REQUIRED_IDEMPOTENCY_KEY = {
+    "name": "idempotency-key",
+    "in": "header",
+    "required": True,
+    "description": "Any unique string: a retried request with the same key books only once.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": _KEY_CHARS},
+}
 
 
 class PassengerIn(BaseModel):
@@ -30,23 +52,44 @@ class ContactIn(BaseModel):
 
 
 class BookingCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    flight_id: int = Field(ge=1, le=2**62)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "flight_id": 1234,
+                    "passengers": [{"full_name": "Nguyễn Văn An"}],
+                    "contact": {"phone": "0901234567"},
+                }
+            ]
+        },
+    )
+    # The largest integer every JSON parser reads exactly (JavaScript's MAX_SAFE_INTEGER).
+    flight_id: int = Field(ge=1, le=2**53 - 1)
     cabin: Literal["economy", "business"] = "economy"
-    # The 1-9 rule is the domain's (`invalid_passengers`); this only bounds the body.
-    passengers: list[PassengerIn] = Field(max_length=50)
+    # The 1-9 rule is the domain's (`invalid_passengers`); the 50 only bounds the body.
+    passengers: list[PassengerIn] = Field(
+        max_length=50, json_schema_extra={"minItems": 1, "maxItems": bookings.MAX_PASSENGERS}
+    )
     contact: ContactIn
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 422: {}}
+ERRORS = problem_responses(404, 409, 422)
 
 
-@router.post("", status_code=201, responses={**ERRORS, 428: {}})
+@router.post(
+    "",
+    status_code=201,
+    responses={**ERRORS, **problem_responses(413, 428)},
+    openapi_extra={"parameters": [_REQUIRED_IDEMPOTENCY_KEY]},
+)
 async def hold_booking(
     body: BookingCreate,
     client: CurrentClient,
     state: StateDep,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=_KEY_CHARS, include_in_schema=False)
+    ] = None,
 ) -> dict[str, Any]:
     """Hold seats (requires `Idempotency-Key`; the same key returns the same booking)."""
     if not idempotency_key:
@@ -62,14 +105,14 @@ async def hold_booking(
             cabin=body.cabin,
             passengers=[p.model_dump() for p in body.passengers],
             contact=body.contact.model_dump(),
-            idempotency_key=f"api:{idempotency_key}",
+            idempotency_key=f"{_SCOPE}{idempotency_key}",
             now=state.clock.now(),
             policy=booking_policy(state.settings),
             actor=f"api:{client.key_id or 'local'}",
         )
 
 
-@router.get("/{reference}", responses={404: {}, 422: {}})
+@router.get("/{reference}", responses=problem_responses(404, 422))
 async def get_booking(
     reference: Reference, client: CurrentClient, state: StateDep
 ) -> dict[str, Any]:
@@ -93,7 +136,7 @@ async def confirm_booking(
             reference=reference,
             now=state.clock.now(),
             actor=f"api:{client.key_id or 'local'}",
-            idempotency_key=f"api:{idempotency_key}" if idempotency_key else None,
+            idempotency_key=f"{_SCOPE}{idempotency_key}" if idempotency_key else None,
         )
 
 
@@ -112,5 +155,5 @@ async def cancel_booking(
             reference=reference,
             now=state.clock.now(),
             actor=f"api:{client.key_id or 'local'}",
-            idempotency_key=f"api:{idempotency_key}" if idempotency_key else None,
+            idempotency_key=f"{_SCOPE}{idempotency_key}" if idempotency_key else None,
         )

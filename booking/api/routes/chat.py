@@ -10,14 +10,33 @@ from sse_starlette import EventSourceResponse
 
 from booking.api.approvals import Decision, record_decisions
 from booking.api.deps import CurrentClient, StateDep
+from booking.api.problems import problem_responses
 from booking.api.schemas import CONVERSATION_ID, ChatRequest
 from booking.api.streaming import stream_response
 from booking.errors import NotFound, ValidationFailed
 
-router = APIRouter(prefix="/v1/chat", tags=["chat"])
+router = APIRouter(prefix="/v1/chat", tags=["chat"], responses=problem_responses(401, 429))
 
+#: One event of a stream, as its SSE fields.
+_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {"type": "string", "description": "A UI message stream part as JSON, or [DONE]."},
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "Resume after it."},
+    },
+}
 STREAM: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {}}, "description": "UI message stream"}
+    200: {
+        "description": "The reply as a UI message stream (docs/api.md), ending with [DONE].",
+        "content": {"text/event-stream": {"itemSchema": _EVENT}},
+        "headers": {
+            "x-vercel-ai-ui-message-stream": {
+                "description": "The stream protocol's version (streams only).",
+                "schema": {"type": "string", "enum": ["v1"]},
+            }
+        },
+    }
 }
 
 
@@ -75,7 +94,11 @@ def approval_responses(body: ChatRequest) -> list[Decision] | None:
     return decisions
 
 
-@router.post("", responses={**STREAM, 409: {}, 422: {}, 503: {}})
+@router.post(
+    "",
+    responses={**STREAM, **problem_responses(404, 409, 413, 422, 503)},
+    response_class=Response,  # The stream's only media type is the one STREAM documents.
+)
 async def chat(
     body: ChatRequest, request: Request, client: CurrentClient, state: StateDep
 ) -> EventSourceResponse:
@@ -101,7 +124,11 @@ async def chat(
     return stream_response(state, request, body.id, live.first_seq - 1)
 
 
-@router.get("/{chat_id}/stream", responses={**STREAM, 204: {"description": "No reply running"}})
+@router.get(
+    "/{chat_id}/stream",
+    responses={**STREAM, 204: {"description": "No reply running"}, **problem_responses(422)},
+    response_class=Response,
+)
 async def resume(
     chat_id: str, request: Request, client: CurrentClient, state: StateDep
 ) -> Response:

@@ -8,14 +8,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from booking.api.approvals import Decision, record_decisions
 from booking.api.deps import CurrentClient, StateDep
+from booking.api.problems import problem_responses
 from booking.api.routes.chat import STREAM, MessageTooLong
 from booking.api.schemas import (
+    CONVERSATION_ID,
     ApprovalDecisionIn,
     ApprovalsPending,
     ConversationCreate,
@@ -38,7 +40,19 @@ from booking.db.conversation_repository import (
 from booking.db.models import Conversation
 from booking.errors import NotFound, ValidationFailed
 
-router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/v1/conversations", tags=["conversations"], responses=problem_responses(401, 429)
+)
+# Ids that cannot exist are simply not found (404), as unknown ones are: the patterns are stated
+# for clients, not checked apart.
+ConversationId = Annotated[str, Path(json_schema_extra={"pattern": CONVERSATION_ID})]
+ApprovalId = Annotated[str, Path(json_schema_extra={"pattern": r"^apr_[0-9a-f]{32}$"})]
+#: Parsed by hand: any media range may come, and only an exact preference for JSON changes the
+#: answer. The 200 response documents both media types.
+Accept = Annotated[str, Header(include_in_schema=False)]
+#: Cursors are bigints, but none gets past the largest integer every JSON parser reads exactly
+#: (JavaScript's MAX_SAFE_INTEGER); a Last-Event-ID has at most 15 digits, below it.
+MAX_CURSOR = 2**53 - 1
 
 
 def _read(c: Conversation, last_event_id: int | None = None) -> ConversationRead:
@@ -56,7 +70,7 @@ def _not_found(conversation_id: str) -> NotFound:
     return NotFound(f"No conversation {conversation_id}.", conversation_id=conversation_id)
 
 
-@router.post("", status_code=201, responses={409: {}, 422: {}})
+@router.post("", status_code=201, responses=problem_responses(409, 413, 422))
 async def create_conversation(
     body: ConversationCreate, client: CurrentClient, state: StateDep
 ) -> ConversationRead:
@@ -74,7 +88,7 @@ async def create_conversation(
     return _read(conversation)
 
 
-@router.get("")
+@router.get("", responses=problem_responses(422))
 async def list_conversations(
     client: CurrentClient,
     state: StateDep,
@@ -91,9 +105,9 @@ async def list_conversations(
     return ConversationPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/{conversation_id}", responses={404: {}})
+@router.get("/{conversation_id}", responses=problem_responses(404, 422))
 async def get_conversation(
-    conversation_id: str, client: CurrentClient, state: StateDep
+    conversation_id: ConversationId, client: CurrentClient, state: StateDep
 ) -> ConversationDetail:
     """The conversation and its transcript as UI messages, to hydrate a chat window."""
     async with state.sessionmaker() as session:
@@ -129,9 +143,9 @@ async def get_conversation(
     )
 
 
-@router.delete("/{conversation_id}", status_code=204, responses={404: {}})
+@router.delete("/{conversation_id}", status_code=204, responses=problem_responses(404, 422))
 async def delete_conversation(
-    conversation_id: str, client: CurrentClient, state: StateDep
+    conversation_id: ConversationId, client: CurrentClient, state: StateDep
 ) -> Response:
     """Delete a conversation and everything in it (a running reply is stopped first)."""
     await state.turns.stop(client.tenant, conversation_id)
@@ -144,16 +158,16 @@ async def delete_conversation(
 
 @router.post(
     "/{conversation_id}/messages",
-    responses={**STREAM, 404: {}, 406: {}, 409: {}, 422: {}, 503: {}},
+    responses={**STREAM, **problem_responses(404, 409, 413, 422, 503)},
     response_model=TurnResult,
 )
 async def send_message(
-    conversation_id: str,
+    conversation_id: ConversationId,
     body: MessageCreate,
     request: Request,
     client: CurrentClient,
     state: StateDep,
-    accept: Annotated[str, Header()] = "text/event-stream",
+    accept: Accept = "text/event-stream",
 ) -> EventSourceResponse | TurnResult:
     """Send a message: `Accept: text/event-stream` streams the reply; `application/json` waits for it."""
     if len(body.text) > state.settings.max_message_chars:
@@ -166,17 +180,21 @@ async def send_message(
 
 @router.post(
     "/{conversation_id}/approvals/{approval_id}",
-    responses={**STREAM, 202: {"model": ApprovalsPending}, 404: {}, 409: {}, 422: {}},
+    responses={
+        **STREAM,
+        202: {"model": ApprovalsPending, "description": "Other approvals of the reply still wait"},
+        **problem_responses(404, 409, 413, 422, 503),
+    },
     response_model=TurnResult,
 )
 async def decide_approval(
-    conversation_id: str,
-    approval_id: str,
+    conversation_id: ConversationId,
+    approval_id: ApprovalId,
     body: ApprovalDecisionIn,
     request: Request,
     client: CurrentClient,
     state: StateDep,
-    accept: Annotated[str, Header()] = "text/event-stream",
+    accept: Accept = "text/event-stream",
 ) -> EventSourceResponse | TurnResult | JSONResponse:
     """Approve or decline a paused action; the reply continues (streamed, or as JSON)."""
     state.turns.check_capacity()
@@ -216,22 +234,22 @@ async def _reply(
     )
 
 
-@router.get("/{conversation_id}/events", responses={**STREAM, 404: {}})
+@router.get(
+    "/{conversation_id}/events",
+    responses={**STREAM, **problem_responses(404, 422)},
+    response_class=Response,  # The stream's only media type is the one STREAM documents.
+)
 async def events(
-    conversation_id: str,
+    conversation_id: ConversationId,
     request: Request,
     client: CurrentClient,
     state: StateDep,
-    after: Annotated[int | None, Query(ge=0)] = None,
-    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
+    last_event_id: Annotated[str | None, Header(pattern=r"^[0-9]{0,15}$")] = None,
 ) -> EventSourceResponse:
     """Replay the events after a cursor (`Last-Event-ID` or `?after=`), then follow the running reply."""
     cursor = after
-    if cursor is None and last_event_id:
-        if not last_event_id.isdigit():
-            raise ValidationFailed(
-                "Last-Event-ID must be a whole number.", last_event_id=last_event_id
-            )
+    if cursor is None and last_event_id:  # An empty one is no cursor, as for EventSource.
         cursor = int(last_event_id)
     async with state.sessionmaker() as session:
         if await ConversationRepository(session).get(client.tenant, conversation_id) is None:
@@ -239,8 +257,10 @@ async def events(
     return stream_response(state, request, conversation_id, cursor or 0)
 
 
-@router.post("/{conversation_id}/stop", responses={404: {}})
-async def stop(conversation_id: str, client: CurrentClient, state: StateDep) -> StopResult:
+@router.post("/{conversation_id}/stop", responses=problem_responses(404, 422))
+async def stop(
+    conversation_id: ConversationId, client: CurrentClient, state: StateDep
+) -> StopResult:
     """Stop the running reply: its partial answer is kept and its stream ends with `abort`. Idempotent."""
     return StopResult(stopped_turn_id=await state.turns.stop(client.tenant, conversation_id))
 

@@ -8,21 +8,34 @@ from fastapi import APIRouter, Query
 from rapidfuzz import fuzz, process
 
 from booking.api.deps import CurrentClient, StateDep
+from booking.api.problems import problem_responses
 from booking.domain import flights, weather
 from booking.domain.dates import today
 from booking.domain.places import alias_key
 
-router = APIRouter(prefix="/v1", tags=["travel"])
-Text = Annotated[str, Query(min_length=1, max_length=100)]
+router = APIRouter(prefix="/v1", tags=["travel"], responses=problem_responses(401, 422, 429))
 
 
-@router.get("/flights/search", responses={422: {}})
+def _place(example: str) -> Any:
+    return Query(
+        min_length=1,
+        max_length=100,
+        examples=[example],
+        description="A city or airport: its name, IATA code or an alias (`Sài Gòn`, `HCM`, `SGN`).",
+    )
+
+
+#: Dates as travellers write them: ``2026-06-15``, ``15/6``, ``thứ Sáu tuần sau``.
+DATE_EXAMPLE = "15/6"
+
+
+@router.get("/flights/search")
 async def search_flights(
     client: CurrentClient,
     state: StateDep,
-    from_city: Text,
-    to_city: Text,
-    date: Annotated[str, Query(min_length=1, max_length=20)],
+    from_city: Annotated[str, _place("SGN")],
+    to_city: Annotated[str, _place("Hà Nội")],
+    date: Annotated[str, Query(min_length=1, max_length=20, examples=[DATE_EXAMPLE])],
     passengers: Annotated[int, Query(ge=1, le=9)] = 1,
     cabin: Literal["economy", "business"] = "economy",
     max_price: Annotated[int | None, Query(gt=0, le=10**10)] = None,
@@ -43,12 +56,12 @@ async def search_flights(
     return result.to_dict()
 
 
-@router.get("/weather", responses={422: {}})
+@router.get("/weather")
 async def get_weather(
     client: CurrentClient,
     state: StateDep,
-    city: Text,
-    date: Annotated[str | None, Query(max_length=20)] = None,
+    city: Annotated[str, _place("Huế")],
+    date: Annotated[str | None, Query(max_length=20, examples=[DATE_EXAMPLE])] = None,
 ) -> dict[str, Any]:
     """Weather for a city and day (the month's climate normal beyond the forecast horizon)."""
     async with state.sessionmaker() as session:
@@ -62,7 +75,7 @@ async def get_weather(
 async def places(
     client: CurrentClient,
     state: StateDep,
-    q: Annotated[str, Query(min_length=1, max_length=100)],
+    q: Annotated[str, Query(min_length=1, max_length=100, examples=["hue"])],
     limit: Annotated[int, Query(ge=1, le=20)] = 8,
 ) -> dict[str, Any]:
     """Autocomplete: cities and airports matching what the traveller has typed so far."""

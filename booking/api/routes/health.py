@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from booking.api.deps import CurrentClient, StateDep
-from booking.api.problems import problem
+from booking.api.problems import problem, problem_responses
 from booking.api.schemas import ModelInfo
 from booking.db import migrate
 
@@ -20,7 +21,20 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {}})
+_READY = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["ready"]}},
+}
+
+
+@router.get(
+    "/readyz",
+    responses={
+        200: {"content": {"application/json": {"schema": _READY}}},
+        **problem_responses(503),
+    },
+)
 async def readyz(state: StateDep) -> Response:
     """The database answers and its schema is at the code's migration head."""
     head = migrate.head_revision()
@@ -36,13 +50,13 @@ async def readyz(state: StateDep) -> Response:
     return Response('{"status":"ready"}', media_type="application/json")
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(state: StateDep) -> Response:
     """Prometheus metrics."""
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/models", tags=["models"])
+@router.get("/v1/models", tags=["models"], responses=problem_responses(401, 429))
 async def models(client: CurrentClient, state: StateDep) -> list[ModelInfo]:
     """The configured models, primary first, then its fallbacks."""
     return [
