@@ -131,17 +131,7 @@ async def confirm_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
     Args:
         reference: The 6-character booking reference, e.g. "K7QX3M".
     """
-    tenant = _tenant(ctx)
-    async with ctx.sessionmaker() as session, session.begin():
-        booking = await bookings.confirm(
-            session,
-            tenant=tenant,
-            reference=reference,
-            now=ctx.clock.now(),
-            actor=f"agent:{ctx.conversation_id}",
-            idempotency_key=_key(ctx),
-        )
-    return {"booking": booking}
+    return await _change(ctx, bookings.confirm, reference)
 
 
 async def cancel_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
@@ -151,9 +141,14 @@ async def cancel_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
     Args:
         reference: The 6-character booking reference.
     """
+    return await _change(ctx, bookings.cancel, reference)
+
+
+async def _change(ctx: ToolContext, operation: Any, reference: str) -> dict[str, Any]:
+    """Run ``bookings.confirm`` or ``bookings.cancel`` in a transaction of its own."""
     tenant = _tenant(ctx)
     async with ctx.sessionmaker() as session, session.begin():
-        booking = await bookings.cancel(
+        booking = await operation(
             session,
             tenant=tenant,
             reference=reference,

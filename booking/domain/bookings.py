@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.booking_repository import BookingRepository
+from booking.db.models import Booking
 from booking.errors import (
     BookingClosed,
     BookingNotCancellable,
@@ -393,34 +394,26 @@ async def confirm(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Confirm a held booking before its hold expires. Confirming a confirmed one is a no-op."""
-    reference = normalize_reference(reference)
-    repo = BookingRepository(session)
-    if idempotency_key is not None:
-        earlier = await _claim(repo, tenant, idempotency_key, "confirm", {"reference": reference})
-        if earlier is not None:
-            return earlier
-    booking = await repo.get(tenant, reference, lock=True)
-    if booking is None:
-        raise BookingNotFound(f"No booking {reference}.", reference=reference)
-    if booking.status == "held" and booking.hold_expires_at <= now:
-        raise HoldExpired(
-            f"The hold on {reference} expired at {booking.hold_expires_at:%H:%M %Z}; "
-            "its seats were released. Hold the flight again.",
-            reference=reference,
-        )
-    if booking.status == "held":
-        await repo.set_status(reference, "confirmed", now)
-        await repo.record(reference, "held", "confirmed", actor, now)
-    elif booking.status != "confirmed":
-        raise BookingNotConfirmable(
-            f"Booking {reference} is {booking.status}; it cannot be confirmed.",
-            reference=reference,
-            booking_status=booking.status,
-        )
-    view = await _view(repo, reference)
-    if idempotency_key is not None:
-        await repo.store_response(tenant, idempotency_key, view)
-    return view
+
+    async def apply(repo: BookingRepository, booking: Booking) -> None:
+        ref = booking.reference
+        if booking.status == "held" and booking.hold_expires_at <= now:
+            raise HoldExpired(
+                f"The hold on {ref} expired at {booking.hold_expires_at:%H:%M %Z}; "
+                "its seats were released. Hold the flight again.",
+                reference=ref,
+            )
+        if booking.status == "held":
+            await repo.set_status(ref, "confirmed", now)
+            await repo.record(ref, "held", "confirmed", actor, now)
+        elif booking.status != "confirmed":
+            raise BookingNotConfirmable(
+                f"Booking {ref} is {booking.status}; it cannot be confirmed.",
+                reference=ref,
+                booking_status=booking.status,
+            )
+
+    return await _change(session, "confirm", tenant, reference, idempotency_key, apply)
 
 
 async def cancel(
@@ -433,31 +426,48 @@ async def cancel(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Cancel a held or confirmed booking and give its seats back. Cancelling twice is a no-op."""
+
+    async def apply(repo: BookingRepository, booking: Booking) -> None:
+        ref = booking.reference
+        if booking.status in ("held", "confirmed"):
+            previous = booking.status
+            fare = await repo.fare(booking.flight_id, booking.cabin)
+            if fare is not None and fare.departs_at <= now:
+                raise BookingNotCancellable(
+                    f"Flight of booking {ref} has already departed.", reference=ref
+                )
+            await repo.release_seats(booking.flight_id, booking.cabin, booking.passenger_count)
+            await repo.set_status(ref, "cancelled", now)
+            await repo.record(ref, previous, "cancelled", actor, now)
+        elif booking.status != "cancelled":
+            raise BookingNotCancellable(
+                f"Booking {ref} is {booking.status}; there is nothing to cancel.",
+                reference=ref,
+                booking_status=booking.status,
+            )
+
+    return await _change(session, "cancel", tenant, reference, idempotency_key, apply)
+
+
+async def _change(
+    session: AsyncSession,
+    operation: str,
+    tenant: str,
+    reference: str,
+    idempotency_key: str | None,
+    apply: Callable[[BookingRepository, Booking], Awaitable[None]],
+) -> dict[str, Any]:
+    """A status change of one booking: replay by key, lock the row, ``apply``, the new view."""
     reference = normalize_reference(reference)
     repo = BookingRepository(session)
     if idempotency_key is not None:
-        earlier = await _claim(repo, tenant, idempotency_key, "cancel", {"reference": reference})
+        earlier = await _claim(repo, tenant, idempotency_key, operation, {"reference": reference})
         if earlier is not None:
             return earlier
     booking = await repo.get(tenant, reference, lock=True)
     if booking is None:
         raise BookingNotFound(f"No booking {reference}.", reference=reference)
-    if booking.status in ("held", "confirmed"):
-        previous = booking.status
-        fare = await repo.fare(booking.flight_id, booking.cabin)
-        if fare is not None and fare.departs_at <= now:
-            raise BookingNotCancellable(
-                f"Flight of booking {reference} has already departed.", reference=reference
-            )
-        await repo.release_seats(booking.flight_id, booking.cabin, booking.passenger_count)
-        await repo.set_status(reference, "cancelled", now)
-        await repo.record(reference, previous, "cancelled", actor, now)
-    elif booking.status != "cancelled":
-        raise BookingNotCancellable(
-            f"Booking {reference} is {booking.status}; there is nothing to cancel.",
-            reference=reference,
-            booking_status=booking.status,
-        )
+    await apply(repo, booking)
     view = await _view(repo, reference)
     if idempotency_key is not None:
         await repo.store_response(tenant, idempotency_key, view)

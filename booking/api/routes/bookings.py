@@ -8,8 +8,10 @@ from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from booking.agent.factory import booking_policy
+from booking.api.auth import Client
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
+from booking.api.state import AppState
 from booking.domain import bookings
 from booking.errors import IdempotencyKeyRequired
 
@@ -129,15 +131,7 @@ async def confirm_booking(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Confirm a held booking (confirming twice returns the confirmed booking)."""
-    async with state.sessionmaker() as session, session.begin():
-        return await bookings.confirm(
-            session,
-            tenant=client.tenant,
-            reference=reference,
-            now=state.clock.now(),
-            actor=f"api:{client.key_id or 'local'}",
-            idempotency_key=f"{_SCOPE}{idempotency_key}" if idempotency_key else None,
-        )
+    return await _change(bookings.confirm, reference, client, state, idempotency_key)
 
 
 @router.post("/{reference}/cancel", responses=ERRORS)
@@ -148,12 +142,20 @@ async def cancel_booking(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Cancel a held or confirmed booking and release its seats (cancelling twice is a no-op)."""
+    return await _change(bookings.cancel, reference, client, state, idempotency_key)
+
+
+async def _change(
+    operation: Any, reference: str, client: Client, state: AppState, key: str | None
+) -> dict[str, Any]:
+    """Run ``bookings.confirm`` or ``bookings.cancel`` in the request's transaction."""
     async with state.sessionmaker() as session, session.begin():
-        return await bookings.cancel(
+        result: dict[str, Any] = await operation(
             session,
             tenant=client.tenant,
             reference=reference,
             now=state.clock.now(),
             actor=f"api:{client.key_id or 'local'}",
-            idempotency_key=f"{_SCOPE}{idempotency_key}" if idempotency_key else None,
+            idempotency_key=f"{_SCOPE}{key}" if key else None,
         )
+        return result
