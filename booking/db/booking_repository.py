@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, and_, delete, insert, select, text, update
+from sqlalchemy import Row, and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import (
@@ -28,8 +28,6 @@ from booking.db.models import (
     Flight,
     IdempotencyRecord,
 )
-
-LIVE = ("held", "confirmed")
 
 # The hold path runs these fixed statements on the session's connection: building and compiling
 # ORM statements per call cost more CPU than PostgreSQL spent on the whole hold.
@@ -271,12 +269,6 @@ class BookingRepository:
         )
         return list(result.all())
 
-    async def fare_counts(self, flight_id: int, cabin: str) -> Any:
-        stmt = select(Fare.seats_total, Fare.seats_available, Fare.seats_booked).where(
-            Fare.flight_id == flight_id, Fare.cabin == cabin
-        )
-        return (await self.session.execute(stmt)).first()
-
     # Idempotency ------------------------------------------------------------------------
 
     async def claim_key(
@@ -327,20 +319,9 @@ class ApprovalRepository:
             stmt = stmt.with_for_update()
         return (await self.session.scalars(stmt)).all()
 
-    async def pending(self, conversation_id: str) -> Sequence[Approval]:
-        stmt = (
-            select(Approval)
-            .where(Approval.conversation_id == conversation_id, Approval.status == "pending")
-            .order_by(Approval.created_at)
-        )
-        return (await self.session.scalars(stmt)).all()
-
     async def decide(self, approval_id: str, status: str, reason: str | None, at: datetime) -> None:
         await self.session.execute(
             update(Approval)
             .where(Approval.id == approval_id)
             .values(status=status, reason=reason, decided_at=at)
         )
-
-    async def delete_for_turn(self, turn_id: str) -> None:
-        await self.session.execute(delete(Approval).where(Approval.turn_id == turn_id))
