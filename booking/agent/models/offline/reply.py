@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from booking.agent.models.offline import phrases
-from booking.agent.models.offline.bookings import BOOKING_TOOLS
 from booking.agent.models.offline.errors import explain_error
 from booking.agent.models.offline.formats import EN_MONTHS, format_day, format_vnd
+from booking.agent.models.offline.history import BOOKING_TOOLS
 from booking.agent.models.offline.receipts import booking_answer
 from booking.agent.models.offline.text import Language, tool_calls
 from booking.agent.models.offline.understand import analyse

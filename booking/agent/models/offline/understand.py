@@ -25,7 +25,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from booking.agent.models.offline import phrases
-from booking.agent.models.offline.bookings import Draft, plan_booking
+from booking.agent.models.offline.booking_intent import Draft
+from booking.agent.models.offline.bookings import plan_booking
 from booking.agent.models.offline.dates import DateMention
 from booking.agent.models.offline.lexicon import (
     FLIGHT_WORDS,
