@@ -113,6 +113,10 @@ def install(app: FastAPI) -> None:
         ]
         if too_long:
             return problem(422, "message_too_long", "The message is too long.", errors=too_long)
+        unstorable = [e for e in errors if e["type"] == "unstorable_text"]
+        if unstorable:
+            # A rule the JSON schema cannot state (see schemas.RequestBody): its own code.
+            return problem(422, "unstorable_text", unstorable[0]["msg"].capitalize() + ".")
         return problem(422, "validation_failed", "The request is not valid.", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

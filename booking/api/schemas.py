@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 CONVERSATION_ID = r"^[A-Za-z0-9_-]{1,64}$"
+#: What PostgreSQL text and JSONB cannot hold: NUL, and UTF-16 surrogates (valid in JSON as
+#: escapes, not encodable in UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_at(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where in a parsed JSON body a string (or key) holds unstorable text, if anywhere."""
+    if isinstance(value, str):
+        return path if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _UNSTORABLE.search(key):
+                return (*path, key)
+            found = _unstorable_at(item, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable_at(item, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
+class RequestBody(BaseModel):
+    """Base of every request body: text the database cannot store (a NUL character, a lone
+    surrogate) is refused anywhere in the body with a 422, before anything is written."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        where = _unstorable_at(data)
+        if where is not None:
+            raise PydanticCustomError(
+                "unstorable_text",
+                "text at {where} contains a NUL character or a lone surrogate",
+                {"where": ".".join(map(str, where)) or "the body"},
+            )
+        return data
 
 
 class UIMessagePart(BaseModel):
@@ -25,7 +66,7 @@ class UIMessageIn(BaseModel):
     parts: list[UIMessagePart] = []
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(RequestBody):
     """The body ``DefaultChatTransport`` posts."""
 
     model_config = ConfigDict(
@@ -52,7 +93,7 @@ class ChatRequest(BaseModel):
     messageId: str | None = None
 
 
-class ConversationCreate(BaseModel):
+class ConversationCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"title": "Chuyến đi Hà Nội"}]}
     )
@@ -80,7 +121,7 @@ class ConversationDetail(ConversationRead):
     """The transcript as UI messages (``{id, role, parts, metadata}``)."""
 
 
-class MessageCreate(BaseModel):
+class MessageCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"text": "thời tiết Huế ngày 15/6"}]}
     )
@@ -98,7 +139,7 @@ class TurnResult(BaseModel):
     last_event_id: int
 
 
-class ApprovalDecisionIn(BaseModel):
+class ApprovalDecisionIn(RequestBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approved": True}]})
     approved: bool
     reason: str | None = Field(default=None, max_length=500)

@@ -11,6 +11,7 @@ from booking.agent.factory import booking_policy
 from booking.api.auth import Client
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
+from booking.api.schemas import RequestBody
 from booking.api.state import AppState
 from booking.domain import bookings
 from booking.errors import IdempotencyKeyRequired
@@ -53,7 +54,7 @@ class ContactIn(BaseModel):
     phone: str | None = Field(default=None, max_length=30)
 
 
-class BookingCreate(BaseModel):
+class BookingCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
@@ -38,15 +39,39 @@ from booking.db.conversation_repository import (
     TurnRepository,
 )
 from booking.db.models import Conversation
-from booking.errors import NotFound, ValidationFailed
+from booking.errors import ApprovalNotFound, NotFound, ValidationFailed
 
 router = APIRouter(
     prefix="/v1/conversations", tags=["conversations"], responses=problem_responses(401, 429)
 )
-# Ids that cannot exist are simply not found (404), as unknown ones are: the patterns are stated
-# for clients, not checked apart.
-ConversationId = Annotated[str, Path(json_schema_extra={"pattern": CONVERSATION_ID})]
-ApprovalId = Annotated[str, Path(json_schema_extra={"pattern": r"^apr_[0-9a-f]{32}$"})]
+APPROVAL_ID = r"^apr_[0-9a-f]{32}$"
+
+
+# Ids that cannot exist are simply not found (404), as unknown ones are, never a 422 that would
+# tell them apart; and they are answered before any query (a NUL cannot even be sent to
+# PostgreSQL). The client is resolved first, so a request without a key still gets 401.
+def _conversation_id(
+    conversation_id: Annotated[str, Path(json_schema_extra={"pattern": CONVERSATION_ID})],
+    client: CurrentClient,
+) -> str:
+    if not re.fullmatch(CONVERSATION_ID, conversation_id):
+        raise _not_found(conversation_id)
+    return conversation_id
+
+
+def _approval_id(
+    approval_id: Annotated[str, Path(json_schema_extra={"pattern": APPROVAL_ID})],
+    client: CurrentClient,
+) -> str:
+    if not re.fullmatch(APPROVAL_ID, approval_id):
+        raise ApprovalNotFound(
+            f"No pending approval {approval_id} in this conversation.", approval_id=approval_id
+        )
+    return approval_id
+
+
+ConversationId = Annotated[str, Depends(_conversation_id)]
+ApprovalId = Annotated[str, Depends(_approval_id)]
 #: Parsed by hand: any media range may come, and only an exact preference for JSON changes the
 #: answer. The 200 response documents both media types.
 Accept = Annotated[str, Header(include_in_schema=False)]
