@@ -3,7 +3,8 @@
 Every text chunk's content is the server's ``time.monotonic_ns()`` at the moment it is written
 (CLOCK_MONOTONIC is shared by all processes on Linux), so the client measures each chunk's
 delivery latency exactly. The request's ``model`` picks the shape: ``bench-<chunks>-<pace_us>`` (the first chunk at once,
-the others ``pace_us`` apart).
+the others ``pace_us`` apart); ``bench-<chunks>-<pace_us>-watch`` also records when the client
+closes the request early (:data:`CLOSES`, for a provider run in the benchmark's own process).
 Run: ``python -m bench.stream_server`` (prints the port on stdout).
 """
 
@@ -13,6 +14,13 @@ import asyncio
 import json
 import sys
 import time
+
+#: ``time.monotonic_ns()`` of every close a ``-watch`` request saw before its end.
+CLOSES: list[int] = []
+
+
+def _note_close(_: object) -> None:
+    CLOSES.append(time.monotonic_ns())
 
 
 def _frame(payload: dict[str, object] | str) -> bytes:
@@ -30,15 +38,25 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 if line.lower().startswith("content-length:"):
                     length = int(line.split(":", 1)[1])
             body = json.loads(await reader.readexactly(length))
-            _, chunks, pace_us = str(body.get("model", "bench-100-0")).split("-")
+            _, chunks, pace_us, *watch = str(body.get("model", "bench-100-0")).split("-")
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                b"transfer-encoding: chunked\r\n\r\n"
+                b"transfer-encoding: chunked\r\n"
+                + (b"connection: close\r\n\r\n" if watch else b"\r\n")
             )
+            gone: asyncio.Future[bytes] | None = None
+            if watch:
+                # ``-watch``: one request per connection, and the moment the client closes it
+                # is recorded in CLOSES (``bench.stop_bench``).
+                gone = asyncio.ensure_future(reader.read(1))
+                gone.add_done_callback(_note_close)
             base = {"id": "b", "object": "chat.completion.chunk", "created": 0, "model": "bench"}
             for index in range(int(chunks)):
                 if index and int(pace_us):  # The first chunk at once; then the pace.
-                    await asyncio.sleep(int(pace_us) / 1e6)
+                    if gone is None:
+                        await asyncio.sleep(int(pace_us) / 1e6)
+                    elif (await asyncio.wait({gone}, timeout=int(pace_us) / 1e6))[0]:
+                        return
                 content = f"{time.monotonic_ns()} "
                 choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
                 writer.write(_frame({**base, "choices": [choice]}))
@@ -56,6 +74,10 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             )
             writer.write(_frame("[DONE]") + b"0\r\n\r\n")
             await writer.drain()
+            if gone is not None:  # Finished: whatever the client does now is no early close.
+                gone.remove_done_callback(_note_close)
+                gone.cancel()
+                return
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
     finally:
