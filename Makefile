@@ -23,13 +23,16 @@ test: install
 lint: install
 	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy booking seed tests bench && $(BIN)/lint-imports
 
-## Benchmarks: seeding 1M flights, search latency, orchestrator overhead.
+## Every benchmark (about an hour; bench/README.md lists them with their latest figures).
 bench: install
 	$(BIN)/python -m bench.seed_bench
 	$(BIN)/python -m bench.search_bench
 	$(BIN)/python -m bench.agent_bench
+	$(BIN)/python -m bench.api_bench --baseline --pin
+	$(BIN)/python -m bench.stop_bench --baseline
 	$(BIN)/python -m bench.booking_bench
 	$(BIN)/python -m bench.jepsen_bench
+	$(BIN)/python -m bench.soak_bench --baseline
 
 clean:
 	-$(BIN)/booking db stop
