@@ -8,7 +8,10 @@ at the end. Each test then runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
@@ -19,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking.db import migrate
-from booking.db.embedded import embedded_url
+from booking.db.embedded import embedded_url, stop_embedded
 from booking.db.engine import libpq_url, make_async_engine
 from booking.domain.directory import load_gazetteer
 from booking.domain.places import Gazetteer
@@ -38,6 +41,24 @@ def _server_url() -> str:
     if url:
         return normalize_database_url(url)
     return embedded_url(ROOT / ".booking" / "test-pg")
+
+
+@contextlib.contextmanager
+def own_embedded_server(name: str, seed: SeedOptions) -> Iterator[tuple[str, Path]]:
+    """(URL, data folder) of an embedded PostgreSQL of the caller's own, migrated and seeded: one
+    a test may crash and restart (never the shared server). Stopped and removed afterwards.
+
+    Not under pytest's ``tmp_path``: run as root, pgserver runs the server as its own user, and
+    every pytest session resets ``/tmp/pytest-of-root`` to mode 0700, locking that user out."""
+    pg_dir = Path(tempfile.mkdtemp(prefix=f"booking-{name}-")) / "pg"
+    try:
+        url = embedded_url(pg_dir)
+        migrate.upgrade(url)
+        seed_database(url, seed)
+        yield url, pg_dir
+    finally:
+        stop_embedded(pg_dir)
+        shutil.rmtree(pg_dir.parent, ignore_errors=True)
 
 
 class ScratchDatabases:

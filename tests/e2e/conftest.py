@@ -100,10 +100,11 @@ SpawnServer = Callable[..., ServerProcess]
 @pytest.fixture
 def spawn(seeded_url: str, tmp_path: Path) -> Iterator[SpawnServer]:
     """``spawn(**settings)`` runs the app in a process of its own (offline model, keys on),
-    so a test can kill it; every process is killed after the test."""
+    so a test can kill it; every process is killed after the test. ``deployed=True`` runs it
+    with ``booking serve`` (see :class:`ServerProcess`)."""
     processes: list[ServerProcess] = []
 
-    def spawn_one(**overrides: Any) -> ServerProcess:
+    def spawn_one(*, deployed: bool = False, **overrides: Any) -> ServerProcess:
         settings = {
             "BOOKING_DATABASE_URL": seeded_url,
             "BOOKING_NOW": TEST_NOW.isoformat(),
@@ -114,7 +115,8 @@ def spawn(seeded_url: str, tmp_path: Path) -> Iterator[SpawnServer]:
             "BOOKING_RATE_LIMIT_PER_MINUTE": "100000",
         }
         settings.update({f"BOOKING_{k.upper()}": str(v) for k, v in overrides.items()})
-        process = ServerProcess(settings, tmp_path / f"server-{len(processes)}.log")
+        log_path = tmp_path / f"server-{len(processes)}.log"
+        process = ServerProcess(settings, log_path, deployed=deployed)
         processes.append(process)
         return process
 

@@ -31,6 +31,8 @@ from tests.support.server import (
     call_chunks,
     chat_body,
     new_id,
+    replay,
+    wait_idle,
 )
 
 FIRST_CHUNK_S = 1.5
@@ -288,3 +290,58 @@ def test_stop_closes_the_upstream_and_every_resource_returns_to_its_baseline(
     assert _server_state(server) == baseline
     # The latency itself is a benchmark figure; here, only that the close follows the stop.
     assert max(delays) < 1.0
+
+
+def _active_streams(server: RunningServer) -> float:
+    value = server.app.state.booking.metrics.registry.get_sample_value("booking_active_streams")
+    assert value is not None
+    return float(value)
+
+
+def test_a_disconnect_releases_its_stream_and_the_turn_finishes_with_nothing_left_over(
+    start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+) -> None:
+    """A client that goes away does not end its turn (it may resume from its last id): its
+    stream is released at once, the turn runs to its end (the provider finishes writing, it is
+    not cut), and then tasks and pooled connections are back at their baseline."""
+    streams = 6
+    answer = " ".join(["chuyến bay"] * 40)
+    provider.queue(Script(events=text_chunks("Chào bạn.")))
+    server = start(None, **llm)
+    with server.client(key) as client:
+        with client.stream("POST", "/v1/chat", json=chat_body(new_id(), "chào")) as r:
+            Stream(r).read_to_end()
+    baseline = _server_state(server)
+    provider.scripts.clear()
+    provider.queue(Script(events=text_chunks(answer), delay_s=0.02))
+    conversations = []
+    for _ in range(streams):
+        with server.client(key) as client:
+            conversation_id = new_id()
+            with client.stream("POST", "/v1/chat", json=chat_body(conversation_id, "kể đi")) as r:
+                Stream(r).read_type("text-delta")
+            conversations.append(conversation_id)
+        # The connection is closed: the server lets go of its stream within a second.
+        deadline = time.monotonic() + 1.0
+        while _active_streams(server) > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _active_streams(server) == 0
+    with server.client(key) as client:
+        for conversation_id in conversations:
+            wait_idle(client, conversation_id)
+            records = replay(client, conversation_id)
+            assert _parts(records)[-1]["type"] == "finish"
+            assert (
+                "".join(p["delta"] for p in _parts(records) if p["type"] == "text-delta") == answer
+            )
+    assert provider.closed_early == 0, "a disconnect must not cut the provider's answer"
+    # (Fewer tasks than at the baseline is fine: the first client's connection may still have
+    # had its task then.)
+    deadline = time.monotonic() + 1.0
+    while not _at_most(_server_state(server), baseline) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _at_most(_server_state(server), baseline), (_server_state(server), baseline)
+
+
+def _at_most(state: tuple[int, int], baseline: tuple[int, int]) -> bool:
+    return state[0] <= baseline[0] and state[1] <= baseline[1]

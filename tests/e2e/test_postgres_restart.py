@@ -10,8 +10,6 @@ missing), and new turns succeed.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +20,11 @@ import pytest
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
 from booking.api.auth import create_key
-from booking.db import migrate
-from booking.db.embedded import crash_embedded, embedded_url, stop_embedded
+from booking.db.embedded import crash_embedded, embedded_url
 from booking.db.engine import make_async_engine, make_sessionmaker
 from booking.settings import Settings
-from seed.load import SeedOptions, seed_database
-from tests.conftest import TEST_TODAY
+from seed.load import SeedOptions
+from tests.conftest import TEST_TODAY, own_embedded_server
 from tests.e2e.conftest import StartServer
 from tests.support.fake_provider import FakeProvider, Script, text_chunks
 from tests.support.server import (
@@ -52,17 +49,9 @@ DEADLINE_S = 30.0
 
 @pytest.fixture(scope="module")
 def own_pg() -> Iterator[tuple[str, Path]]:
-    """A migrated, seeded embedded PostgreSQL to crash (see test_booking_history for why it is
-    not under pytest's tmp_path)."""
-    pg_dir = Path(tempfile.mkdtemp(prefix="booking-pgrestart-")) / "pg"
-    try:
-        url = embedded_url(pg_dir)
-        migrate.upgrade(url)
-        seed_database(url, SEED)
-        yield url, pg_dir
-    finally:
-        stop_embedded(pg_dir)
-        shutil.rmtree(pg_dir.parent, ignore_errors=True)
+    """A migrated, seeded embedded PostgreSQL to crash."""
+    with own_embedded_server("pgrestart", SEED) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

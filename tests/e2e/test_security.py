@@ -24,9 +24,7 @@ import secrets
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -38,8 +36,7 @@ from psycopg import sql
 from booking.api.auth import KEY_PREFIX, hash_key
 from booking.db.engine import libpq_url
 from booking.domain.bookings import REFERENCE_ALPHABET
-from tests.conftest import TEST_NOW
-from tests.e2e.conftest import MakeKey, StartServer
+from tests.e2e.conftest import MakeKey, SpawnServer, StartServer
 from tests.e2e.test_api_approvals import (
     HELD,
     Paused,
@@ -62,7 +59,6 @@ from tests.support.server import (
     call_chunks,
     chat_body,
     conversation,
-    free_port,
     new_id,
     wait_idle,
 )
@@ -605,59 +601,17 @@ def test_text_postgresql_cannot_store_is_refused_with_a_problem(
 # 3. API keys --------------------------------------------------------------------------------
 
 
-class ServeProcess(ServerProcess):
-    """``booking serve`` as deployed: the app's JSON logging at INFO with uvicorn's access log
-    (``ServerProcess`` runs uvicorn at ``--log-level warning``, which drops the access log)."""
-
-    def __init__(self, settings: dict[str, str], log_path: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
-        env.update(settings)
-        self.port = free_port()
-        self.log_path = log_path
-        with log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "booking", "serve", "--no-migrate",
-                    "--host", "127.0.0.1", "--port", str(self.port),
-                ],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.kill()
-            raise
-
-
-def verbose_env(seeded_url: str) -> dict[str, str]:
-    """Settings as the ``spawn`` fixture sets them, plus every SQL statement logged."""
-    return {
-        "BOOKING_DATABASE_URL": seeded_url,
-        "BOOKING_NOW": TEST_NOW.isoformat(),
-        "BOOKING_ENVIRONMENT": "test",
-        "BOOKING_AUTH": "on",
-        "BOOKING_HEARTBEAT_S": "0.3",
-        "BOOKING_DB_POOL_SIZE": "2",
-        "BOOKING_RATE_LIMIT_PER_MINUTE": "100000",
-        "BOOKING_DB_ECHO": "true",
-    }
-
-
 @pytest.fixture
-def served(seeded_url: str, tmp_path: Path) -> Iterator[ServeProcess]:
-    process = ServeProcess(verbose_env(seeded_url), tmp_path / "serve.log")
-    yield process
-    process.kill()
+def served(spawn: SpawnServer) -> ServerProcess:
+    """``booking serve`` as deployed, with every SQL statement logged too."""
+    return spawn(deployed=True, db_echo="true")
 
 
 def create_key_with_cli(seeded_url: str) -> tuple[str, str]:
     """``booking keys create``: the key, and everything the command wrote."""
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
-    env.update(verbose_env(seeded_url))
+    env.update(BOOKING_DATABASE_URL=seeded_url, BOOKING_ENVIRONMENT="test", BOOKING_DB_ECHO="true")
     done = subprocess.run(
         [sys.executable, "-m", "booking", "keys", "create", "--name", "e2e", "--tenant", tenant],
         env=env,
@@ -673,7 +627,7 @@ def create_key_with_cli(seeded_url: str) -> tuple[str, str]:
     return printed[0], done.stdout + done.stderr
 
 
-def stopped_log(served: ServeProcess) -> str:
+def stopped_log(served: ServerProcess) -> str:
     """The process's whole log, once it has exited cleanly (every line flushed)."""
     served.process.terminate()
     served.process.wait(30)
@@ -684,7 +638,7 @@ def stopped_log(served: ServeProcess) -> str:
     return log
 
 
-def test_keys_are_stored_hashed_and_never_logged(served: ServeProcess, seeded_url: str) -> None:
+def test_keys_are_stored_hashed_and_never_logged(served: ServerProcess, seeded_url: str) -> None:
     key, cli_output = create_key_with_cli(seeded_url)
     secret = key.removeprefix(KEY_PREFIX)
     # The command shows the key once, on its own line, and nowhere else in what it wrote.
@@ -728,7 +682,7 @@ def test_keys_are_stored_hashed_and_never_logged(served: ServeProcess, seeded_ur
 
 
 def test_a_key_sent_in_the_query_string_is_not_logged(
-    served: ServeProcess, make_key: MakeKey
+    served: ServerProcess, make_key: MakeKey
 ) -> None:
     """Keys are only read from the Authorization header, so a client that puts its key in the
     URL (as an EventSource, which cannot set headers, might) is refused; the key it sent must

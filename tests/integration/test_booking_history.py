@@ -17,8 +17,6 @@ PostgreSQL started for this module (under a temporary folder), never on the shar
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +26,8 @@ import pytest
 from bench.history import BookingRow, FareRow, History, Kind, Op, Phase, Snapshot, Verdict, check
 from bench.jepsen_bench import Result, Scenario, run
 from booking.db import migrate
-from booking.db.embedded import embedded_url, stop_embedded
 from seed.load import SeedOptions, seed_database
-from tests.conftest import TEST_NOW, TEST_TODAY, ScratchDatabases
+from tests.conftest import TEST_NOW, TEST_TODAY, ScratchDatabases, own_embedded_server
 
 POOL = 16
 SEED = SeedOptions(seed=7, today=TEST_TODAY, days=10, scale=0.2)
@@ -161,19 +158,9 @@ def history_url(scratch: ScratchDatabases) -> str:
 
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[tuple[str, Path]]:
-    """An embedded PostgreSQL of this module's own, migrated and seeded: the one we crash.
-
-    Not under pytest's ``tmp_path``: run as root, pgserver runs the server as its own user, and
-    every pytest session resets ``/tmp/pytest-of-root`` to mode 0700, locking that user out."""
-    pg_dir = Path(tempfile.mkdtemp(prefix="booking-jepsen-")) / "pg"
-    try:
-        url = embedded_url(pg_dir)
-        migrate.upgrade(url)
-        seed_database(url, SEED)
-        yield url, pg_dir
-    finally:
-        stop_embedded(pg_dir)
-        shutil.rmtree(pg_dir.parent, ignore_errors=True)
+    """An embedded PostgreSQL of this module's own: the one we crash."""
+    with own_embedded_server("jepsen", SEED) as server:
+        yield server
 
 
 def _assert_valid(result: Result) -> None:

@@ -147,19 +147,27 @@ def start_server(settings: Settings, registry: ToolRegistry | None = None) -> Ru
 
 class ServerProcess:
     """The app in a separate uvicorn process (``--factory``, settings from the environment), so a
-    test can kill it with SIGKILL, as a crash would: no lifespan shutdown, leases left to expire."""
+    test can kill it with SIGKILL, as a crash would: no lifespan shutdown, leases left to expire.
 
-    def __init__(self, settings: dict[str, str], log_path: Path) -> None:
+    ``deployed``: run ``booking serve`` instead, as the image does (the app's JSON logging at
+    INFO with uvicorn's access log, where the bare uvicorn command logs warnings only)."""
+
+    def __init__(self, settings: dict[str, str], log_path: Path, *, deployed: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
         env.update(settings)
         self.port = free_port()
         self.log_path = log_path
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        if deployed:
+            command = [sys.executable, "-m", "booking", "serve", "--no-migrate", *address]
+        else:
+            command = [
+                sys.executable, "-m", "uvicorn", "booking.api.app:create_app", "--factory",
+                *address, "--log-level", "warning",
+            ]  # fmt: skip
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "uvicorn", "booking.api.app:create_app", "--factory",
-                    "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-                ],
+                command,
                 env=env,
                 cwd=ROOT,
                 stdout=log,
