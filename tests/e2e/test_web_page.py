@@ -87,9 +87,12 @@ def page(context: BrowserContext) -> Iterator[Page]:
 
 
 def send(page: Page, text: str) -> None:
-    """Type a message and press Enter, as a traveller would (the page in Vietnamese)."""
+    """Type a message and press Enter, as a traveller would (the page in Vietnamese), once the
+    page takes one: while a reply is still ending (its text shown, its ``finish`` not yet read)
+    the send button is disabled and Enter does nothing."""
     box = page.get_by_label("Tin nhắn")
     box.fill(text)
+    expect(page.locator("#send")).to_be_enabled()
     box.press("Enter")
 
 
