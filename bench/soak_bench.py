@@ -30,7 +30,7 @@ from typing import Any
 import httpx2
 import psutil
 
-from bench.api_bench import api, prepare_database, provider
+from bench.api_bench import api, plain_relay, prepare_database, provider
 
 MiB = 2**20
 #: ``bench-<chunks>-<pace_us>``: 50 chunks 20 ms apart, a one-second answer.
@@ -77,8 +77,12 @@ class Memory:
         )
 
 
-def check_stream(lines: list[str], chunks: int | None) -> tuple[str | None, list[tuple[int, str]]]:
-    """(what is wrong or None, the (id, data) of every event) for one reply's SSE lines."""
+def check_stream(
+    lines: list[str], chunks: int | None, *, relay: bool = False
+) -> tuple[str | None, list[tuple[int, str]]]:
+    """(what is wrong or None, the (id, data) of every event) for one reply's SSE lines.
+
+    ``relay``: the plain relay baseline, which has no ids, no ``start`` and no resume."""
     events: list[tuple[int, str]] = []
     current_id: int | None = None
     done = False
@@ -89,20 +93,20 @@ def check_stream(lines: list[str], chunks: int | None) -> tuple[str | None, list
             data = line[6:]
             if data == "[DONE]":
                 done = True
-            elif current_id is None:
+            elif current_id is None and not relay:
                 return "event without id", events
             else:
-                events.append((current_id, data))
+                events.append((current_id or 0, data))
             current_id = None
     if not done:
         return "no [DONE]", events
     if not events:
         return "no events", events
     ids = [i for i, _ in events]
-    if ids != list(range(ids[0], ids[0] + len(ids))):
+    if not relay and ids != list(range(ids[0], ids[0] + len(ids))):
         return "ids not contiguous", events
     types = [json.loads(data)["type"] for _, data in events]
-    if types[0] != "start":
+    if not relay and types[0] != "start":
         return f"first part {types[0]}", events
     if types[-1] != "finish":
         return f"ended with {types[-1]}", events
@@ -140,6 +144,7 @@ async def one_turn(
     text: str,
     chunks: int | None,
     replay: bool,
+    relay: bool = False,
 ) -> None:
     """One new conversation, one reply, checked; optionally replayed and compared."""
     conversation_id = f"soak-{uuid.uuid4().hex}"
@@ -160,7 +165,7 @@ async def one_turn(
     except httpx2.HTTPError as exc:
         tally.problems[type(exc).__name__] += 1
         return
-    problem, events = check_stream(lines, chunks)
+    problem, events = check_stream(lines, chunks, relay=relay)
     if problem is not None:
         tally.problems[problem] += 1
         return
@@ -184,6 +189,7 @@ async def soak(
     headers: dict[str, str] | None = None,
     sample_s: float = 2.0,
     settle_s: float = 5.0,
+    relay: bool = False,
 ) -> tuple[Tally, Memory]:
     """``clients`` loops of back-to-back turns for ``duration_s``; RSS of ``pid`` sampled."""
     process = psutil.Process(pid)
@@ -194,7 +200,7 @@ async def soak(
     ) as client:
         # Warm the server up (imports, pools, caches) before measuring idle.
         for _ in range(3):
-            await one_turn(client, Tally(), text, chunks, True)
+            await one_turn(client, Tally(), text, chunks, not relay, relay)
         await asyncio.sleep(1.0)
         memory = Memory(idle=process.memory_info().rss)
         began = time.monotonic()
@@ -209,8 +215,8 @@ async def soak(
             n = 0
             while time.monotonic() < stop_at:
                 n += 1
-                replay = replay_every > 0 and (n + index) % replay_every == 0
-                await one_turn(client, tally, text, chunks, replay)
+                replay = not relay and replay_every > 0 and (n + index) % replay_every == 0
+                await one_turn(client, tally, text, chunks, replay, relay)
 
         sampling = asyncio.create_task(sampler())
         await asyncio.gather(*(loop(i) for i in range(clients)))
@@ -220,7 +226,7 @@ async def soak(
     return tally, memory
 
 
-async def _ramp_step(base_url: str, streams: int) -> tuple[float, int]:
+async def _ramp_step(base_url: str, streams: int, relay: bool) -> tuple[float, int]:
     """(chunk delivery p99 in ms, failed streams) for ``streams`` paced streams at once."""
     tally = Tally()
     limits = httpx2.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
@@ -228,16 +234,16 @@ async def _ramp_step(base_url: str, streams: int) -> tuple[float, int]:
         base_url=base_url, timeout=httpx2.Timeout(60), limits=limits
     ) as client:
         await asyncio.gather(
-            *(one_turn(client, tally, "hi", CHUNKS, False) for _ in range(streams))
+            *(one_turn(client, tally, "hi", CHUNKS, False, relay) for _ in range(streams))
         )
     p99 = statistics.quantiles(tally.latencies_ms, n=100, method="inclusive")[98]
     return p99, tally.turns - tally.complete
 
 
-def measure_capacity(base_url: str) -> int:
+def measure_capacity(base_url: str, relay: bool = False) -> int:
     capacity = 0
     for streams in (8, 16, 24, 32, 48, 64, 96, 128):
-        p99, failed = asyncio.run(_ramp_step(base_url, streams))
+        p99, failed = asyncio.run(_ramp_step(base_url, streams, relay))
         ok = p99 <= 40 and failed == 0
         print(f"  {streams:3d} paced streams: chunk p99 {p99:7.1f} ms, failed {failed}")
         if not ok:
@@ -259,25 +265,38 @@ def report(tally: Tally, memory: Memory, duration_s: float, warmup_s: float) -> 
     print(f"  {memory.describe(warmup_s)}")
 
 
+def run(served: tuple[str, int], args: argparse.Namespace, relay: bool) -> None:
+    base, pid = served
+    duration_s = args.minutes * 60
+    if args.capacity:
+        capacity = args.capacity
+    else:
+        print(f"  capacity ramp ({MODEL}: {CHUNKS} chunks 20 ms apart, p99 <= 40 ms)")
+        capacity = measure_capacity(base, relay)
+    clients = max(1, round(capacity * args.load))
+    print(f"  soak: {clients} streams ({args.load:.0%} of {capacity}) for {args.minutes} min")
+    tally, memory = asyncio.run(
+        soak(base, pid, clients=clients, duration_s=duration_s, relay=relay)
+    )
+    report(tally, memory, duration_s, min(60.0, duration_s / 5))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--capacity", type=int, help="skip the ramp")
     parser.add_argument("--load", type=float, default=0.8, help="share of capacity")
+    parser.add_argument("--baseline", action="store_true", help="then soak the plain relay")
     args = parser.parse_args()
-    duration_s = args.minutes * 60
-    warmup_s = min(60.0, duration_s / 5)
     db_url = prepare_database()
-    with provider() as provider_url, api(db_url, provider_url, MODEL) as (base, pid):
-        if args.capacity:
-            capacity = args.capacity
-        else:
-            print(f"capacity ramp ({MODEL}: {CHUNKS} chunks 20 ms apart)")
-            capacity = measure_capacity(base)
-        clients = max(1, round(capacity * args.load))
-        print(f"soak: {clients} streams ({args.load:.0%} of {capacity}) for {args.minutes} min")
-        tally, memory = asyncio.run(soak(base, pid, clients=clients, duration_s=duration_s))
-        report(tally, memory, duration_s, warmup_s)
+    with provider() as provider_url:
+        print("booking serve")
+        with api(db_url, provider_url, MODEL) as served:
+            run(served, args, relay=False)
+        if args.baseline:
+            print("baseline: a plain FastAPI relay of the same provider (no storage, no resume)")
+            with plain_relay(provider_url, MODEL) as served:
+                run(served, args, relay=True)
 
 
 if __name__ == "__main__":
