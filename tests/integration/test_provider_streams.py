@@ -267,6 +267,21 @@ async def test_arguments_object_passes_through(
     assert_matches(response, expected_for("arguments_object_not_string"))
 
 
+async def test_the_connection_is_reused_across_streams(
+    provider: FakeProvider, model: OpenAIChatModel
+) -> None:
+    """After ``[DONE]`` the SDK drains the rest of the body through our keep-alive filter, so
+    the HTTP/1.1 connection goes back to the pool: against a real provider each turn would
+    otherwise pay a new TCP and TLS handshake. (The filter once handed the drain a second
+    iterator over a consumed body, and every stream closed its connection.)"""
+    pinged = [b": ping\n\n", *answer("Chào ", "bạn.")]
+    provider.queue(Script(events=pinged, keep_alive=True))
+    for _ in range(3):
+        _, response = await assemble(model)
+        assert response.text == "Chào bạn."
+    assert provider.connections == 1
+
+
 async def test_request_is_a_streaming_chat_completion(
     provider: FakeProvider, model: OpenAIChatModel
 ) -> None:

@@ -39,6 +39,9 @@ class Script:
     """Close the connection as soon as the request arrives, before any response."""
     pause_before: dict[int, float] = field(default_factory=dict)
     """Extra silence before the piece at this index (a stall mid-stream)."""
+    keep_alive: bool = False
+    """Keep the connection open for the next request, as real providers do (HTTP/1.1); by
+    default every stream ends with the connection closed."""
 
 
 def sse(*chunks: dict[str, Any] | str) -> list[bytes]:
@@ -219,7 +222,10 @@ class FakeProvider:
         # an incomplete message, not mistaken for a normal end.
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-            b"transfer-encoding: chunked\r\nconnection: close\r\n" + extra.encode() + b"\r\n"
+            b"transfer-encoding: chunked\r\n"
+            + (b"" if script.keep_alive else b"connection: close\r\n")
+            + extra.encode()
+            + b"\r\n"
         )
         await writer.drain()
         self.open_streams += 1
@@ -241,6 +247,8 @@ class FakeProvider:
                 return False
             writer.write(b"0\r\n\r\n")
             await writer.drain()
+            if script.keep_alive:
+                return True
         except ConnectionError:
             self.closed_early += 1
             self.closed_at.append(time.monotonic())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -316,8 +316,16 @@ class _FilteredStream(httpx2.AsyncByteStream):
 
     def __init__(self, response: httpx2.Response) -> None:
         self._response = response
+        # One iterator for the body's whole life: after ``[DONE]`` the SDK iterates the stream
+        # again to drain what is left (so the HTTP/1.1 connection can be reused); a fresh
+        # iterator would ask the inner response for its body a second time, fail with
+        # StreamConsumed, and the connection would be closed instead of going back to the pool.
+        self._events = self._filter()
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._events
+
+    async def _filter(self) -> AsyncGenerator[bytes, None]:
         pending = b""
         event: list[bytes] = []
         # aiter_bytes() decodes gzip/deflate, so keep-alives in compressed streams are seen too.
@@ -339,6 +347,7 @@ class _FilteredStream(httpx2.AsyncByteStream):
             yield b"\n".join(tail) + b"\n\n"
 
     async def aclose(self) -> None:
+        await self._events.aclose()
         await self._response.aclose()
 
 
