@@ -243,9 +243,9 @@ class EventWriter:
             return
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            # The stream log tolerates losing its last few hundred milliseconds if PostgreSQL
-            # itself crashes (turns then end as interrupted); it does not tolerate an fsync wait
-            # on every group. Bookings are written with full durability elsewhere.
+            # No fsync wait on every group: if PostgreSQL crashes, the last few hundred
+            # milliseconds are rewritten from memory (``_rewind``). Bookings are written with
+            # full durability elsewhere.
             await self._conn.execute("SET synchronous_commit = off")
         if self._resync:
             await self._rewind(self._conn)
@@ -270,17 +270,20 @@ class EventWriter:
         if not turns:
             return
         stored = dict(await last_seqs(conn, list(turns)))
-        for turn_id, live in turns.items():
-            last = stored.get(turn_id, live.first_seq)
-            kept = bisect.bisect_right(live.parts, last, key=lambda item: item[0])
-            if kept < live.persisted:
-                log.warning(
-                    "turn %s: %d stored parts lost in a database crash; writing them again",
-                    turn_id,
-                    live.persisted - kept,
-                )
-                live.persisted = kept
-                self.mark(live)
+        for live in turns.values():
+            self.rewind(live, stored.get(live.turn_id, live.first_seq))
+
+    def rewind(self, live: LiveTurn, last_stored: int) -> None:
+        """The database holds ``live``'s parts up to ``last_stored``: write the rest again."""
+        kept = bisect.bisect_right(live.parts, last_stored, key=lambda item: item[0])
+        if kept < live.persisted:
+            log.warning(
+                "turn %s: %d stored parts lost in a database crash; writing them again",
+                live.turn_id,
+                live.persisted - kept,
+            )
+            live.persisted = kept
+            self.mark(live)
 
 
 class TurnManager:
@@ -667,7 +670,13 @@ class TurnManager:
             reraise=True,
         ):
             with attempt:
-                await live.flushed()  # again: a crash may have taken parts (the writer rewinds)
+                if attempt.retry_state.attempt_number > 1:
+                    # The database went away after the turn's last write: a crash may have
+                    # taken parts the writer thought stored. Check, and have them written again.
+                    async with self._driver() as driver:
+                        stored = dict(await last_seqs(driver, [live.turn_id]))
+                    self.writer.rewind(live, stored.get(live.turn_id, live.first_seq))
+                await asyncio.wait_for(live.flushed(), CLOSE_RETRY_S)
                 await self._close_turn(live, *args)
 
     async def _close_turn(

@@ -243,6 +243,12 @@ def _server_state(server: RunningServer) -> tuple[int, int]:
     return asyncio.run_coroutine_threadsafe(read(), loop).result(5)
 
 
+def _at_most(state: tuple[int, int], baseline: tuple[int, int]) -> bool:
+    """Back at the baseline or below it (when the baseline was taken, the first client's
+    connection may still have had its task in the server)."""
+    return state[0] <= baseline[0] and state[1] <= baseline[1]
+
+
 def test_stop_closes_the_upstream_and_every_resource_returns_to_its_baseline(
     start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
 ) -> None:
@@ -285,9 +291,9 @@ def test_stop_closes_the_upstream_and_every_resource_returns_to_its_baseline(
             assert _parts(records)[-1]["type"] == "abort"
     assert provider.open_streams == 0
     deadline = time.monotonic() + 1.0
-    while _server_state(server) != baseline and time.monotonic() < deadline:
+    while not _at_most(_server_state(server), baseline) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _server_state(server) == baseline
+    assert _at_most(_server_state(server), baseline), (_server_state(server), baseline)
     # The latency itself is a benchmark figure; here, only that the close follows the stop.
     assert max(delays) < 1.0
 
@@ -335,13 +341,7 @@ def test_a_disconnect_releases_its_stream_and_the_turn_finishes_with_nothing_lef
                 "".join(p["delta"] for p in _parts(records) if p["type"] == "text-delta") == answer
             )
     assert provider.closed_early == 0, "a disconnect must not cut the provider's answer"
-    # (Fewer tasks than at the baseline is fine: the first client's connection may still have
-    # had its task then.)
     deadline = time.monotonic() + 1.0
     while not _at_most(_server_state(server), baseline) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _at_most(_server_state(server), baseline), (_server_state(server), baseline)
-
-
-def _at_most(state: tuple[int, int], baseline: tuple[int, int]) -> bool:
-    return state[0] <= baseline[0] and state[1] <= baseline[1]
