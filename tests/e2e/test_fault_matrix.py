@@ -249,6 +249,21 @@ def _at_most(state: tuple[int, int], baseline: tuple[int, int]) -> bool:
     return state[0] <= baseline[0] and state[1] <= baseline[1]
 
 
+def _warm_server(
+    start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+) -> tuple[RunningServer, tuple[int, int]]:
+    """A server after one turn, and its (tasks, pool checkouts) then; the provider's queue is
+    left empty. The first turn starts what lives as long as the server (sse-starlette's
+    shutdown watcher), so baselines are taken after it."""
+    provider.queue(Script(events=text_chunks("Chào bạn.")))
+    server = start(None, **llm)
+    with server.client(key) as client:
+        with client.stream("POST", "/v1/chat", json=chat_body(new_id(), "chào")) as r:
+            Stream(r).read_to_end()
+    provider.scripts.clear()
+    return server, _server_state(server)
+
+
 def test_stop_closes_the_upstream_and_every_resource_returns_to_its_baseline(
     start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
 ) -> None:
@@ -256,14 +271,7 @@ def test_stop_closes_the_upstream_and_every_resource_returns_to_its_baseline(
     closed at once and the server's tasks and pooled connections are back where they were."""
     streams = 6
     long_answer = " ".join(["chuyến bay"] * 400)
-    provider.queue(Script(events=text_chunks("Chào bạn.")))
-    server = start(None, **llm)
-    with server.client(key) as client:
-        # A first turn starts what lives as long as the server (sse-starlette's shutdown watcher).
-        with client.stream("POST", "/v1/chat", json=chat_body(new_id(), "chào")) as r:
-            Stream(r).read_to_end()
-    baseline = _server_state(server)
-    provider.scripts.clear()
+    server, baseline = _warm_server(start, key, provider, llm)
     provider.queue(Script(events=text_chunks(long_answer), delay_s=0.03))
     delays: list[float] = []
     with ExitStack() as stack:
@@ -312,13 +320,7 @@ def test_a_disconnect_releases_its_stream_and_the_turn_finishes_with_nothing_lef
     not cut), and then tasks and pooled connections are back at their baseline."""
     streams = 6
     answer = " ".join(["chuyến bay"] * 40)
-    provider.queue(Script(events=text_chunks("Chào bạn.")))
-    server = start(None, **llm)
-    with server.client(key) as client:
-        with client.stream("POST", "/v1/chat", json=chat_body(new_id(), "chào")) as r:
-            Stream(r).read_to_end()
-    baseline = _server_state(server)
-    provider.scripts.clear()
+    server, baseline = _warm_server(start, key, provider, llm)
     provider.queue(Script(events=text_chunks(answer), delay_s=0.02))
     conversations = []
     for _ in range(streams):
