@@ -47,7 +47,6 @@ class Tally:
     problems: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
     replayed: int = 0
-    conversations: list[str] = field(default_factory=list)
 
     @property
     def complete_pct(self) -> float:
@@ -174,7 +173,6 @@ async def one_turn(
         return
     tally.replayed += replay
     tally.complete += 1
-    tally.conversations.append(conversation_id)
 
 
 async def soak(

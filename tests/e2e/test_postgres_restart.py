@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
@@ -169,8 +170,6 @@ def test_a_tool_that_meets_the_outage_fails_and_the_turn_still_answers(
     @registry.tool(timeout_s=5.0)
     async def count_airports(ctx: ToolContext) -> dict[str, Any]:
         """How many airports we know."""
-        from sqlalchemy import text
-
         async with ctx.sessionmaker() as session:
             return {"airports": await session.scalar(text("SELECT count(*) FROM airports"))}
 
