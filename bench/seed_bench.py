@@ -52,7 +52,7 @@ def main() -> None:
 
 
 def _schedule_for(scale: float) -> list[object]:
-    from seed.network import load_network
+    from booking.reference import load_network
 
     return list(_schedule(load_network(), SeedOptions(scale=scale)))
 

@@ -274,8 +274,8 @@ def offline_serve(
     """Serve the offline model as an OpenAI-compatible endpoint at http://HOST:PORT/v1."""
     import uvicorn
 
-    from booking.agent.models.offline.transport import OfflineModel, asgi_app
     from booking.domain.dates import clock_from
+    from booking.offline_model.transport import OfflineModel, asgi_app
 
     settings = Settings()
     model = OfflineModel(clock_from(settings), pace_s=settings.offline_pace_ms / 1000)

@@ -24,7 +24,7 @@ from faker import Faker
 
 from booking.db.engine import libpq_url
 from booking.domain.places import alias_key
-from seed.network import Network, Route, load_network
+from booking.reference import Network, Route, load_network
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) -> None."""

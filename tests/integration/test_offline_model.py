@@ -23,17 +23,17 @@ from booking.agent.events import (
     TurnEvent,
 )
 from booking.agent.factory import build_orchestrator
-from booking.agent.models.offline.transport import (
-    MODEL_ID,
-    OfflineModel,
-    OfflineTransport,
-    asgi_app,
-)
 from booking.agent.models.openai_chat import OpenAIChatModel
 from booking.agent.models.select import OFFLINE_NAME, build_model_client
 from booking.agent.orchestrator import Orchestrator, Turn
 from booking.domain.dates import FixedClock
 from booking.domain.places import Gazetteer
+from booking.offline_model.transport import (
+    MODEL_ID,
+    OfflineModel,
+    OfflineTransport,
+    asgi_app,
+)
 from booking.settings import Settings
 from tests.conftest import TEST_NOW
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from booking.agent.models.offline import PlannedCall, compose_answer, understand
-from booking.agent.models.offline.brain import Response, respond
+from booking.offline_model import PlannedCall, compose_answer, understand
+from booking.offline_model.brain import Response, respond
 
 #: A Sunday.
 TODAY = date(2026, 11, 22)

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from booking.agent.models.offline import compose_answer
-from booking.agent.models.offline.brain import respond
+from booking.offline_model import compose_answer
+from booking.offline_model.brain import respond
 
 TODAY = date(2026, 6, 1)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from booking.agent.models.offline import Plan, PlannedCall, understand
-from booking.agent.models.offline.brain import detect_language, respond
+from booking.offline_model import Plan, PlannedCall, understand
+from booking.offline_model.brain import detect_language, respond
 
 #: A Monday.
 TODAY = date(2026, 6, 1)

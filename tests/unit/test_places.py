@@ -7,7 +7,7 @@ import pytest
 from booking.domain.places import AirlineRef, Gazetteer, alias_key, fold
 from booking.domain.types import AirportRef, CityRef
 from booking.errors import AmbiguousPlace, UnknownAirline, UnknownPlace
-from seed.network import load_network
+from booking.reference import load_network
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from booking.agent.models.base import Pricing
-from booking.agent.models.offline.transport import MODEL_ID, OfflineModel, OfflineTransport
 from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel, RetryPolicy, Timeouts
 from booking.domain.dates import Clock
 from booking.errors import ValidationFailed
+from booking.offline_model.transport import MODEL_ID, OfflineModel, OfflineTransport
 from booking.settings import Settings
 
 OFFLINE_NAME = "offline"

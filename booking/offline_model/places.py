@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from booking.agent.models.offline.lexicon import (
+from booking.offline_model.lexicon import (
     AIRLINE_WORDS,
     EN_MONTHS,
     EN_WEEKDAYS,
@@ -25,7 +25,7 @@ from booking.agent.models.offline.lexicon import (
     City,
     place_index,
 )
-from booking.agent.models.offline.text import Token, Utterance
+from booking.offline_model.text import Token, Utterance
 
 Role = Literal["origin", "destination", "at", "none"]
 

@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from booking.agent.models.offline.formats import (
+from booking.offline_model.formats import (
     clock,
     format_day,
     format_moment,
     format_vnd,
     parse_moment,
 )
-from booking.agent.models.offline.text import Language
+from booking.offline_model.text import Language
 
 _STATUS = {
     "vi": {

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from booking.agent.models.offline.dates import overlaps
-from booking.agent.models.offline.formats import parse_moment
-from booking.agent.models.offline.lexicon import airline_codes
-from booking.agent.models.offline.text import Utterance
+from booking.offline_model.dates import overlaps
+from booking.offline_model.formats import parse_moment
+from booking.offline_model.lexicon import airline_codes
+from booking.offline_model.text import Utterance
 
 #: How many flights an answer lists, so how far an ordinal can reach.
 SHOWN = 5

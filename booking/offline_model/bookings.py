@@ -29,8 +29,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from booking.agent.models.offline import booking_phrases
-from booking.agent.models.offline.booking_intent import (
+from booking.offline_model import booking_phrases
+from booking.offline_model.booking_intent import (
     DROP_WORDS,
     Draft,
     Reading,
@@ -42,7 +42,7 @@ from booking.agent.models.offline.booking_intent import (
     new_search,
     read,
 )
-from booking.agent.models.offline.history import (
+from booking.offline_model.history import (
     Search,
     booking_views,
     current,
@@ -50,11 +50,11 @@ from booking.agent.models.offline.history import (
     latest_search,
     latest_turn_held,
 )
-from booking.agent.models.offline.places import Mention
-from booking.agent.models.offline.selection import SHOWN, Choice
-from booking.agent.models.offline.slots import Slots
-from booking.agent.models.offline.text import Language, Utterance
-from booking.agent.models.offline.travellers import People
+from booking.offline_model.places import Mention
+from booking.offline_model.selection import SHOWN, Choice
+from booking.offline_model.slots import Slots
+from booking.offline_model.text import Language, Utterance
+from booking.offline_model.travellers import People
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The hand-kept facts in ``seed/data``: cities, airlines, routes, weather conditions. Read once, pure."""
+"""The hand-kept facts in ``booking/reference/data``: cities, airlines, routes, weather conditions. Read once, pure."""
 
 from __future__ import annotations
 

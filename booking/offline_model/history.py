@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from booking.agent.models.offline.text import tool_calls
+from booking.offline_model.text import tool_calls
 
 BOOKING_TOOLS: frozenset[str] = frozenset(
     {"hold_booking", "confirm_booking", "cancel_booking", "get_booking"}

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from booking.agent.models.offline.dates import DateMention, find_dates, overlaps
-from booking.agent.models.offline.lexicon import (
+from booking.offline_model.dates import DateMention, find_dates, overlaps
+from booking.offline_model.lexicon import (
     CABINS,
     NUMBER_WORDS,
     SORTS,
@@ -21,7 +21,7 @@ from booking.agent.models.offline.lexicon import (
     airline_codes,
     airline_phrases,
 )
-from booking.agent.models.offline.text import Utterance
+from booking.offline_model.text import Utterance
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from booking.agent.models.offline.text import Language
+from booking.offline_model.text import Language
 
 
 def _day(value: Any) -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from booking.agent.models.offline.reply import compose_answer
-from booking.agent.models.offline.understand import (
+from booking.offline_model.reply import compose_answer
+from booking.offline_model.understand import (
     PlannedCall,
     conversation_language,
     detect_language,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from booking.agent.models.offline.lexicon import place_index
-from booking.agent.models.offline.text import Language
+from booking.offline_model.lexicon import place_index
+from booking.offline_model.text import Language
 
 _CAPABILITIES = {
     "vi": (

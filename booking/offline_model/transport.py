@@ -1,7 +1,7 @@
 """The offline model speaking the Chat Completions protocol, in-process or as a server.
 
 :class:`OfflineModel` answers ``POST /chat/completions`` (streaming and not, tool calls, usage)
-and ``GET /models`` from :func:`~booking.agent.models.offline.brain.respond`.
+and ``GET /models`` from :func:`~booking.offline_model.brain.respond`.
 :class:`OfflineTransport` plugs it into ``httpx2`` the way ``MockTransport`` plugs in a function,
 so the real ``openai`` SDK sends real requests and parses a real SSE stream with no socket;
 :func:`asgi_app` serves the same thing over HTTP (``booking offline-model serve``).
@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx2
 
-from booking.agent.models.offline.brain import Response, respond
 from booking.domain.dates import Clock, today
+from booking.offline_model.brain import Response, respond
 
 MODEL_ID = "booking-offline"
 _WORD = re.compile(r"\S+\s*|\s+")

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from booking.agent.models.offline import phrases
-from booking.agent.models.offline.errors import explain_error
-from booking.agent.models.offline.formats import EN_MONTHS, format_day, format_vnd
-from booking.agent.models.offline.history import BOOKING_TOOLS
-from booking.agent.models.offline.receipts import booking_answer
-from booking.agent.models.offline.text import Language, tool_calls
-from booking.agent.models.offline.understand import analyse
+from booking.offline_model import phrases
+from booking.offline_model.errors import explain_error
+from booking.offline_model.formats import EN_MONTHS, format_day, format_vnd
+from booking.offline_model.history import BOOKING_TOOLS
+from booking.offline_model.receipts import booking_answer
+from booking.offline_model.text import Language, tool_calls
+from booking.offline_model.understand import analyse
 
 #: How many flights an answer lists.
 _SHOWN = 5

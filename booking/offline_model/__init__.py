@@ -7,9 +7,9 @@ English and mixed text, plans ``search_flights`` / ``get_weather`` calls and the
 is always passed in.
 """
 
-from booking.agent.models.offline.brain import Response, detect_language, respond
-from booking.agent.models.offline.reply import compose_answer
-from booking.agent.models.offline.understand import Plan, PlannedCall, understand
+from booking.offline_model.brain import Response, detect_language, respond
+from booking.offline_model.reply import compose_answer
+from booking.offline_model.understand import Plan, PlannedCall, understand
 
 __all__ = [
     "Plan",

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from booking.agent.models.offline.lexicon import NEUTRAL_WORDS, VI_PHRASES, VI_WORDS
+from booking.offline_model.lexicon import NEUTRAL_WORDS, VI_PHRASES, VI_WORDS
 
 Language = Literal["vi", "en"]
 

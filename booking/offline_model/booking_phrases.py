@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from booking.agent.models.offline import phrases
-from booking.agent.models.offline.booking_intent import Draft
-from booking.agent.models.offline.formats import clock, format_day, format_vnd, parse_moment
-from booking.agent.models.offline.selection import Choice, Picked
-from booking.agent.models.offline.text import Language
+from booking.offline_model import phrases
+from booking.offline_model.booking_intent import Draft
+from booking.offline_model.formats import clock, format_day, format_vnd, parse_moment
+from booking.offline_model.selection import Choice, Picked
+from booking.offline_model.text import Language
 
 
 def flight_brief(flight: Mapping[str, Any], language: Language) -> str:

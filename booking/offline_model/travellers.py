@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from booking.agent.models.offline.dates import overlaps
-from booking.agent.models.offline.lexicon import EN_MONTHS, EN_WEEKDAYS, airline_phrases
-from booking.agent.models.offline.places import find_places
-from booking.agent.models.offline.text import Token, Utterance
+from booking.offline_model.dates import overlaps
+from booking.offline_model.lexicon import EN_MONTHS, EN_WEEKDAYS, airline_phrases
+from booking.offline_model.places import find_places
+from booking.offline_model.text import Token, Utterance
 
 #: Longest run of capitalised words still read as one person's name.
 _MAX_NAME_WORDS = 6

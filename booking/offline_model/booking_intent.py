@@ -14,15 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from booking.agent.models.offline.dates import DateMention, overlaps
-from booking.agent.models.offline.formats import clock
-from booking.agent.models.offline.history import Search
-from booking.agent.models.offline.lexicon import airline_codes
-from booking.agent.models.offline.places import Mention
-from booking.agent.models.offline.selection import Choice, Picked, find_choice, pick
-from booking.agent.models.offline.slots import Slots
-from booking.agent.models.offline.text import Utterance
-from booking.agent.models.offline.travellers import People, Traveller, find_people
+from booking.offline_model.dates import DateMention, overlaps
+from booking.offline_model.formats import clock
+from booking.offline_model.history import Search
+from booking.offline_model.lexicon import airline_codes
+from booking.offline_model.places import Mention
+from booking.offline_model.selection import Choice, Picked, find_choice, pick
+from booking.offline_model.slots import Slots
+from booking.offline_model.text import Utterance
+from booking.offline_model.travellers import People, Traveller, find_people
 
 #: The characters of a booking reference: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"

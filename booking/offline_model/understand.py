@@ -11,9 +11,9 @@ Pure and deterministic: same messages and ``today``, same plan. Rules worth know
 - Round trip without a return date: nothing is searched yet; the plan asks for the return date.
 - Weather and flights in one message: both calls (``search_flights`` first). If the flight part
   lacks a detail, only ``get_weather`` is called and the answer ends with the question
-  (:func:`booking.agent.models.offline.reply.compose_answer` asks it).
+  (:func:`booking.offline_model.reply.compose_answer` asks it).
 - Booking (hold a flight from the last search, confirm, cancel, look up) is read first, by
-  :func:`booking.agent.models.offline.bookings.plan_booking`; a message it does not take is read
+  :func:`booking.offline_model.bookings.plan_booking`; a message it does not take is read
   as a search as before. A hold missing names or contact details is pending like a search.
 """
 
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from booking.agent.models.offline import phrases
-from booking.agent.models.offline.booking_intent import Draft
-from booking.agent.models.offline.bookings import plan_booking
-from booking.agent.models.offline.dates import DateMention
-from booking.agent.models.offline.lexicon import (
+from booking.offline_model import phrases
+from booking.offline_model.booking_intent import Draft
+from booking.offline_model.bookings import plan_booking
+from booking.offline_model.dates import DateMention
+from booking.offline_model.lexicon import (
     FLIGHT_WORDS,
     GREETINGS,
     HELP_WORDS,
@@ -40,9 +40,9 @@ from booking.agent.models.offline.lexicon import (
     WEATHER_RAW,
     WEATHER_WORDS,
 )
-from booking.agent.models.offline.places import Mention, Route, find_places, sort_places
-from booking.agent.models.offline.slots import Slots, extract_slots
-from booking.agent.models.offline.text import (
+from booking.offline_model.places import Mention, Route, find_places, sort_places
+from booking.offline_model.slots import Slots, extract_slots
+from booking.offline_model.text import (
     Language,
     Utterance,
     english_evidence,
@@ -52,7 +52,7 @@ from booking.agent.models.offline.text import (
     tool_calls,
     vietnamese_evidence,
 )
-from booking.agent.models.offline.travellers import find_people
+from booking.offline_model.travellers import find_people
 
 #: How many earlier user turns may still be completing one request.
 _MAX_PENDING_TURNS = 4

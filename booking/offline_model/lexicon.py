@@ -5,8 +5,8 @@ Word lists are written folded (lower-case ASCII, no diacritics, ``đ`` -> ``d``)
 folded form of a word collides with another word (``tôi`` "I" and ``tới`` "to" both fold to
 ``toi``), the accented spellings that keep the meaning are listed next to it.
 
-Places come from the project's data file (``seed/data/cities.json``) through
-:func:`seed.network.load_network`; airlines from ``seed/data/airlines.json``.
+Places come from the project's data file (``booking/reference/data/cities.json``) through
+:func:`seed.network.load_network`; airlines from ``booking/reference/data/airlines.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from booking.domain.places import fold
-from seed.network import load_network
+from booking.reference import load_network
 
 #: Number words from one to ten. Several Vietnamese ones are ordinary words too ("bay" is "fly",
 #: "sau" is "after"), so callers only read them next to a unit ("hai người", "ba ngày").

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from booking.agent.models.offline.lexicon import EN_MONTHS, EN_WEEKDAYS, NUMBER_WORDS, VI_WEEKDAYS
-from booking.agent.models.offline.text import Utterance
+from booking.offline_model.lexicon import EN_MONTHS, EN_WEEKDAYS, NUMBER_WORDS, VI_WEEKDAYS
+from booking.offline_model.text import Utterance
 
 ReturnMark = Literal["strong", "weak"]
 
