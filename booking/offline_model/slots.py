@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from booking.offline_model.dates import DateMention, find_dates, overlaps
+from booking.offline_model.date_mentions import DateMention, find_dates, overlaps
 from booking.offline_model.lexicon import (
     CABINS,
     NUMBER_WORDS,

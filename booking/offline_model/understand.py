@@ -13,7 +13,7 @@ Pure and deterministic: same messages and ``today``, same plan. Rules worth know
   lacks a detail, only ``get_weather`` is called and the answer ends with the question
   (:func:`booking.offline_model.reply.compose_answer` asks it).
 - Booking (hold a flight from the last search, confirm, cancel, look up) is read first, by
-  :func:`booking.offline_model.bookings.plan_booking`; a message it does not take is read
+  :func:`booking.offline_model.booking_plans.plan_booking`; a message it does not take is read
   as a search as before. A hold missing names or contact details is pending like a search.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 
 from booking.offline_model import phrases
 from booking.offline_model.booking_intent import Draft
-from booking.offline_model.bookings import plan_booking
-from booking.offline_model.dates import DateMention
+from booking.offline_model.booking_plans import plan_booking
+from booking.offline_model.date_mentions import DateMention
 from booking.offline_model.lexicon import (
     FLIGHT_WORDS,
     GREETINGS,
@@ -40,7 +40,7 @@ from booking.offline_model.lexicon import (
     WEATHER_RAW,
     WEATHER_WORDS,
 )
-from booking.offline_model.places import Mention, Route, find_places, sort_places
+from booking.offline_model.place_mentions import Mention, Route, find_places, sort_places
 from booking.offline_model.slots import Slots, extract_slots
 from booking.offline_model.text import (
     Language,

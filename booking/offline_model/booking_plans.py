@@ -42,7 +42,7 @@ from booking.offline_model.booking_intent import (
     new_search,
     read,
 )
-from booking.offline_model.history import (
+from booking.offline_model.booking_history import (
     Search,
     booking_views,
     current,
@@ -50,7 +50,7 @@ from booking.offline_model.history import (
     latest_search,
     latest_turn_held,
 )
-from booking.offline_model.places import Mention
+from booking.offline_model.place_mentions import Mention
 from booking.offline_model.selection import SHOWN, Choice
 from booking.offline_model.slots import Slots
 from booking.offline_model.text import Language, Utterance
