@@ -18,7 +18,7 @@ Rules worth knowing:
 - Nothing here runs a tool: the plan is a call the server makes after asking the traveller to
   approve it (except ``get_booking``, which only reads).
 
-This module plans; what the conversation holds is read in :mod:`history`, what the message says
+This module plans; what the conversation holds is read in :mod:`booking_history`, what the message says
 in :mod:`booking_intent`, and the questions and answers are worded in :mod:`booking_phrases`.
 """
 
@@ -30,6 +30,14 @@ from datetime import date
 from typing import Any
 
 from booking.offline_model import booking_phrases
+from booking.offline_model.booking_history import (
+    Search,
+    booking_views,
+    current,
+    interrupted_call,
+    latest_search,
+    latest_turn_held,
+)
 from booking.offline_model.booking_intent import (
     DROP_WORDS,
     Draft,
@@ -41,14 +49,6 @@ from booking.offline_model.booking_intent import (
     merge,
     new_search,
     read,
-)
-from booking.offline_model.booking_history import (
-    Search,
-    booking_views,
-    current,
-    interrupted_call,
-    latest_search,
-    latest_turn_held,
 )
 from booking.offline_model.place_mentions import Mention
 from booking.offline_model.selection import SHOWN, Choice

@@ -1,7 +1,7 @@
 """Days, times and amounts written the way each language writes them. Pure.
 
 Shared by the answers (:mod:`reply`, :mod:`receipts`) and the booking questions
-(:mod:`bookings`), which cannot import each other.
+(:mod:`booking_plans`), which cannot import each other.
 """
 
 from __future__ import annotations

@@ -259,7 +259,7 @@ UNSUPPORTED_WORDS: tuple[str, ...] = (
 )
 #: "Chuyện cười" (a joke) folds like "chuyến cuối" (the last flight), so only its accents count.
 UNSUPPORTED_RAW: tuple[str, ...] = ("chuyện cười", "truyện cười")
-#: Changes and refunds, which the assistant cannot do (cancelling is in :mod:`bookings`).
+#: Changes and refunds, which the assistant cannot do (cancelling is in :mod:`booking_plans`).
 MANAGE_WORDS: tuple[str, ...] = (
     *("hoan ve", "hoan tien", "doi ve", "doi chuyen", "doi ngay bay", "refund", "reschedule"),
     *("change my booking", "change my flight", "change the booking"),

@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from booking.offline_model import phrases
+from booking.offline_model.booking_history import BOOKING_TOOLS
 from booking.offline_model.error_replies import explain_error
 from booking.offline_model.formats import EN_MONTHS, format_day, format_vnd
-from booking.offline_model.booking_history import BOOKING_TOOLS
 from booking.offline_model.receipts import booking_answer
 from booking.offline_model.text import Language, tool_calls
 from booking.offline_model.understand import analyse
