@@ -128,13 +128,15 @@ SORTS: dict[str, str] = {
     "lowest price": "price",
 }
 
-#: Named parts of the day as (depart_after, depart_before).
-TIME_WINDOWS: dict[str, tuple[str, str]] = {
+#: Named parts of the day as (depart_after, depart_before); None leaves that end open. One
+#: convention, stated in docs/offline-model.md ("Time windows").
+TIME_WINDOWS: dict[str, tuple[str | None, str | None]] = {
+    "early": (None, "08:00"),
     "morning": ("05:00", "12:00"),
-    "noon": ("11:00", "14:00"),
+    "noon": ("11:00", "13:00"),
     "afternoon": ("12:00", "18:00"),
-    "evening": ("17:00", "23:59"),
-    "night": ("20:00", "23:59"),
+    "evening": ("18:00", "23:59"),
+    "night": ("21:00", None),
 }
 
 #: Airline names and codes people type, folded. Codes typed in lower case only count when they

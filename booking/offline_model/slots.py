@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from booking.offline_model.date_mentions import DateMention, find_dates, overlaps
 from booking.offline_model.lexicon import (
@@ -21,6 +20,8 @@ from booking.offline_model.lexicon import (
     airline_codes,
     airline_phrases,
 )
+from booking.offline_model.party import find_party
+from booking.offline_model.prices import find_prices
 from booking.offline_model.text import Utterance
 
 
@@ -39,6 +40,10 @@ class Slots:
     """"price" is kept when said, so a follow-up can clear an earlier "earliest first"."""
     round_trip: bool = False
     one_way: bool = False
+    infants: int = 0
+    """Infants under two: on a lap, no seat."""
+    converted: tuple[float, str, int] | None = None
+    """A cap said in a foreign currency: (amount, currency, VND)."""
 
     @property
     def has_filters(self) -> bool:
@@ -59,13 +64,6 @@ class Slots:
 
 _NUMBER = "|".join([r"\d{1,2}", *sorted(NUMBER_WORDS, key=len, reverse=True), "an"])
 
-_PRICE = re.compile(
-    r"\b(?:duoi|khong\s+qua|khong\s+vuot\s+qua|toi\s+da|re\s+hon|it\s+hon|nho\s+hon|under|below"
-    r"|max(?:imum)?|less\s+than|cheaper\s+than|up\s+to|at\s+most|no\s+more\s+than"
-    r"|budget(?:\s+of)?|ngan\s+sach)\s*:?\s*(\d+(?:[.,]\d+)*)\s*"
-    r"(million|mil|trieu|tr|m|thousand|k|nghin|ngan|vnd|dong|d|₫)?(?![a-z])(\d)?"
-)
-
 
 def _time(suffix: str) -> str:
     return (
@@ -80,15 +78,6 @@ _RANGE = re.compile(
 )
 _AFTER = re.compile(rf"\b(?:sau|after|from|tu|later\s+than)\s+{_time('1')}")
 _BEFORE = re.compile(rf"\b(?:truoc|before|earlier\s+than|no\s+later\s+than)\s+{_time('1')}")
-
-_PASSENGERS = re.compile(
-    rf"(?<!thu\s)\b({_NUMBER})\s+(nguoi\s+lon|nguoi|hanh\s+khach|khach|ve|adults?|people|persons?"
-    r"|passengers?|pax|tickets?|seats?|ghe|cho\s+ngoi)\b"
-)
-_FAMILY = re.compile(rf"\bfamily\s+of\s+({_NUMBER})\b")
-_CHILDREN = re.compile(
-    rf"\b({_NUMBER})\s+(tre\s+em|tre\s+nho|em\s+be|chau\s+nho|children|child|kids?|infants?|babies|baby)\b"
-)
 
 _ROUND_TRIP: tuple[str, ...] = (
     *("khu hoi", "round trip", "roundtrip", "return ticket", "return flight", "hai chieu"),
@@ -119,32 +108,6 @@ def _clock(match: re.Match[str], suffix: str) -> str | None:
     return "23:59" if hour == 24 else f"{hour:02d}:{minute:02d}"
 
 
-def _amount(number: str, unit: str | None, extra: str | None) -> int | None:
-    scale = 1
-    if unit in ("million", "mil", "trieu", "tr", "m"):
-        scale = 1_000_000
-    elif unit in ("thousand", "k", "nghin", "ngan"):
-        scale = 1_000
-    if scale > 1 and re.fullmatch(r"\d+[.,]\d{1,2}", number):
-        # "1.5M" and "1,5 triệu" carry a decimal part; "2.000.000" only groups thousands.
-        text = number.replace(",", ".")
-    else:
-        text = number.replace(",", "").replace(".", "")
-    try:
-        value = Decimal(text) * scale
-    except InvalidOperation:
-        return None
-    if extra is not None and scale > 1:
-        # "1tr5" is one and a half million: the digit after the unit is the next tenth.
-        value += Decimal(extra) * scale / 10
-    amount = int(value)
-    return amount if amount >= 1_000 else None
-
-
-def _count(text: str) -> int:
-    return int(text) if text.isdigit() else NUMBER_WORDS.get(text, 1)
-
-
 def _phrases(
     utterance: Utterance, table: dict[str, str], taken: list[tuple[int, int]]
 ) -> list[tuple[int, int, str]]:
@@ -165,35 +128,47 @@ def _first_phrase(
     return min(found)[2] if found else None
 
 
-def _named_window(utterance: Utterance, taken: list[tuple[int, int]]) -> tuple[str, str] | None:
+def _named_window(
+    utterance: Utterance, taken: list[tuple[int, int]]
+) -> tuple[str | None, str | None] | None:
     tokens = [t for t in utterance.tokens if not overlaps(t.start, t.end, taken)]
     for index, token in enumerate(tokens):
         before = tokens[index - 1].word if index > 0 else ""
         after = tokens[index + 1].word if index + 1 < len(tokens) else ""
         name: str | None = None
-        if token.raw == "sáng" or (token.word == "sang" and before in ("buoi", "chuyen")):
+        if token.word == "sang" and after == "som" and token.raw != "sang":
+            name = "early"
+        elif token.word == "early" and after in ("morning", "flight", "flights", "am"):
+            name = "early"
+        elif token.raw == "sáng" or (token.word == "sang" and before in ("buoi", "chuyen")):
             name = "morning"
-        elif token.word == "sang" and after in ("som", "mai", "nay") and token.raw != "sang":
-            name = "morning"
+        elif token.word == "sang" and after in ("mai", "nay", "thu", "t2", "t3", "t4", "t5"):
+            name = "morning" if token.raw != "sang" or before in ("buoi", "chuyen") else None
         elif token.word == "morning" and before != "good":
             name = "morning"
         elif token.word in ("trua", "noon", "midday", "lunchtime"):
             name = "noon"
         elif token.word == "chieu" and after not in ("ve", "di") and before not in _LEGS:
             name = "afternoon"
-        elif token.word == "afternoon":
+        elif token.word == "afternoon" and before != "good":
             name = "afternoon"
         elif token.raw == "tối" and after not in ("da", "thieu", "uu"):
             name = "evening"
-        elif token.word == "toi" and (before == "buoi" or after == "nay"):
+        elif (
+            token.word == "toi"
+            and token.raw not in ("tới", "tôi")
+            and (before in ("buoi", "chuyen", "ve", "bay") or after in ("nay", "mai"))
+        ):
             name = "evening"
-        elif token.word in ("evening", "tonight"):
+        elif token.word in ("evening", "tonight") and before != "good":
             name = "evening"
         elif token.raw == "đêm" or token.word in ("khuya", "night", "overnight", "redeye"):
-            name = "night"
-        elif token.word == "dem" and before in ("ban", "buoi", "chuyen"):
+            name = "night" if token.word != "night" or before not in ("one", "1", "a") else None
+        elif token.word == "dem" and before in ("ban", "buoi", "chuyen", "nua", "ve", "bay"):
             name = "night"
         elif token.word == "red" and after == "eye":
+            name = "night"
+        elif token.word == "late" and after in ("night", "evening"):
             name = "night"
         if name is not None:
             return TIME_WINDOWS[name]
@@ -219,33 +194,6 @@ def _times(utterance: Utterance, taken: list[tuple[int, int]]) -> tuple[str | No
     return after, before
 
 
-def _passengers(utterance: Utterance, taken: list[tuple[int, int]]) -> int | None:
-    people: int | None = None
-    tickets: int | None = None
-    children = 0
-    for match in _CHILDREN.finditer(utterance.plain):
-        if not overlaps(*match.span(), taken):
-            children += _count(match[1])
-            taken.append(match.span())
-    for pattern in (_PASSENGERS, _FAMILY):
-        for match in pattern.finditer(utterance.plain):
-            if overlaps(*match.span(), taken):
-                continue
-            taken.append(match.span())
-            count = _count(match[1])
-            unit = match[2] if pattern is _PASSENGERS else "people"
-            if unit in ("ve", "ticket", "tickets", "seat", "seats", "ghe", "cho ngoi"):
-                tickets = tickets or count
-            else:
-                people = people or count
-    if people is not None:
-        return people + children
-    if tickets is not None:
-        return max(tickets, children)
-    # "1 trẻ em" alone travels with a grown-up who did not count themselves.
-    return 1 + children if children else None
-
-
 def _airline(utterance: Utterance, taken: list[tuple[int, int]]) -> str | None:
     found = _phrases(utterance, airline_phrases(), taken)
     codes = airline_codes()
@@ -260,19 +208,16 @@ def _airline(utterance: Utterance, taken: list[tuple[int, int]]) -> str | None:
 def extract_slots(utterance: Utterance, today: date) -> Slots:
     """Read every search detail in the message."""
     taken: list[tuple[int, int]] = []
-    max_price: int | None = None
-    for match in _PRICE.finditer(utterance.plain):
-        amount = _amount(match[1], match[2], match[3])
-        if amount is not None:
-            max_price = max_price or amount
-            taken.append(match.span())
+    prices = find_prices(utterance, taken)
+    max_price = prices[0].vnd if prices else None
     after, before = _times(utterance, taken)
     # "Tối nay" is both a date and a time of day, so the named window looks past date spans.
     window = _named_window(utterance, list(taken))
     dates = find_dates(utterance, today, taken)
-    passengers = _passengers(utterance, taken)
-    if window is not None:
-        after, before = after or window[0], before or window[1]
+    party = find_party(utterance, taken)
+    passengers = party.seats
+    if window is not None and not (after or before):
+        after, before = window
     return Slots(
         dates=tuple(dates),
         passengers=passengers,
@@ -284,4 +229,6 @@ def extract_slots(utterance: Utterance, today: date) -> Slots:
         sort=_first_phrase(utterance, SORTS, taken),
         round_trip=utterance.has(*_ROUND_TRIP),
         one_way=utterance.has(*_ONE_WAY),
+        infants=party.infants,
+        converted=prices[0].converted if prices else None,
     )

@@ -41,7 +41,7 @@ class Ask:
 
 
 MORNING = {"depart_after": "05:00", "depart_before": "12:00"}
-EVENING = {"depart_after": "17:00", "depart_before": "23:59"}
+EVENING = {"depart_after": "18:00", "depart_before": "23:59"}
 CAPABILITIES_VI = "tìm chuyến bay"
 CAPABILITIES_EN = "search flights"
 
@@ -127,7 +127,7 @@ UTTERANCES: list[tuple[str, tuple[PlannedCall, ...] | Ask]] = [
     ("chuyến sáng mai từ Hà Nội đi Sài Gòn", (route("HAN", "SGN", "2026-06-02", **MORNING),)),
     (
         "SGN HAN 15/6 buổi trưa",
-        (route("SGN", "HAN", "2026-06-15", depart_after="11:00", depart_before="14:00"),),
+        (route("SGN", "HAN", "2026-06-15", depart_after="11:00", depart_before="13:00"),),
     ),
     (
         "SGN to HAN June 15 afternoon",
@@ -137,7 +137,7 @@ UTTERANCES: list[tuple[str, tuple[PlannedCall, ...] | Ask]] = [
     ("tối nay SGN HAN", (route("SGN", "HAN", "2026-06-01", **EVENING),)),
     (
         "SGN to HAN June 15 red-eye",
-        (route("SGN", "HAN", "2026-06-15", depart_after="20:00", depart_before="23:59"),),
+        (route("SGN", "HAN", "2026-06-15", depart_after="21:00"),),
     ),
     ("SGN HAN 15/6 sau 18h", (route("SGN", "HAN", "2026-06-15", depart_after="18:00"),)),
     ("SGN to HAN June 15 after 6pm", (route("SGN", "HAN", "2026-06-15", depart_after="18:00"),)),

@@ -1,0 +1,201 @@
+"""PARTY: how many seats a message asks for, and the infants who fly on a lap.
+
+Read in this order (docs/offline-model.md, "Party size"):
+
+1. Counted people: "2 người", "3 vé", "4 adults", "2 pax", "a family of four", "nhóm 5",
+   "we are 3"; children counted on their own ("1 bé", "2 đứa nhỏ", "2 kids") add to them.
+2. Without a count, the people named: "vợ chồng mình" (2), "bố mẹ" (2), "em với mẹ" (2),
+   "me and my wife" (2), "bố mẹ và 3 con" (5). The speaker counts once when joined to the
+   others ("với", "và", "cùng", "with", "and") and not when booking for them ("cho bố mẹ").
+3. Infants under two ("em bé", "bé 8 tháng", "trẻ sơ sinh", "infant", "baby", "dưới 2 tuổi")
+   take no seat; they are returned apart so the answer can say they are noted.
+
+Hand-written: Vietnamese kinship words and the way a speaker includes themselves are
+conversational rules no kept library covers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from booking.offline_model.text import Utterance
+
+_NUMBER_WORDS: dict[str, int] = {
+    **{"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8},
+    **{"chin": 9, "muoi": 10, "muoi mot": 11, "muoi hai": 12, "muoi lam": 15, "hai muoi": 20},
+    **{"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6},
+    **{"seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12},
+    **{"fifteen": 15, "twenty": 20, "mấy": 0},
+}
+_NUM = r"\d{1,3}|" + "|".join(sorted((k for k in _NUMBER_WORDS if k.isascii()), key=len)[::-1])
+
+_PEOPLE_UNITS = (
+    r"nguoi\s+lon|nguoi|ng|hanh\s+khach|khach|ve|adults?|people|persons?|passengers?|pax"
+    r"|tickets?|seats?|ghe|cho\s+ngoi|suat|nguoi\s+di|thanh\s+vien|members?|travell?ers?"
+)
+_COUNTED = re.compile(rf"(?<!thu\s)(?<!gio\s)(?<!\d[/.:h])\b({_NUM})\s*({_PEOPLE_UNITS})\b(?!\s*/)")
+_GROUP = re.compile(
+    rf"\b(?:family\s+of|group\s+of|party\s+of|nhom|doan|gia\s+dinh|ca\s+nha|we\s+are|we're"
+    rf"|there\s+are|chung\s+(?:toi|minh)|bon\s+(?:minh|toi|em)|tui\s+minh)\s+({_NUM})\b"
+    rf"(?!\s*(?:h\b|gio|:|/|thang|trieu|tr\b|k\b))"
+)
+_OF_US = re.compile(rf"\b({_NUM})\s+of\s+us\b")
+_CHILD_UNITS = (
+    r"tre\s+em|tre\s+nho|tre|be|dua\s+nho|dua\s+tre|dua|nhoc|chau\s+nho|chau|con\s+nho|con"
+    r"|children|child|kids?|boys?|girls?|sons?|daughters?|chil?drens?"
+)
+_CHILDREN = re.compile(rf"\b({_NUM})\s+({_CHILD_UNITS})\b(?!\s+(?:thang|month))")
+_INFANT_WORDS = re.compile(
+    r"\b(?:(?:({_NUM})\s+)?(?:em\s+be|tre\s+so\s+sinh|be\s+so\s+sinh|so\s+sinh|infants?"
+    r"|babies|baby|newborns?|lap\s+infants?)"
+    r"|(?:({_NUM})\s+)?(?:be|chau|con|em)\s+(?:\d{1,2}|mot|hai|ba|bon|nam|sau|bay|tam|chin"
+    r"|muoi|muoi\s+mot)\s+(?:thang|months?)(?:\s+tuoi|\s+old)?"
+    r"|(?:({_NUM})\s+)?(?:be|tre|chau|em\s+be)\s+duoi\s+(?:2|hai)\s+tuoi"
+    r"|(?:({_NUM})\s+)?(?:\d{1,2})\s*-?\s*months?\s*-?\s*old(?:\s+baby)?)\b".replace("{_NUM}", _NUM)
+)
+
+#: Kinship and companion words with how many people each names.
+_PAIRS = re.compile(
+    r"\b(?:bo\s+me|ba\s+me|cha\s+me|ong\s+ba|ba\s+ma|bo\s+ma|anh\s+chi|parents|grandparents"
+    r"|in[-\s]?laws|(?:a\s+)?couple)\b"
+)
+_COUPLE = re.compile(r"\b(?:(?:2|hai)\s+)?vo\s+chong\b")
+_ONES = re.compile(
+    r"\b(?:vo|chong|me|bo|cha|ma|ba\s+noi|ba\s+ngoai|ong\s+noi|ong\s+ngoai|ba\s+xa|ong\s+xa"
+    r"|nguoi\s+yeu|ny|ban\s+gai|ban\s+trai|gau|wife|husband|mom|mum|mother|dad|father"
+    r"|girlfriend|boyfriend|partner|fiance|fiancee|friend|brother|sister|grandma|grandpa"
+    r"|grandmother|grandfather|colleague|boss|son|daughter|sep)\b"
+)
+_FRIENDS = re.compile(rf"\b({_NUM})\s+(?:ban|nguoi\s+ban|dong\s+nghiep|friends?|colleagues?)\b")
+_SPEAKER = r"(?:minh|toi|tui|to|em|anh|chi|i|me|myself)"
+_JOIN = r"(?:voi|va|cung|cung\s+voi|and|with|&|\+)"
+_SPEAKER_JOINED = re.compile(
+    rf"\b{_SPEAKER}\s+(?:\w+\s+){{0,2}}?{_JOIN}\b|\b{_JOIN}\s+{_SPEAKER}\b"
+)
+_WITH = re.compile(r"\b(?:di\s+(?:voi|cung)|bay\s+(?:voi|cung)|cung\s+voi|dan|with|along\s+with)\b")
+_FOR_OTHERS = re.compile(
+    r"\b(?:cho|for|giup)\s+(?:\w+\s+){0,1}(?:bo|me|ba|cha|ong|vo|chong|con|my|parents)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Seats to search and infants noted."""
+
+    seats: int | None
+    """None when the message says nothing about who travels."""
+    infants: int = 0
+
+
+def _count(text: str) -> int:
+    text = " ".join(text.split())
+    return int(text) if text.isdigit() else _NUMBER_WORDS.get(text, 1)
+
+
+def _free(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
+    return not any(start < t_end and t_start < end for t_start, t_end in taken)
+
+
+def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
+    """Seats and infants the message asks for; claims the characters it reads."""
+    plain = utterance.plain
+    infants = 0
+    for match in _INFANT_WORDS.finditer(plain):
+        if _free(*match.span(), taken):
+            number = next((g for g in match.groups() if g), None)
+            infants += _count(number) if number else 1
+            taken.append(match.span())
+    children = 0
+    for match in _CHILDREN.finditer(plain):
+        if _free(*match.span(), taken):
+            children += _count(match[1])
+            taken.append(match.span())
+    counted: int | None = None
+    for pattern in (_GROUP, _OF_US, _COUNTED):
+        for match in pattern.finditer(plain):
+            if not _free(*match.span(), taken):
+                continue
+            taken.append(match.span())
+            if counted is None:
+                counted = _count(match[1])
+    if counted is not None:
+        # "3 người lớn và 2 trẻ em" is five; "4 người gồm 2 bé" is rare enough to read as six.
+        return Party(counted + children, infants)
+    named = _named(utterance, taken)
+    if named > 1:
+        return Party(named + children, infants)
+    if children:
+        # "2 bé" alone travel with a grown-up who did not count themselves.
+        return Party(1 + children, infants)
+    if infants:
+        return Party(1, infants)
+    return Party(None, 0)
+
+
+_ENGLISH = re.compile(r"\b(?:and|my|with|for|the|to|i|we|our|please|flights?|tickets?)\b")
+
+
+def _english_me(utterance: Utterance, start: int) -> bool:
+    """Whether an unaccented "me" is the English pronoun rather than "mẹ" (mother)."""
+    return utterance.lower[start : start + 2] == "me" and bool(_ENGLISH.search(utterance.plain))
+
+
+def _named(utterance: Utterance, taken: list[tuple[int, int]]) -> int:
+    """People named without a count, the speaker included when joined to them."""
+    plain = utterance.plain
+    people = 0
+    covers_speaker = False
+    for pattern, size in ((_COUPLE, 2), (_PAIRS, 2), (_FRIENDS, 0), (_ONES, 1)):
+        for match in pattern.finditer(plain):
+            if not _free(*match.span(), taken):
+                continue
+            if pattern is _ONES and (
+                not _companion(utterance, match.start(), match.end())
+                or (match[0] == "me" and _english_me(utterance, match.start()))
+            ):
+                continue
+            taken.append(match.span())
+            people += _count(match[1]) if pattern is _FRIENDS else size
+            if pattern is _COUPLE:
+                covers_speaker = True
+    if not people:
+        return 0
+    if covers_speaker:
+        return people
+    joined = next(
+        (
+            m
+            for m in _SPEAKER_JOINED.finditer(plain)
+            if "me" not in m[0].split() or _english_me(utterance, m.start() + m[0].find("me"))
+        ),
+        None,
+    ) or _WITH.search(plain)
+    for_others = next(
+        (
+            m
+            for m in _FOR_OTHERS.finditer(plain)
+            if not (m[0].endswith(" me") and _english_me(utterance, m.end() - 2))
+        ),
+        None,
+    )
+    if joined and not (for_others and for_others.start() < joined.start()):
+        people += 1
+    return people
+
+
+def _companion(utterance: Utterance, start: int, end: int) -> bool:
+    """Whether a one-person kinship word names a traveller, not a form of address.
+
+    Vietnamese speakers call themselves and the assistant "em", "anh", "chị", and "mẹ" or
+    "bố" can be a possessive ("mẹ mình"); a companion is joined by a conjunction or "cho".
+    """
+    before = utterance.plain[:start].split()[-2:]
+    after = utterance.plain[end:].split()[:1]
+    word = utterance.plain[start:end]
+    joined = {"voi", "va", "cung", "cho", "and", "with", "my", "&", "+", "dua", "ca"}
+    if any(w in joined for w in before):
+        return True
+    if word in ("vo", "chong", "me", "bo") and after and after[0] in {"va", "voi", "cung", "and"}:
+        return True
+    return word in ("wife", "husband", "girlfriend", "boyfriend", "partner") and bool(before)
