@@ -256,8 +256,17 @@ WEATHER_WORDS: tuple[str, ...] = (
 WEATHER_RAW: tuple[str, ...] = ("trời", "troi", "mưa", "nắng", "nóng", "lạnh", "dự báo")
 UNSUPPORTED_WORDS: tuple[str, ...] = (
     *("khach san", "hotel", "hotels", "resort", "homestay", "joke", "jokes", "truyen cuoi"),
+    *("hostel", "airbnb", "phong nghi", "dat phong", "book a room", "cho o", "nha nghi"),
+    *("ho chieu", "passport", "visas", "thi thuc", "doi tien", "exchange rate", "ty gia"),
+    *("currency exchange", "tour du lich", "tours", "sim card", "bao hiem", "insurance"),
     *("taxi", "thue xe", "car rental", "rent a car", "visa", "tour", "nha hang"),
     *("restaurant", "bai hat", "a song", "poem", "funny"),
+)
+#: Other ways to travel, which the service does not sell.
+TRANSPORT_WORDS: tuple[str, ...] = (
+    *("train", "trains", "railway", "tau hoa", "xe lua", "duong sat", "ve tau", "bus", "buses"),
+    *("xe khach", "xe buyt", "xe bus", "limousine", "coach", "ferry", "tau cao toc", "cano"),
+    *("grab", "uber", "xe om", "xe giuong nam", "sleeper bus", "cruise"),
 )
 #: "Chuyện cười" (a joke) folds like "chuyến cuối" (the last flight), so only its accents count.
 UNSUPPORTED_RAW: tuple[str, ...] = ("chuyện cười", "truyện cười")
@@ -276,6 +285,26 @@ HELP_WORDS: tuple[str, ...] = (
     "who are you",
 )
 THERE_RAW: tuple[str, ...] = ("đó", "đấy")
+
+#: Everyday words a typo matcher must never read as a misspelt place ("hanoi" is near "hano",
+#: but "thang" is a month, not "Thanh Hóa").
+COMMON_WORDS: frozenset[str] = frozenset(
+    {
+        w
+        for phrase in (*FLIGHT_WORDS, *WEATHER_WORDS, *GREETINGS, *THANKS_WORDS)
+        for w in phrase.split()
+    }
+    | VI_WORDS
+    | {"thang", "tuan", "sang", "chieu", "trua", "khuya", "nguoi", "khach", "chuyen", "gium"}
+    | {"please", "thanks", "flight", "ticket", "tickets", "cheap", "cheapest", "morning"}
+    | {"evening", "afternoon", "tomorrow", "today", "weekend", "next", "this", "there", "where"}
+    | {"book", "booking", "search", "find", "show", "want", "need", "would", "like", "from"}
+    | {"with", "wife", "husband", "family", "friend", "friends", "adult", "adults", "child"}
+    | {"children", "people", "passenger", "passengers", "business", "economy", "class"}
+    | {"weather", "forecast", "rain", "sunny", "about", "what", "when", "which", "after"}
+    | {"before", "under", "below", "around", "maybe", "thank", "hello", "again", "other"}
+    | {"hanh", "thuong", "pho", "thong", "giup", "dum", "cho", "xem", "tim", "kiem", "mua"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +334,8 @@ class PlaceIndex:
     """What :attr:`City.tool_name` gives (and every airport code) -> city, to name places again."""
     longest: int
     """Most words in one alias."""
+    fuzzy_keys: dict[str, City]
+    """Aliases of five letters or more with their spaces removed, for matching typos."""
 
 
 #: Aliases that fold to ordinary words: they only count when typed with the accents that mark
@@ -345,7 +376,12 @@ def place_index() -> PlaceIndex:
             by_tool_name[code] = city
         by_tool_name[city.tool_name] = city
     longest = max(len(key.split()) for key in aliases)
-    return PlaceIndex(aliases, airports, by_tool_name, longest)
+    fuzzy = {
+        key.replace(" ", ""): city
+        for key, city in aliases.items()
+        if len(key.replace(" ", "")) >= 5 and key not in GUARDED_ALIASES
+    }
+    return PlaceIndex(aliases, airports, by_tool_name, longest, fuzzy)
 
 
 @cache

