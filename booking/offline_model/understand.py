@@ -502,14 +502,13 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
         unknown = _unknown([weather_mention])
     if unknown is not None:
         role = "from_city" if unknown is route.origin else "to_city" if wants_flight else "city"
-        problem = checks.unknown_place(unknown.value, role, language)
-        pending = None
+        not_known = checks.unknown_place(unknown.value, role, language)
         if wants_flight:
-            arguments, _ = _flight_request(
+            so_far, _ = _flight_request(
                 flight_slots, route, history, today, destination=destination
             )
-            return _refuse(language, arguments, problem)
-        return Outcome(language, (), problem.question, pending, problem.missing)
+            return _refuse(language, so_far, not_known)
+        return Outcome(language, (), not_known.question, None, not_known.missing)
 
     calls: list[PlannedCall] = []
     arguments: dict[str, Any] = {}
