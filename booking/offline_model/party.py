@@ -65,7 +65,8 @@ _ONES = re.compile(
     r"\b(?:vo|chong|me|bo|cha|ma|ba\s+noi|ba\s+ngoai|ong\s+noi|ong\s+ngoai|ba\s+xa|ong\s+xa"
     r"|nguoi\s+yeu|ny|ban\s+gai|ban\s+trai|gau|wife|husband|mom|mum|mother|dad|father"
     r"|girlfriend|boyfriend|partner|fiance|fiancee|friend|brother|sister|grandma|grandpa"
-    r"|grandmother|grandfather|colleague|boss|son|daughter|sep)\b"
+    r"|grandmother|grandfather|colleague|boss|son|daughter|sep|em\s+gai|em\s+trai|anh\s+trai"
+    r"|chi\s+gai|con\s+gai|con\s+trai|chau\s+gai|chau\s+trai|ban\s+than)\b"
 )
 _FRIENDS = re.compile(rf"\b({_NUM})\s+(?:ban|nguoi\s+ban|dong\s+nghiep|friends?|colleagues?)\b")
 _SPEAKER = r"(?:minh|toi|tui|to|em|anh|chi|i|me|myself)"
@@ -74,6 +75,7 @@ _SPEAKER_JOINED = re.compile(
     rf"\b{_SPEAKER}\s+(?:\w+\s+){{0,2}}?{_JOIN}\b|\b{_JOIN}\s+{_SPEAKER}\b"
 )
 _WITH = re.compile(r"\b(?:di\s+(?:voi|cung)|bay\s+(?:voi|cung)|cung\s+voi|dan|with|along\s+with)\b")
+_ACCOMPANIED = re.compile(r"\b(?:voi|cung|with|along\s+with|dan\s+theo|dan)\s+(?:\w+\s+)?$")
 _FOR_OTHERS = re.compile(
     r"\b(?:cho|for|giup)\s+(?:\w+\s+){0,1}(?:bo|me|ba|cha|ong|vo|chong|con|my|parents)"
 )
@@ -146,6 +148,7 @@ def _named(utterance: Utterance, taken: list[tuple[int, int]]) -> int:
     plain = utterance.plain
     people = 0
     covers_speaker = False
+    accompanied = False
     for pattern, size in ((_COUPLE, 2), (_PAIRS, 2), (_FRIENDS, 0), (_ONES, 1)):
         for match in pattern.finditer(plain):
             if not _free(*match.span(), taken):
@@ -159,6 +162,10 @@ def _named(utterance: Utterance, taken: list[tuple[int, int]]) -> int:
             people += _count(match[1]) if pattern is _FRIENDS else size
             if pattern is _COUPLE:
                 covers_speaker = True
+            # "đi với vợ", "cùng 2 bạn", "with my wife": whoever writes goes along.
+            accompanied = accompanied or bool(
+                _ACCOMPANIED.search(plain[max(0, match.start() - 12) : match.start()])
+            )
     if not people:
         return 0
     if covers_speaker:
@@ -179,6 +186,8 @@ def _named(utterance: Utterance, taken: list[tuple[int, int]]) -> int:
         ),
         None,
     )
+    if accompanied and for_others is None:
+        return people + 1
     if joined and not (for_others and for_others.start() < joined.start()):
         people += 1
     return people

@@ -82,9 +82,53 @@ def _lower_char(char: str) -> str:
     return lowered if len(lowered) == 1 else char
 
 
+#: Vietnamese chat shorthand ("teen-code") -> the words it stands for. Hand-kept: no kept
+#: library covers chat slang; only whole words are replaced, never letters inside a word, an
+#: e-mail address or an amount ("800k"). Ambiguous ones ("bn": bạn or bao nhiêu, "a": anh or
+#: English "a") are left alone.
+TEEN_CODE: dict[str, str] = {
+    **{"ko": "không", "k": "không", "hok": "không", "hông": "không", "khum": "không"},
+    **{"kh": "không", "hem": "không", "hong": "không", "kg": "không", "khg": "không"},
+    **{"dc": "được", "đc": "được", "dk": "được", "đk": "được", "duoc": "được"},
+    **{"j": "gì", "ji": "gì", "vs": "với", "mik": "mình", "mk": "mình", "mh": "mình"},
+    **{"ng": "người", "ngừoi": "người", "nguoi": "người", "ngta": "người ta"},
+    **{"mún": "muốn", "mog": "mong", "bít": "biết", "thui": "thôi", "lun": "luôn"},
+    **{"nhìu": "nhiều", "bnhiu": "bao nhiêu", "bnhieu": "bao nhiêu", "bao nhiu": "bao nhiêu"},
+    **{"hnay": "hôm nay", "hqua": "hôm qua", "hum nay": "hôm nay", "r": "rồi", "ik": "đi"},
+    **{"đag": "đang", "dag": "đang", "ntn": "như thế nào", "z": "vậy", "zậy": "vậy"},
+    **{"dzậy": "vậy", "ak": "à", "ah": "à", "ạh": "ạ", "nhe": "nhé", "nka": "nha"},
+    **{"tks": "cảm ơn", "thanks": "thanks", "ok": "ok", "oke": "ok", "oki": "ok"},
+    **{"sn": "sinh nhật", "đt": "điện thoại"},
+    **{"t2": "thứ 2", "t3": "thứ 3", "t4": "thứ 4", "t5": "thứ 5", "t6": "thứ 6", "t7": "thứ 7"},
+    **{"cn": "chủ nhật", "wknd": "weekend", "tmr": "tomorrow", "tmrw": "tomorrow"},
+    **{"2moro": "tomorrow", "2mr": "tomorrow", "pls": "please", "plz": "please", "u": "you"},
+    **{"thx": "thanks", "ppl": "people", "w/": "with", "fri": "friday", "sat": "saturday"},
+}
+_TEEN = re.compile(
+    r"(?<![\w@./:-])("
+    + "|".join(re.escape(k) for k in sorted(TEEN_CODE, key=len, reverse=True))
+    + r")(?![\w@/:-]|\.\w)",
+    re.IGNORECASE,
+)
+
+
+def expand_teen_code(text: str) -> str:
+    """Replace whole chat-shorthand words by the words they stand for."""
+
+    def spell(match: re.Match[str]) -> str:
+        word = match.group(1)
+        expansion = TEEN_CODE.get(word.lower(), word)
+        # Upper-case shorthands may be codes or initials ("K" in a name, "T6" is fine either way).
+        if word.isupper() and len(word) == 1:
+            return word
+        return expansion
+
+    return _TEEN.sub(spell, text)
+
+
 def parse_utterance(text: str) -> Utterance:
-    """Normalize to NFC, fold and split into words."""
-    typed = unicodedata.normalize("NFC", text)
+    """Normalize to NFC, expand chat shorthand, fold and split into words."""
+    typed = expand_teen_code(unicodedata.normalize("NFC", text))
     lower = "".join(_lower_char(c) for c in typed)
     plain = "".join(_fold_char(c) for c in typed)
     tokens: list[Token] = []
