@@ -45,7 +45,9 @@ _CHILD_UNITS = (
     r"tre\s+em|tre\s+nho|tre|be|dua\s+nho|dua\s+tre|dua|nhoc|chau\s+nho|chau|con\s+nho|con"
     r"|children|child|kids?|boys?|girls?|sons?|daughters?|chil?drens?"
 )
-_CHILDREN = re.compile(rf"\b({_NUM})\s+({_CHILD_UNITS})\b(?!\s+(?:thang|month))")
+_CHILDREN = re.compile(
+    rf"\b({_NUM})\s+({_CHILD_UNITS})\b(?!\s+(?:thang|month|ban|nguoi\s+lon|dong\s+nghiep))"
+)
 _INFANT_WORDS = re.compile(
     r"\b(?:(?:({_NUM})\s+)?(?:em\s+be|tre\s+so\s+sinh|be\s+so\s+sinh|so\s+sinh|infants?"
     r"|babies|baby|newborns?|lap\s+infants?)"
@@ -108,8 +110,13 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
             number = next((g for g in match.groups() if g), None)
             infants += _count(number) if number else 1
             taken.append(match.span())
+    groups: list[tuple[int, int]] = []
+    for pattern in (_GROUP, _OF_US):
+        groups += [m.span() for m in pattern.finditer(plain) if _free(*m.span(), taken)]
     children = 0
     for match in _CHILDREN.finditer(plain):
+        if not _free(*match.span(), groups):
+            continue
         if _free(*match.span(), taken):
             children += _count(match[1])
             taken.append(match.span())

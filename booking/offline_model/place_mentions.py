@@ -121,7 +121,7 @@ def _is_direction(token: Token) -> bool:
         _is_word(token, _FROM_WORDS)
         or _is_word(token, _TO_WORDS)
         or _is_word(token, _VERB_WORDS)
-        or token.word == "ve"
+        or (token.word == "ve" and token.raw != "vé")
     )
 
 
@@ -130,6 +130,8 @@ def _code_allowed(tokens: tuple[Token, ...], index: int) -> bool:
     token = tokens[index]
     if token.typed.isupper():
         return True
+    if token.word in _WORD_CODES:
+        return False
     previous = tokens[index - 1] if index > 0 else None
     following = tokens[index + 1] if index + 1 < len(tokens) else None
     marked_before = token.arrow_before or (previous is not None and _is_direction(previous))

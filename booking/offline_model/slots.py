@@ -180,6 +180,10 @@ def _times(utterance: Utterance, taken: list[tuple[int, int]]) -> tuple[str | No
     before: str | None = None
     for match in _RANGE.finditer(utterance.plain):
         low, high = _clock(match, "1"), _clock(match, "2")
+        if high and not low and 0 < int(match["h1"]) <= int(match["h2"]) <= 12:
+            # "between 8 and 11am", "từ 2 đến 5h chiều": the first number shares the second's half.
+            shift = int(high[:2]) - int(match["h2"])
+            low = f"{int(match['h1']) + shift:02d}:00"
         if low and high:
             after, before = low, high
             taken.append(match.span())
