@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from booking.offline_model.grammar import clauses
+from booking.offline_model.grammar import Topic, clauses
 from booking.offline_model.party import Party, find_party
 from booking.offline_model.place_mentions import find_places, sort_places
 from booking.offline_model.prices import find_prices
@@ -205,7 +205,7 @@ def test_an_unknown_capitalized_name_after_a_direction_is_kept_whole() -> None:
     assert [(m.value, m.city.slug) for m in mentions] == [("Xứ Sở Thần", "")]
 
 
-def _topic(utterance: Utterance) -> str | None:
+def _topic(utterance: Utterance) -> Topic | None:
     if utterance.has("thoi tiet", "weather"):
         return "weather"
     if utterance.has("ve", "flights"):
