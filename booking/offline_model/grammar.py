@@ -59,8 +59,13 @@ def clauses(
     utterance: Utterance,
     topic_of: Callable[[Utterance], Topic | None],
     skip: frozenset[int] = frozenset(),
+    routed: frozenset[int] = frozenset(),
 ) -> list[Clause]:
-    """The message's clauses, each with the topic its own words give (places in ``skip`` aside)."""
+    """The message's clauses, each with the topic its own words give (places in ``skip`` aside).
+
+    A clause without topic words that routes a place ("from Hanoi", "đi Đà Nẵng": the indexes
+    in ``routed``) is about flights.
+    """
     tokens = utterance.tokens
     if not tokens:
         return []
@@ -77,6 +82,8 @@ def clauses(
             t for i, t in enumerate(tokens[low : high + 1], low) if i not in skip
         )
         topic = topic_of(replace(utterance, tokens=words))
+        if topic is None and any(low <= i <= high for i in routed):
+            topic = "flight"
         found.append(Clause(low, high, tokens[low].start, tokens[high].end, topic))
     # Clauses without a topic word follow the one before them; leading ones the first topic.
     topics: list[Topic | None] = [c.topic for c in found]

@@ -98,6 +98,12 @@ EN_MONTHS: dict[str, int] = {
 
 #: Cabin phrases, longest first so "hạng thương gia" wins over "thương gia".
 CABINS: dict[str, str] = {
+    "hang business": "business",
+    "ve business": "business",
+    "first class": "business",
+    "bussiness": "business",
+    "busines": "business",
+    "eco": "economy",
     "hang thuong gia": "business",
     "ghe thuong gia": "business",
     "thuong gia": "business",
@@ -251,9 +257,16 @@ FLIGHT_WORDS: tuple[str, ...] = (
 )
 WEATHER_WORDS: tuple[str, ...] = (
     *("thoi tiet", "nhiet do", "du bao", "weather", "forecast", "temperature", "rain"),
-    *("raining", "rainy", "sunny", "humid", "umbrella", "mua khong"),
+    *("raining", "rainy", "sunny", "humid", "umbrella", "mua khong", "how hot", "how cold"),
+    *("is it hot", "is it cold", "is it warm", "cold in", "hot in", "typhoon", "storm"),
+    *("storms", "windy", "snow", "snowing", "cloudy", "chilly", "degrees", "climate"),
+    *("mua nhieu", "mua to", "mua lon", "co mua", "lanh khong", "nong khong", "ret khong"),
+    *("nang khong", "mat khong", "am khong", "co tuyet", "tuyet khong", "bao khong"),
 )
-WEATHER_RAW: tuple[str, ...] = ("trời", "troi", "mưa", "nắng", "nóng", "lạnh", "dự báo")
+WEATHER_RAW: tuple[str, ...] = (
+    *("trời", "troi", "mưa", "nắng", "nóng", "lạnh", "dự báo", "rét", "mát", "oi bức", "bão"),
+    *("gió", "sương mù", "nhiệt độ", "độ ẩm", "ấm không", "tuyết"),
+)
 UNSUPPORTED_WORDS: tuple[str, ...] = (
     *("khach san", "hotel", "hotels", "resort", "homestay", "joke", "jokes", "truyen cuoi"),
     *("hostel", "airbnb", "phong nghi", "dat phong", "book a room", "cho o", "nha nghi"),

@@ -30,14 +30,23 @@ _NUMBER_WORDS: dict[str, int] = {
 }
 _NUM = r"\d{1,3}|" + "|".join(sorted((k for k in _NUMBER_WORDS if k.isascii()), key=len)[::-1])
 
+_COUNT = r"\d{1,3}|" + "|".join(
+    sorted((k for k in _NUMBER_WORDS if k.isascii() and k not in ("a", "an")), key=len)[::-1]
+)
+#: "for 2", "cho 3" at the end of a clause: a count of travellers without a unit.
+_FOR_COUNT = re.compile(
+    rf"\b(?:for|cho)\s+({_COUNT})(?=\s*(?:$|[,.;!?]|please|pls|nhe|nha|nhé|a\b|thanks))"
+)
 _PEOPLE_UNITS = (
     r"nguoi\s+lon|nguoi|ng|hanh\s+khach|khach|ve|adults?|people|persons?|passengers?|pax"
     r"|tickets?|seats?|ghe|cho\s+ngoi|suat|nguoi\s+di|thanh\s+vien|members?|travell?ers?"
 )
-_COUNTED = re.compile(rf"(?<!thu\s)(?<!gio\s)(?<!\d[/.:h])\b({_NUM})\s*({_PEOPLE_UNITS})\b(?!\s*/)")
+_COUNTED = re.compile(
+    rf"(?<!thu\s)(?<!gio\s)(?<!\d[/.:h])\b({_NUM})\s*(?:more\s+|nua\s+)?({_PEOPLE_UNITS})\b(?!\s*/)"
+)
 _GROUP = re.compile(
     rf"\b(?:family\s+of|group\s+of|party\s+of|nhom|doan|gia\s+dinh|ca\s+nha|we\s+are|we're"
-    rf"|there\s+are|chung\s+(?:toi|minh)|bon\s+(?:minh|toi|em)|tui\s+minh)\s+({_NUM})\b"
+    rf"|there\s+are|chung\s+(?:toi|minh)|bon\s+(?:minh|toi|em)|tui\s+minh)\s+({_COUNT})\b"
     rf"(?!\s*(?:h\b|gio|:|/|thang|trieu|tr\b|k\b))"
 )
 _OF_US = re.compile(rf"\b({_NUM})\s+of\s+us\b")
@@ -46,7 +55,16 @@ _CHILD_UNITS = (
     r"|children|child|kids?|boys?|girls?|sons?|daughters?|chil?drens?"
 )
 _CHILDREN = re.compile(
-    rf"\b({_NUM})\s+({_CHILD_UNITS})\b(?!\s+(?:thang|month|ban|nguoi\s+lon|dong\s+nghiep))"
+    rf"\b({_NUM})\s+({_CHILD_UNITS})\b"
+    r"(?!\s+(?:thang|month|ban|nguoi\s+lon|dong\s+nghiep|em|anh|chi|chau\s+(?:gai|trai)))"
+)
+#: One child named by age ("bé 4 tuổi", "cháu 6 tuổi", "a 5-year-old").
+_AGED_CHILD = re.compile(
+    r"\b(?:be|chau|con|dua|nhoc)\s+(\d{1,2})\s+tuoi\b|\b(\d{1,2})\s*-?\s*years?\s*-?\s*old\b"
+)
+#: Family pairs counted together: "2 mẹ con", "3 bố con", "2 anh em", "hai chị em".
+_KIN_GROUP = re.compile(
+    rf"\b({_NUM})\s+(?:me|bo|ba|cha|anh|chi|ong|ba|co|chu|di|cau)\s+(?:con|em|chau)\b"
 )
 _INFANT_WORDS = re.compile(
     r"\b(?:(?:({_NUM})\s+)?(?:em\s+be|tre\s+so\s+sinh|be\s+so\s+sinh|so\s+sinh|infants?"
@@ -70,7 +88,10 @@ _ONES = re.compile(
     r"|grandmother|grandfather|colleague|boss|son|daughter|sep|em\s+gai|em\s+trai|anh\s+trai"
     r"|chi\s+gai|con\s+gai|con\s+trai|chau\s+gai|chau\s+trai|ban\s+than)\b"
 )
-_FRIENDS = re.compile(rf"\b({_NUM})\s+(?:ban|nguoi\s+ban|dong\s+nghiep|friends?|colleagues?)\b")
+_FRIENDS = re.compile(
+    rf"\b({_NUM})\s+(?:dua\s+|nguoi\s+)?(?:ban(?:\s+be)?|dong\s+nghiep|em\s+gai|em\s+trai"
+    r"|anh\s+trai|chi\s+gai|chau|friends?|colleagues?|cousins?|siblings?|brothers?|sisters?)\b"
+)
 _SPEAKER = r"(?:minh|toi|tui|to|em|anh|chi|i|me|myself)"
 _JOIN = r"(?:voi|va|cung|cung\s+voi|and|with|&|\+)"
 _SPEAKER_JOINED = re.compile(
@@ -90,6 +111,9 @@ class Party:
     seats: int | None
     """None when the message says nothing about who travels."""
     infants: int = 0
+    change: int = 0
+    """+1 / -1 when the message adds people to, or takes them from, the party searched
+    ("thêm 1 người", "add one more"); ``seats`` is then how many."""
 
 
 def _count(text: str) -> int:
@@ -110,7 +134,12 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
             number = next((g for g in match.groups() if g), None)
             infants += _count(number) if number else 1
             taken.append(match.span())
+    change = _change(plain)
     groups: list[tuple[int, int]] = []
+    for match in _KIN_GROUP.finditer(plain):
+        if _free(*match.span(), taken):
+            taken.append(match.span())
+            return Party(_count(match[1]), infants, change)
     for pattern in (_GROUP, _OF_US):
         groups += [m.span() for m in pattern.finditer(plain) if _free(*m.span(), taken)]
     children = 0
@@ -120,8 +149,16 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
         if _free(*match.span(), taken):
             children += _count(match[1])
             taken.append(match.span())
+    for match in _AGED_CHILD.finditer(plain):
+        if _free(*match.span(), taken):
+            age = int(match[1] or match[2])
+            taken.append(match.span())
+            if age < 2:
+                infants += 1
+            else:
+                children += 1
     counted: int | None = None
-    for pattern in (_GROUP, _OF_US, _COUNTED):
+    for pattern in (_GROUP, _OF_US, _COUNTED, _FOR_COUNT):
         for match in pattern.finditer(plain):
             if not _free(*match.span(), taken):
                 continue
@@ -130,7 +167,9 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
                 counted = _count(match[1])
     if counted is not None:
         # "3 người lớn và 2 trẻ em" is five; "4 người gồm 2 bé" is rare enough to read as six.
-        return Party(counted + children, infants)
+        return Party(counted + children, infants, change)
+    if change:
+        return Party(children or None, infants, change) if children or infants else Party(None)
     named = _named(utterance, taken)
     if named > 1:
         return Party(named + children, infants)
@@ -140,6 +179,15 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
     if infants:
         return Party(1, infants)
     return Party(None, 0)
+
+
+def _change(plain: str) -> int:
+    """+1 for "thêm"/"add ... more", -1 for "bớt"/"one less", else 0."""
+    if re.search(r"\b(?:them|add|one\s+more|another|cong\s+them)\b", plain):
+        return 1
+    if re.search(r"\b(?:bot|giam|one\s+less|remove)\b", plain):
+        return -1
+    return 0
 
 
 _ENGLISH = re.compile(r"\b(?:and|my|with|for|the|to|i|we|our|please|flights?|tickets?)\b")
@@ -195,9 +243,45 @@ def _named(utterance: Utterance, taken: list[tuple[int, int]]) -> int:
     )
     if accompanied and for_others is None:
         return people + 1
-    if joined and not (for_others and for_others.start() < joined.start()):
+    if for_others is not None:
+        # "vé cho bố mẹ tôi": the writer books for others; "for me and my wife" includes them.
+        listed = plain[for_others.start() : for_others.end() + 30]
+        mine = re.search(
+            r"\b(?:for|cho)\s+(minh|toi|tui|i|myself|me|em|anh|chi)\b(?!\s+(?:gai|trai))", listed
+        )
+        if mine is not None and mine[1] == "me":
+            mine = mine if _english_me(utterance, for_others.start() + mine.start(1)) else None
+        return people + (1 if mine else 0)
+    if joined or _speaker_named(utterance):
         people += 1
     return people
+
+
+def _speaker_named(utterance: Utterance) -> bool:
+    """Whether "I", "me", "mình", "tôi"... name the writer as a traveller, not as an owner
+    ("mẹ mình", "vợ tôi" are possessives)."""
+    previous = ""
+    for token in utterance.tokens:
+        word = token.word
+        if word in ("i", "myself") or (word == "me" and _english_me(utterance, token.start)):
+            return True
+        if word in ("minh", "toi", "tui", "to") and token.raw in (
+            "mình",
+            "minh",
+            "tôi",
+            "tui",
+            "tớ",
+        ):
+            if previous not in _KIN_WORDS:
+                return True
+        previous = word
+    return False
+
+
+_KIN_WORDS = frozenset(
+    {"me", "bo", "ba", "cha", "ma", "vo", "chong", "con", "em", "anh", "chi", "ban", "gai"}
+    | {"trai", "chau", "ong", "yeu", "ny"}
+)
 
 
 def _companion(utterance: Utterance, start: int, end: int) -> bool:

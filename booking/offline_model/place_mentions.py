@@ -158,14 +158,23 @@ def _previous_word(tokens: tuple[Token, ...], index: int) -> Token | None:
     return None
 
 
-def _role(tokens: tuple[Token, ...], first: int, last: int, after_place: bool) -> Role:
+def _role(
+    tokens: tuple[Token, ...],
+    first: int,
+    last: int,
+    after_place: bool,
+    quiet: frozenset[int] = frozenset(),
+) -> Role:
     """The part the words around a mention give it.
 
     Args:
-        after_place: whether another place comes before this one in the message, which makes an
-            unaccented "ve" between them "về" (back to) rather than "vé" (ticket).
+        after_place: whether a place stands right before the word before this one, which makes
+            an unaccented "ve" between them "về" (back to) rather than "vé" (ticket).
+        quiet: indexes of tokens that belong to a date ("chủ nhật tới"): no direction words.
     """
     before = _previous_word(tokens, first)
+    if before is not None and tokens.index(before) in quiet:
+        before = None
     if before is not None and _is_word(before, _FROM_WORDS):
         return "origin"
     if tokens[first].arrow_before or (before is not None and _is_word(before, _TO_WORDS)):
@@ -175,6 +184,8 @@ def _role(tokens: tuple[Token, ...], first: int, last: int, after_place: bool) -
     if before is not None and _is_word(before, _AT_WORDS):
         return "at"
     following = tokens[last + 1] if last + 1 < len(tokens) else None
+    if following is not None and last + 1 in quiet:
+        following = None
     if following is not None and (
         following.arrow_before
         or _is_word(following, _TO_WORDS)
@@ -207,13 +218,15 @@ TEEN_PLACES: dict[str, str] = {
 }
 #: Lower-case airport codes that are everyday words first ("cần" folds to "can", "sai" is
 #: wrong, "dad" and "sin" are English): only upper case or a direction mark makes them codes.
+#: Shorthands no everyday word shares: they count wherever they stand ("pq cuối tuần mưa ko").
+_SAFE_SHORTHANDS: frozenset[str] = frozenset({"pq", "dn", "hp", "vt", "tphcm", "sapa", "dnang"})
 _WORD_CODES: frozenset[str] = frozenset({"can", "sai", "dad", "sin", "din", "pus", "vii"})
 #: Typos are matched against names at least this long, with at least this score (0-100).
 _FUZZY_MIN_LENGTH = 4
 _FUZZY_SCORE = 87.0
 
 
-def find_places(utterance: Utterance) -> list[Mention]:
+def find_places(utterance: Utterance, quiet: tuple[tuple[int, int], ...] = ()) -> list[Mention]:
     """Every place named in the message, in order, with the part the words around it give.
 
     Three passes: names and codes the words around them allow; then shorthands and lower-case
@@ -233,7 +246,11 @@ def find_places(utterance: Utterance) -> list[Mention]:
             continue
         lenient = _lenient_at(tokens, position)
         if lenient is not None:
-            if tokens[position].typed.isupper() or _code_allowed(tokens, position):
+            if (
+                tokens[position].typed.isupper()
+                or tokens[position].word in _SAFE_SHORTHANDS
+                or _code_allowed(tokens, position)
+            ):
                 found[position] = (*lenient, position)
             else:
                 pending[position] = lenient
@@ -242,10 +259,12 @@ def find_places(utterance: Utterance) -> list[Mention]:
     while changed:
         changed = False
         for position, (city, value) in list(pending.items()):
-            neighbours = (position - 1, position + 1)
-            if any(n in found or n in pending for n in neighbours) and any(
-                n in found or (n in pending and n != position) for n in neighbours
-            ):
+            neighbours = [position - 1, position + 1]
+            for step in (-1, 1):
+                middle = position + step
+                if 0 <= middle < len(tokens) and _is_direction(tokens[middle]):
+                    neighbours.append(position + 2 * step)
+            if any(n in found or (n in pending and n != position) for n in neighbours):
                 found[position] = (city, value, position)
                 del pending[position]
                 changed = True
@@ -258,10 +277,26 @@ def find_places(utterance: Utterance) -> list[Mention]:
             found[position] = match
             claimed.update(range(position, match[2] + 1))
     ordered = sorted(found.items())
+    claimed = {i for first, (_, _, last) in ordered for i in range(first, last + 1)}
+    silent = frozenset(
+        i for i, t in enumerate(tokens) if any(s <= t.start and t.end <= e for s, e in quiet)
+    )
     return [
-        Mention(city, value, first, last, _role(tokens, first, last, rank > 0))
-        for rank, (first, (city, value, last)) in enumerate(ordered)
+        Mention(
+            city,
+            value,
+            first,
+            last,
+            _role(tokens, first, last, _place_before_word(tokens, first, claimed), silent),
+        )
+        for first, (city, value, last) in ordered
     ]
+
+
+def _place_before_word(tokens: tuple[Token, ...], first: int, claimed: set[int]) -> bool:
+    """Whether the word before the mention at ``first`` follows a place ("Huế ve Sài Gòn")."""
+    before = _previous_word(tokens, first)
+    return before is not None and tokens.index(before) - 1 in claimed
 
 
 def _lenient_at(tokens: tuple[Token, ...], position: int) -> tuple[City, str] | None:

@@ -28,21 +28,23 @@ _CAP_WORDS = (
 )
 _UNITS = (
     r"trieu\s+dong|million\s+dong|million\s+vnd|million|mil|trieu|tr|cu|m"
-    r"|thousand|nghin|ngan|k|vnd|vnđ|dong|d|usd|us\s+dollars?|dollars?|\$"
+    r"|thousand|nghin|ngan|k|vnd|vnđ|dong|d|usd|us\s+dollars?|dollars?|bucks|do\s+la|do|\$"
 )
 _AMOUNT = rf"(\d+(?:[.,]\d+)*)\s*({_UNITS})?(?![a-z])\s*(\d(?!\d*\s*(?:/|h\b|gio)))?(\s*ruoi\b)?"
 _CAP = re.compile(rf"(?:\b|(?<=\s)|^)(?:{_CAP_WORDS})\s*:?\s*(\$)?\s*{_AMOUNT}")
 #: An amount with a money unit but no cap word ("vé 1tr5 SGN HAN", "budget: 2 củ").
 _BARE = re.compile(
-    r"(?<![\w.,/])(\$)?\s*(\d+(?:[.,]\d+)*)\s*(trieu|tr|cu|k|usd|\$)(?![a-z])\s*"
+    r"(?<![\w.,/])(\$)?\s*(\d+(?:[.,]\d+)*)\s*(trieu|tr|cu|k|usd|bucks|do\s+la|do)(?![a-z])\s*"
     r"(\d(?!\d*\s*(?:/|h\b|gio)))?(\s*ruoi\b)?"
 )
 _RANGE_END = re.compile(rf"\s*(?:-|–|den|toi|to)\s*(\d+(?:[.,]\d+)*)\s*({_UNITS})?(?![a-z])")
-_DOLLAR = re.compile(r"()\$\s*(\d+(?:[.,]\d+)?)()()()")
+_DOLLAR = re.compile(r"()(?:\$|\busd|\bus\$)\s*(\d+(?:[.,]\d+)?)()()()")
 _MILLIONS = frozenset({"million", "mil", "trieu", "tr", "cu", "m", "trieu dong"})
 _MILLIONS |= {"million dong", "million vnd"}
 _THOUSANDS = frozenset({"thousand", "nghin", "ngan", "k"})
-_DOLLARS = frozenset({"usd", "$", "dollar", "dollars", "us dollar", "us dollars"})
+_DOLLARS = frozenset(
+    {"usd", "$", "dollar", "dollars", "us dollar", "us dollars", "bucks", "do la", "do"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ class Slots:
     one_way: bool = False
     infants: int = 0
     """Infants under two: on a lap, no seat."""
+    passengers_change: int = 0
+    """+1 or -1 when ``passengers`` are added to or taken from the party already searched."""
     converted: tuple[float, str, int] | None = None
     """A cap said in a foreign currency: (amount, currency, VND)."""
 
@@ -198,6 +200,20 @@ def _times(utterance: Utterance, taken: list[tuple[int, int]]) -> tuple[str | No
     return after, before
 
 
+_TRIP_PURPOSE = re.compile(r"\b(?:on|for|a)\s+business\b(?!\s+class)|\bbusiness\s+trip\b")
+
+
+def _cabin(utterance: Utterance, taken: list[tuple[int, int]]) -> str | None:
+    """The cabin asked for; "class"/"hạng"/"ghế" phrases win over a bare word, and "on business"
+    (why someone travels) is no cabin."""
+    purpose = [m.span() for m in _TRIP_PURPOSE.finditer(utterance.plain)]
+    found = _phrases(utterance, CABINS, taken + purpose)
+    if not found:
+        return None
+    marked = [f for f in found if -f[1] > 8 or "class" in utterance.plain[f[0] : f[0] - f[1] + 6]]
+    return min(marked or found)[2]
+
+
 def _airline(utterance: Utterance, taken: list[tuple[int, int]]) -> str | None:
     found = _phrases(utterance, airline_phrases(), taken)
     codes = airline_codes()
@@ -225,7 +241,7 @@ def extract_slots(utterance: Utterance, today: date) -> Slots:
     return Slots(
         dates=tuple(dates),
         passengers=passengers,
-        cabin=_first_phrase(utterance, CABINS, taken),
+        cabin=_cabin(utterance, taken),
         max_price=max_price,
         depart_after=after,
         depart_before=before,
@@ -234,5 +250,6 @@ def extract_slots(utterance: Utterance, today: date) -> Slots:
         round_trip=utterance.has(*_ROUND_TRIP),
         one_way=utterance.has(*_ONE_WAY),
         infants=party.infants,
+        passengers_change=party.change,
         converted=prices[0].converted if prices else None,
     )

@@ -88,7 +88,7 @@ def _lower_char(char: str) -> str:
 #: English "a") are left alone.
 TEEN_CODE: dict[str, str] = {
     **{"ko": "không", "k": "không", "hok": "không", "hông": "không", "khum": "không"},
-    **{"kh": "không", "hem": "không", "hong": "không", "kg": "không", "khg": "không"},
+    **{"kh": "không", "hem": "không", "kg": "không", "khg": "không"},
     **{"dc": "được", "đc": "được", "dk": "được", "đk": "được", "duoc": "được"},
     **{"j": "gì", "ji": "gì", "vs": "với", "mik": "mình", "mk": "mình", "mh": "mình"},
     **{"ng": "người", "ngừoi": "người", "nguoi": "người", "ngta": "người ta"},
@@ -102,7 +102,9 @@ TEEN_CODE: dict[str, str] = {
     **{"t2": "thứ 2", "t3": "thứ 3", "t4": "thứ 4", "t5": "thứ 5", "t6": "thứ 6", "t7": "thứ 7"},
     **{"cn": "chủ nhật", "wknd": "weekend", "tmr": "tomorrow", "tmrw": "tomorrow"},
     **{"2moro": "tomorrow", "2mr": "tomorrow", "pls": "please", "plz": "please", "u": "you"},
-    **{"thx": "thanks", "ppl": "people", "w/": "with", "fri": "friday", "sat": "saturday"},
+    **{"thx": "thanks", "ppl": "people", "w/": "with", "fri": "friday"},
+    **{"gf": "girlfriend", "bf": "boyfriend", "bff": "friend", "biz": "business"},
+    **{"rn": "right now", "atm": "right now", "wanna": "want to", "gonna": "going to"},
 }
 _TEEN = re.compile(
     r"(?<![\w@./:-])("

@@ -19,6 +19,7 @@ Pure and deterministic: same messages and ``today``, same plan. Rules worth know
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -28,7 +29,7 @@ from booking.offline_model import checks, phrases
 from booking.offline_model.booking_intent import Draft
 from booking.offline_model.booking_plans import plan_booking
 from booking.offline_model.date_mentions import DateMention
-from booking.offline_model.grammar import Topic, clauses, share
+from booking.offline_model.grammar import Clause, Topic, clauses, share
 from booking.offline_model.lexicon import (
     FLIGHT_WORDS,
     GREETINGS,
@@ -55,6 +56,12 @@ from booking.offline_model.text import (
     vietnamese_evidence,
 )
 from booking.offline_model.travellers import find_people
+
+_NOW = re.compile(r"\b(?:now|right\s+now|currently|bay\s+gio|hien\s+tai|luc\s+nay)\b")
+_THAT_DAY = re.compile(
+    r"\b(?:(?:on\s+)?that\s+(?:day|date)|the\s+same\s+day|(?:ngay|hom)\s+(?:do|ay|hom\s+do)"
+    r"|cung\s+ngay(?:\s+do)?)\b"
+)
 
 #: How many earlier user turns may still be completing one request.
 _MAX_PENDING_TURNS = 4
@@ -106,6 +113,8 @@ class Outcome:
 class _History:
     last_search: dict[str, Any] | None = None
     last_weather: dict[str, Any] | None = None
+    weather_days: tuple[str, ...] = ()
+    """Every day the latest weather lookup asked for (both days of a weekend)."""
     weather_only_turn: bool = False
     """Whether the latest assistant tool calls were all ``get_weather``."""
     pending: dict[str, Any] | None = None
@@ -118,6 +127,7 @@ def _history(
 ) -> _History:
     last_search: dict[str, Any] | None = None
     last_weather: dict[str, Any] | None = None
+    weather_days: tuple[str, ...] = ()
     weather_only: bool | None = None
     searched_since_previous_user = False
     called_since_previous_user = False
@@ -141,6 +151,13 @@ def _history(
                 last_search = next(args for _, name, args in calls if name == "search_flights")
         if "get_weather" in names and last_weather is None:
             last_weather = next(args for _, name, args in calls if name == "get_weather")
+            weather_days = tuple(
+                dict.fromkeys(
+                    str(args["date"])
+                    for _, name, args in calls
+                    if name == "get_weather" and args.get("date")
+                )
+            )
     pending: Outcome | None = None
     if previous_user is not None and not searched_since_previous_user:
         if depth < _MAX_PENDING_TURNS:
@@ -148,6 +165,7 @@ def _history(
     return _History(
         last_search=last_search,
         last_weather=last_weather,
+        weather_days=weather_days,
         weather_only_turn=bool(weather_only),
         pending=pending.pending if pending else None,
         booking=pending.booking if pending and not called_since_previous_user else None,
@@ -267,6 +285,17 @@ def _flight_request(
         arguments = {}
     arguments.pop("_more_dates", None)
     arguments.pop("_problem", None)
+    lone = route.destination if origin is None else None
+    if (
+        history.pending is not None
+        and lone is not None
+        and lone.role in ("none", "verb")
+        and destination == lone.value
+        and arguments.get("to_city")
+        and not arguments.get("from_city")
+    ):
+        # "Bạn bay từ đâu?" - "Sài Gòn": a lone place answers the question that was asked.
+        origin, destination = destination, None
     if origin is not None:
         arguments["from_city"] = origin
     if destination is not None:
@@ -289,8 +318,12 @@ def _flight_request(
         arguments.pop("_return_date", None)
     elif slots.round_trip or back is not None:
         arguments["_round_trip"] = True
+    passengers = slots.passengers
+    if slots.passengers_change and passengers is not None:
+        # "Thêm 1 người nữa": the party already searched, one more.
+        passengers = int(arguments.get("passengers") or 1) + slots.passengers_change * passengers
     for key, value in (
-        ("passengers", slots.passengers),
+        ("passengers", passengers),
         ("cabin", slots.cabin),
         ("max_price", slots.max_price),
         ("airline", slots.airline),
@@ -405,6 +438,15 @@ def _without(utterance: Utterance, mentions: Sequence[Mention]) -> Utterance:
     )
 
 
+def _only(utterance: Utterance, parts: Sequence[Clause], topic: Topic) -> Utterance:
+    """The message with every clause of another topic blanked out (offsets kept)."""
+    typed = list(utterance.typed)
+    for part in parts:
+        if part.topic != topic:
+            typed[part.start : part.end] = " " * (part.end - part.start)
+    return parse_utterance("".join(typed))
+
+
 def _unknown(mentions: Sequence[Mention]) -> Mention | None:
     return next((m for m in mentions if not m.city.slug), None)
 
@@ -416,8 +458,11 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
     if index is None:
         return Outcome(language, reply=phrases.greeting(language))
     utterance = parse_utterance(message_text(messages[index]))
-    mentions = find_places(utterance)
     slots = extract_slots(utterance, today)
+    mentions = find_places(utterance, tuple((d.start, d.end) for d in slots.dates))
+    if not slots.dates and (that_day := _THAT_DAY.search(utterance.plain)) is not None:
+        # "flights there that day", "hôm đó": the day the conversation was about.
+        slots = replace(slots, dates=(DateMention(*that_day.span(), None, 0),))
     history = _history(messages, index, today, depth)
     topical = _without(utterance, mentions)
     asks_weather = _weather_words(topical)
@@ -467,14 +512,17 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
     if asks_weather and asks_flight:
         # Each request keeps the places and dates of its own clauses ("weather this weekend and
         # flights next Friday"); one with none of its own borrows the other's.
-        parts = clauses(utterance, _topic, _mention_tokens(list(mentions)))
+        routed = frozenset(m.first for m in mentions if m.role in ("origin", "destination", "verb"))
+        parts = clauses(utterance, _topic, _mention_tokens(list(mentions)), routed)
         start_of = {id(m): utterance.tokens[m.first].start for m in mentions}
         flight_mentions = share(mentions, lambda m: start_of[id(m)], parts, "flight")
         weather_mentions = share(mentions, lambda m: start_of[id(m)], parts, "weather")
-        flight_dates = share(slots.dates, lambda d: d.start, parts, "flight")
-        weather_dates = share(slots.dates, lambda d: d.start, parts, "weather")
-        flight_slots = replace(slots, dates=tuple(flight_dates or weather_dates))
-        weather_slots = replace(slots, dates=tuple(weather_dates or flight_dates))
+        flight_slots = extract_slots(_only(utterance, parts, "flight"), today)
+        weather_slots = extract_slots(_only(utterance, parts, "weather"), today)
+        if not flight_slots.dates:
+            flight_slots = replace(flight_slots, dates=weather_slots.dates)
+        if not weather_slots.dates:
+            weather_slots = replace(weather_slots, dates=flight_slots.dates)
         if not flight_mentions and not weather_mentions:
             flight_mentions = weather_mentions = list(mentions)
     route = sort_places(flight_mentions, weather=asks_weather and not asks_flight)
@@ -490,6 +538,14 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
     if asks_weather and not asks_flight and wants_flight:
         weather_mention = route.at
     weather_place = weather_mention.value if weather_mention else None
+    extra_weather: list[str] = []
+    if asks_weather and not wants_flight and weather_mention is not None:
+        # "Thời tiết Phú Quốc với Côn Đảo", "weather in Hai Phong and Ha Noi": each place.
+        extra_weather = [
+            m.value
+            for m in weather_mentions
+            if m is not weather_mention and m.city.slug and m.value != weather_place
+        ]
     destination = route.destination.value if route.destination else None
     # "Flights there" points at the place whose weather was asked, now or in the last turn.
     if wants_flight and destination is None and says_there:
@@ -525,14 +581,23 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
         elif not asks_weather:
             return _with_notes(_ask(language, arguments, missing), slots)
     if asks_weather:
-        weather = _weather_calls(weather_slots, history, today, weather_place, arguments, language)
+        weather = _weather_calls(
+            weather_slots,
+            history,
+            today,
+            [weather_place, *extra_weather] if weather_place else [],
+            arguments,
+            language,
+            now=_NOW.search(utterance.plain) is not None,
+        )
         if weather is None:
             return _ask(language, {}, ("weather_place",))
         if isinstance(weather, checks.Problem):
             return Outcome(language, (), weather.question)
         calls.extend(weather)
     return _with_notes(
-        Outcome(language, tuple(calls), None, arguments if missing else None, missing), slots
+        Outcome(language, tuple(calls), None, arguments if missing else None, missing),
+        flight_slots,
     )
 
 
@@ -559,34 +624,45 @@ def _weather_calls(
     slots: Slots,
     history: _History,
     today: date,
-    place: str | None,
+    places: Sequence[str],
     flight: Mapping[str, Any],
     language: Language,
+    *,
+    now: bool = False,
 ) -> list[PlannedCall] | checks.Problem | None:
-    """``get_weather`` for the place and day(s) asked, falling back on the conversation."""
-    if place is None and history.weather_only_turn and history.last_weather:
-        place = history.last_weather.get("city")
-    if place is None:
+    """``get_weather`` for each place and day asked, falling back on the conversation."""
+    places = list(places)
+    if not places and history.weather_only_turn and history.last_weather:
+        places = [str(history.last_weather.get("city"))]
+    if not places:
         for source in (history.pending, history.last_search):
             if source and source.get("to_city"):
-                place = str(source["to_city"])
+                places = [str(source["to_city"])]
                 break
-    if place is None:
+    if not places:
         return None
     base = _day(history.last_weather or flight, "date", today)
+    days: tuple[date, ...]
     if slots.dates:
         mention = slots.dates[0]
         if (passed := _passed(mention)) is not None:
             return checks.passed(passed, getattr(mention, "next_year", None), language)
         days = _days(mention, base)
-    elif history.weather_only_turn and history.last_weather and history.last_weather.get("date"):
-        # "Còn Hà Nội thì sao?" after a forecast keeps the day that forecast was for.
-        days = (date.fromisoformat(str(history.last_weather["date"])),)
+    elif now:
+        days = (today,)
+    elif history.weather_only_turn and history.weather_days:
+        # "Còn Hà Nội thì sao?" after a forecast keeps the day(s) that forecast was for.
+        days = tuple(date.fromisoformat(d) for d in history.weather_days)
     elif flight.get("date"):
         days = (date.fromisoformat(str(flight["date"])),)
     else:
-        return [PlannedCall("get_weather", {"city": place})]  # The tool's default: today.
-    return [PlannedCall("get_weather", {"city": place, "date": d.isoformat()}) for d in days]
+        # The tool's default is today.
+        return [PlannedCall("get_weather", {"city": place}) for place in places]
+    return [
+        PlannedCall("get_weather", {"city": place, "date": d.isoformat()})
+        for place in places
+        for d in days
+    ]
 
 
 def understand(messages: Sequence[Mapping[str, Any]], today: date) -> Plan:

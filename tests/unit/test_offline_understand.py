@@ -81,8 +81,14 @@ UTTERANCES: list[tuple[str, tuple[PlannedCall, ...] | Ask]] = [
     ("vé SGN HAN thứ Sáu", (route("SGN", "HAN", "2026-06-05"),)),
     ("vé SGN HAN thứ Hai", (route("SGN", "HAN", "2026-06-08"),)),
     ("vé SGN HAN Chủ nhật", (route("SGN", "HAN", "2026-06-07"),)),
-    ("cuối tuần này từ Huế ra Hà Nội", (route("HUI", "HAN", "2026-06-06"),)),
-    ("cuối tuần sau SGN-PQC", (route("SGN", "PQC", "2026-06-13"),)),
+    (
+        "cuối tuần này từ Huế ra Hà Nội",
+        (route("HUI", "HAN", "2026-06-06"), route("HUI", "HAN", "2026-06-07")),
+    ),
+    (
+        "cuối tuần sau SGN-PQC",
+        (route("SGN", "PQC", "2026-06-13"), route("SGN", "PQC", "2026-06-14")),
+    ),
     ("tuần sau SGN → DAD", (route("SGN", "DAD", "2026-06-08"),)),
     ("next Friday from HAN to DAD", (route("HAN", "DAD", "2026-06-12"),)),
     ("this Friday Hanoi to Saigon", (route("HAN", "SGN", "2026-06-05"),)),
@@ -381,18 +387,25 @@ class TestDates:
     @pytest.mark.parametrize(
         ("today", "expected"),
         [
-            (date(2026, 6, 6), "2026-06-06"),  # Saturday: this weekend is today.
-            (date(2026, 6, 7), "2026-06-07"),  # Sunday: still this weekend.
-            (date(2026, 6, 5), "2026-06-06"),  # Friday: tomorrow.
+            (date(2026, 6, 6), ("2026-06-06", "2026-06-07")),  # Saturday: today and tomorrow.
+            (date(2026, 6, 7), ("2026-06-07",)),  # Sunday: what is left of it.
+            (date(2026, 6, 5), ("2026-06-06", "2026-06-07")),  # Friday: both days.
         ],
     )
-    def test_this_weekend(self, today: date, expected: str) -> None:
+    def test_this_weekend_is_both_days(self, today: date, expected: tuple[str, ...]) -> None:
         plan = understand([user("cuối tuần này SGN → HAN")], today)
-        assert plan.calls == (route("SGN", "HAN", expected),)
+        assert plan.calls == tuple(route("SGN", "HAN", day) for day in expected)
 
-    def test_day_and_month_already_passed_means_next_year(self) -> None:
+    def test_a_day_and_month_long_gone_is_asked_about(self) -> None:
         plan = understand([user("SGN → HAN 15/5")], TODAY)
-        assert plan.calls == (route("SGN", "HAN", "2027-05-15"),)
+        assert plan.calls == ()
+        assert plan.reply is not None
+        assert "15 May 2026" in plan.reply
+        assert "2027" in plan.reply
+
+    def test_a_day_and_month_early_next_year_rolls_over(self) -> None:
+        plan = understand([user("SGN → HAN 5/1")], date(2026, 12, 4))
+        assert plan.calls == (route("SGN", "HAN", "2027-01-05"),)
 
     def test_next_friday_on_a_friday_is_a_week_later(self) -> None:
         plan = understand([user("next Friday SGN to HAN")], date(2026, 6, 5))
