@@ -65,12 +65,15 @@ def _places() -> dict[str, str]:
     """Folded alias, name or airport code -> the city (or destination) slug."""
     network = load_network()
     index: dict[str, str] = {}
-    rows = [*network.cities, *getattr(network, "destinations", [])]
-    for row in rows:
+    for row in network.cities:
         for text in [row["name_vi"], row["name_en"], *row.get("aliases", ())]:
             index.setdefault(alias_key(text), row["slug"])
         for code in row.get("airports", ()):
             index[alias_key(code)] = row["slug"]
+    # A place without an airport is itself, even where an airport city lists it as an alias.
+    for row in getattr(network, "destinations", ()):
+        for text in [row["name_vi"], row["name_en"], *row.get("aliases", ())]:
+            index[alias_key(text)] = row["slug"]
     return index
 
 

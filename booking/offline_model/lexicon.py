@@ -388,6 +388,14 @@ def place_index() -> PlaceIndex:
             airports[code] = city
             by_tool_name[code] = city
         by_tool_name[city.tool_name] = city
+    # Places without an airport (Sa Pa, Hội An, province capitals) are places in their own right:
+    # their names win over an airport city that once listed them as its aliases.
+    for row in getattr(load_network(), "destinations", ()):
+        place = City(row["slug"], row["name_vi"], row["name_en"], ())
+        for text in [row["name_vi"], row["name_en"], *row.get("aliases", ())]:
+            if key := fold(text):
+                aliases[key] = place
+        by_tool_name[place.tool_name] = place
     longest = max(len(key.split()) for key in aliases)
     fuzzy = {
         key.replace(" ", ""): city

@@ -300,6 +300,11 @@ def _flight_request(
         arguments["from_city"] = origin
     if destination is not None:
         arguments["to_city"] = destination
+    if "date" not in arguments and history.last_weather and history.last_weather.get("date"):
+        # "Flights there that day" after a forecast: the forecast's day is the base.
+        base_day = str(history.last_weather["date"])
+    else:
+        base_day = None
     expecting_return = bool(arguments.get("_round_trip")) and "date" in arguments
     outbound, back = _split_dates(slots, expecting_return)
     if outbound is not None:
@@ -307,7 +312,8 @@ def _flight_request(
             arguments.pop("date", None)
             arguments["_problem"] = _date_problem(outbound)
         else:
-            days = _days(outbound, _day(arguments, "date", today))
+            base = date.fromisoformat(base_day) if base_day else _day(arguments, "date", today)
+            days = _days(outbound, base)
             arguments["date"] = days[0].isoformat()
             if len(days) > 1:
                 arguments["_more_dates"] = [d.isoformat() for d in days[1:]]
@@ -509,7 +515,8 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
 
     flight_mentions, weather_mentions = list(mentions), list(mentions)
     flight_slots, weather_slots = slots, slots
-    if asks_weather and asks_flight:
+    routes = any(m.role == "origin" for m in mentions)
+    if asks_weather and (asks_flight or routes):
         # Each request keeps the places and dates of its own clauses ("weather this weekend and
         # flights next Friday"); one with none of its own borrows the other's.
         routed = frozenset(m.first for m in mentions if m.role in ("origin", "destination", "verb"))
@@ -521,7 +528,8 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
         weather_slots = extract_slots(_only(utterance, parts, "weather"), today)
         if not flight_slots.dates:
             flight_slots = replace(flight_slots, dates=weather_slots.dates)
-        if not weather_slots.dates:
+        weather_now = _NOW.search(_only(utterance, parts, "weather").plain) is not None
+        if not weather_slots.dates and not weather_now:
             weather_slots = replace(weather_slots, dates=flight_slots.dates)
         if not flight_mentions and not weather_mentions:
             flight_mentions = weather_mentions = list(mentions)
