@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     offline_pace_ms: float = Field(default=0.0, ge=0, le=1000)
     """Pause between the offline model's streamed chunks (the demo sets it so text visibly streams)."""
 
+    usd_vnd_rate: int = Field(default=26_000, ge=1_000, le=100_000)
+    """VND per US dollar the offline model converts "under 50 USD" with (and says so)."""
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str | None) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 from booking.offline_model.reply import compose_answer
 from booking.offline_model.understand import (
     PlannedCall,
@@ -26,14 +27,17 @@ class Response:
     calls: tuple[PlannedCall, ...]
 
 
-def respond(messages: Sequence[Mapping[str, Any]], today: date) -> Response:
+def respond(
+    messages: Sequence[Mapping[str, Any]], today: date, *, usd_rate: int = DEFAULT_USD_VND_RATE
+) -> Response:
     """Answer from tool results when they just came in, else plan the next step.
 
     Args:
         messages: OpenAI Chat Completions messages.
         today: the date in Asia/Ho_Chi_Minh.
+        usd_rate: VND per US dollar, for prices said in dollars.
     """
     if messages and messages[-1].get("role") == "tool":
         return Response(compose_answer(messages, conversation_language(messages)), ())
-    plan = understand(messages, today)
+    plan = understand(messages, today, usd_rate=usd_rate)
     return Response(plan.reply, plan.calls)

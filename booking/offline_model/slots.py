@@ -21,7 +21,7 @@ from booking.offline_model.lexicon import (
     airline_phrases,
 )
 from booking.offline_model.party import find_party
-from booking.offline_model.prices import find_prices
+from booking.offline_model.prices import DEFAULT_USD_VND_RATE, find_prices
 from booking.offline_model.text import Utterance
 
 
@@ -225,10 +225,10 @@ def _airline(utterance: Utterance, taken: list[tuple[int, int]]) -> str | None:
     return min(found)[2] if found else None
 
 
-def extract_slots(utterance: Utterance, today: date) -> Slots:
+def extract_slots(utterance: Utterance, today: date, usd_rate: int = DEFAULT_USD_VND_RATE) -> Slots:
     """Read every search detail in the message."""
     taken: list[tuple[int, int]] = []
-    prices = find_prices(utterance, taken)
+    prices = find_prices(utterance, taken, usd_rate)
     max_price = prices[0].vnd if prices else None
     after, before = _times(utterance, taken)
     # "Tối nay" is both a date and a time of day, so the named window looks past date spans.

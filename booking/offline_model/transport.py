@@ -23,6 +23,7 @@ import httpx2
 
 from booking.domain.dates import Clock, today
 from booking.offline_model.brain import Response, respond
+from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 
 MODEL_ID = "booking-offline"
 _WORD = re.compile(r"\S+\s*|\s+")
@@ -38,10 +39,14 @@ class Reply:
 class OfflineModel:
     """A deterministic, rule-based stand-in for an LLM (not an LLM)."""
 
-    def __init__(self, clock: Clock, *, pace_s: float = 0.0) -> None:
+    def __init__(
+        self, clock: Clock, *, pace_s: float = 0.0, usd_rate: int = DEFAULT_USD_VND_RATE
+    ) -> None:
         self._clock = clock
         self._pace_s = pace_s
         """Pause between streamed chunks, so a person watching sees the text arrive."""
+        self._usd_rate = usd_rate
+        """VND per US dollar for prices said in dollars."""
 
     async def handle(self, method: str, path: str, body: bytes) -> Reply:
         if method == "GET" and path.rstrip("/").endswith("/models"):
@@ -59,7 +64,7 @@ class OfflineModel:
                 raise ValueError("messages must be a non-empty list")
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, f"invalid request: {exc}", "invalid_request_error")
-        response = respond(messages, today(self._clock))
+        response = respond(messages, today(self._clock), usd_rate=self._usd_rate)
         seed = hashlib.sha256(body).hexdigest()[:16]
         created = int(self._clock.now().timestamp())
         prompt_tokens = math.ceil(len(json.dumps(messages, ensure_ascii=False)) / 4)

@@ -44,6 +44,7 @@ from booking.offline_model.lexicon import (
     WEATHER_WORDS,
 )
 from booking.offline_model.place_mentions import Mention, Route, find_places, sort_places
+from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 from booking.offline_model.slots import Slots, extract_slots
 from booking.offline_model.text import (
     Language,
@@ -123,7 +124,11 @@ class _History:
 
 
 def _history(
-    messages: Sequence[Mapping[str, Any]], index: int, today: date, depth: int
+    messages: Sequence[Mapping[str, Any]],
+    index: int,
+    today: date,
+    depth: int,
+    usd_rate: int = DEFAULT_USD_VND_RATE,
 ) -> _History:
     last_search: dict[str, Any] | None = None
     last_weather: dict[str, Any] | None = None
@@ -161,7 +166,9 @@ def _history(
     pending: Outcome | None = None
     if previous_user is not None and not searched_since_previous_user:
         if depth < _MAX_PENDING_TURNS:
-            pending = analyse(messages[: previous_user + 1], today, depth=depth + 1)
+            pending = analyse(
+                messages[: previous_user + 1], today, depth=depth + 1, usd_rate=usd_rate
+            )
     return _History(
         last_search=last_search,
         last_weather=last_weather,
@@ -457,19 +464,25 @@ def _unknown(mentions: Sequence[Mention]) -> Mention | None:
     return next((m for m in mentions if not m.city.slug), None)
 
 
-def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 0) -> Outcome:
+def analyse(
+    messages: Sequence[Mapping[str, Any]],
+    today: date,
+    *,
+    depth: int = 0,
+    usd_rate: int = DEFAULT_USD_VND_RATE,
+) -> Outcome:
     """The plan for the latest user message, with the state of any unfinished request."""
     index = last_user_index(messages)
     language = conversation_language(messages)
     if index is None:
         return Outcome(language, reply=phrases.greeting(language))
     utterance = parse_utterance(message_text(messages[index]))
-    slots = extract_slots(utterance, today)
+    slots = extract_slots(utterance, today, usd_rate)
     mentions = find_places(utterance, tuple((d.start, d.end) for d in slots.dates))
     if not slots.dates and (that_day := _THAT_DAY.search(utterance.plain)) is not None:
         # "flights there that day", "hôm đó": the day the conversation was about.
         slots = replace(slots, dates=(DateMention(*that_day.span(), None, 0),))
-    history = _history(messages, index, today, depth)
+    history = _history(messages, index, today, depth, usd_rate)
     topical = _without(utterance, mentions)
     asks_weather = _weather_words(topical)
     asks_flight = _flight_words(topical)
@@ -524,8 +537,8 @@ def analyse(messages: Sequence[Mapping[str, Any]], today: date, *, depth: int = 
         start_of = {id(m): utterance.tokens[m.first].start for m in mentions}
         flight_mentions = share(mentions, lambda m: start_of[id(m)], parts, "flight")
         weather_mentions = share(mentions, lambda m: start_of[id(m)], parts, "weather")
-        flight_slots = extract_slots(_only(utterance, parts, "flight"), today)
-        weather_slots = extract_slots(_only(utterance, parts, "weather"), today)
+        flight_slots = extract_slots(_only(utterance, parts, "flight"), today, usd_rate)
+        weather_slots = extract_slots(_only(utterance, parts, "weather"), today, usd_rate)
         if not flight_slots.dates:
             flight_slots = replace(flight_slots, dates=weather_slots.dates)
         weather_now = _NOW.search(_only(utterance, parts, "weather").plain) is not None
@@ -673,7 +686,9 @@ def _weather_calls(
     ]
 
 
-def understand(messages: Sequence[Mapping[str, Any]], today: date) -> Plan:
+def understand(
+    messages: Sequence[Mapping[str, Any]], today: date, *, usd_rate: int = DEFAULT_USD_VND_RATE
+) -> Plan:
     """Read the conversation and decide the next step.
 
     Args:
@@ -684,5 +699,5 @@ def understand(messages: Sequence[Mapping[str, Any]], today: date) -> Plan:
     Returns:
         The tool calls to make now, or the sentence to say instead.
     """
-    outcome = analyse(messages, today)
+    outcome = analyse(messages, today, usd_rate=usd_rate)
     return Plan(outcome.language, outcome.calls, outcome.reply)

@@ -30,6 +30,7 @@ from booking.agent.models.base import Pricing
 from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel, RetryPolicy, Timeouts
 from booking.domain.dates import Clock
 from booking.errors import ValidationFailed
+from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 from booking.offline_model.transport import MODEL_ID, OfflineModel, OfflineTransport
 from booking.settings import Settings
 
@@ -42,14 +43,16 @@ class ModelConfigError(ValidationFailed):
     code = "model_config_invalid"
 
 
-def offline_spec(clock: Clock, pace_s: float = 0.0) -> ModelSpec:
+def offline_spec(
+    clock: Clock, pace_s: float = 0.0, usd_rate: int = DEFAULT_USD_VND_RATE
+) -> ModelSpec:
     return ModelSpec(
         name=OFFLINE_NAME,
         model=MODEL_ID,
         base_url=OFFLINE_BASE_URL,
         api_key="offline",
         pricing=Pricing(0.0, 0.0),
-        transport=OfflineTransport(OfflineModel(clock, pace_s=pace_s)),
+        transport=OfflineTransport(OfflineModel(clock, pace_s=pace_s, usd_rate=usd_rate)),
     )
 
 
@@ -57,7 +60,7 @@ def model_specs(
     settings: Settings, clock: Clock, env: Mapping[str, str]
 ) -> tuple[list[ModelSpec], str]:
     """(every configured model, the primary's name)."""
-    offline = offline_spec(clock, settings.offline_pace_ms / 1000)
+    offline = offline_spec(clock, settings.offline_pace_ms / 1000, settings.usd_vnd_rate)
     if settings.llm_config is not None:
         specs, primary = _from_toml(settings, env)
         return [*specs, offline], primary
