@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bench.replay import replay
 from booking.domain.places import alias_key
 from booking.offline_model import respond
 from booking.reference import load_network
@@ -127,67 +130,81 @@ def load_cases(paths: Iterable[Path] | None = None) -> list[Case]:
     return cases
 
 
-def run_case(case: Case) -> Result:
-    """Replay the conversation turn by turn against the offline model."""
-    messages: list[dict[str, Any]] = []
+def judge(case: Case, said: Sequence[Mapping[str, Any]]) -> Result:
+    """Compare what the model said each turn with what the case expects."""
     for position, turn in enumerate(case.turns):
-        messages.append({"role": "user", "content": turn["user"]})
-        response = respond(messages, case.today)
-        got: list[dict[str, Any]] = [{"name": c.name, "args": c.arguments} for c in response.calls]
+        got = list(said[position]["calls"])
         if "calls" in turn:
             want = Counter(_normal(c["name"], c["args"], case.today) for c in turn["calls"])
             have = Counter(_normal(c["name"], c["args"], case.today) for c in got)
             ok = want == have
         else:
-            ok = not got and bool(response.text)
+            ok = not got and bool(said[position]["text"])
         if not ok:
-            return Result(case, False, position, got, response.text)
-        _append_answer(messages, response.text, got, position)
+            return Result(case, False, position, got, said[position]["text"])
     return Result(case, True)
 
 
-def _append_answer(
-    messages: list[dict[str, Any]], text: str | None, calls: Sequence[dict[str, Any]], turn: int
-) -> None:
-    if not calls:
-        messages.append({"role": "assistant", "content": text or ""})
-        return
-    ids = [f"call_{turn}_{index}" for index in range(len(calls))]
-    messages.append(
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": c["name"], "arguments": json.dumps(c["args"])},
-                }
-                for call_id, c in zip(ids, calls, strict=True)
-            ],
-        }
-    )
-    for call_id in ids:
-        messages.append({"role": "tool", "tool_call_id": call_id, "content": "{}"})
-    messages.append({"role": "assistant", "content": "(answer)"})
+def run_case(case: Case) -> Result:
+    """Replay the conversation turn by turn against today's offline model."""
+    turns = [turn["user"] for turn in case.turns]
+    return judge(case, list(replay(respond, turns, case.today)))
 
 
 def run(cases: Sequence[Case]) -> list[Result]:
     return [run_case(case) for case in cases]
 
 
-def report(results: Sequence[Result], *, show_failures: bool) -> str:
+def run_baseline(cases: Sequence[Case], revision: str) -> list[Result]:
+    """The same cases against the offline model of an older commit, in its own process."""
+    root = Path(__file__).resolve().parents[1]
+    checkout = root / ".booking" / f"baseline-{revision}"
+    if not checkout.exists():
+        subprocess.run(
+            ["git", "-C", str(root), "worktree", "add", "--detach", str(checkout), revision],
+            check=True,
+            capture_output=True,
+        )
+    lines = "".join(
+        json.dumps({"id": c.id, "today": c.today.isoformat(), "turns": list(c.turns)}) + "\n"
+        for c in cases
+    )
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / "replay.py")],
+        input=lines,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        cwd=checkout,
+    )
+    said = {row["id"]: row["turns"] for row in map(json.loads, done.stdout.splitlines())}
+    return [judge(case, said[case.id]) for case in cases]
+
+
+def report(
+    results: Sequence[Result],
+    *,
+    show_failures: bool,
+    baseline: Sequence[Result] | None = None,
+) -> str:
+    def rate(rows: Sequence[Result]) -> str:
+        return f"{sum(r.passed for r in rows) / (len(rows) or 1):>8.1%}"
+
     by_kind: dict[str, list[Result]] = defaultdict(list)
+    base_by_kind: dict[str, list[Result]] = defaultdict(list)
     for result in results:
         by_kind[result.case.kind].append(result)
-    lines = [f"{'kind':<20} {'passed':>7} {'total':>6} {'rate':>7}"]
-    for kind in sorted(by_kind):
-        rows = by_kind[kind]
-        ok = sum(r.passed for r in rows)
-        lines.append(f"{kind:<20} {ok:>7} {len(rows):>6} {ok / len(rows):>7.1%}")
-    ok = sum(r.passed for r in results)
-    total = len(results) or 1
-    lines.append(f"{'all':<20} {ok:>7} {len(results):>6} {ok / total:>7.1%}")
+    for result in baseline or ():
+        base_by_kind[result.case.kind].append(result)
+    head = f"{'kind':<20} {'passed':>7} {'total':>6} {'rate':>8}"
+    lines = [head + (f" {'baseline':>9}" if baseline is not None else "")]
+    for kind in [*sorted(by_kind), "all"]:
+        rows = results if kind == "all" else by_kind[kind]
+        line = f"{kind:<20} {sum(r.passed for r in rows):>7} {len(rows):>6} {rate(rows)}"
+        if baseline is not None:
+            line += " " + rate(baseline if kind == "all" else base_by_kind[kind])
+        lines.append(line)
     if show_failures:
         for result in results:
             if result.passed:
@@ -209,11 +226,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--kind", action="append", help="only these kinds")
     parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also replay the corpus against the offline model of this commit (e.g. eeff667, "
+        "the model before the understanding issue) and print its rate beside ours",
+    )
     args = parser.parse_args(argv)
     cases = load_cases(args.files or None)
     if args.kind:
         cases = [c for c in cases if c.kind in args.kind]
-    print(report(run(cases), show_failures=args.show_failures))
+    baseline = run_baseline(cases, args.baseline) if args.baseline else None
+    print(report(run(cases), show_failures=args.show_failures, baseline=baseline))
     return 0
 
 
