@@ -8,8 +8,9 @@ is always passed in.
 """
 
 from booking.offline_model.brain import Response, detect_language, respond
+from booking.offline_model.planned import PlannedCall
 from booking.offline_model.reply import compose_answer
-from booking.offline_model.understand import Plan, PlannedCall, understand
+from booking.offline_model.understand import Plan, understand
 
 __all__ = [
     "Plan",

@@ -7,14 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from booking.offline_model.planned import PlannedCall
 from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 from booking.offline_model.reply import compose_answer
-from booking.offline_model.understand import (
-    PlannedCall,
-    conversation_language,
-    detect_language,
-    understand,
-)
+from booking.offline_model.understand import conversation_language, detect_language, understand
 
 __all__ = ["Response", "detect_language", "respond"]
 

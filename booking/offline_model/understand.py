@@ -1,13 +1,22 @@
 """From the conversation so far to a plan: the tool calls to make now, or a sentence to say instead.
 
-Pure and deterministic: same messages and ``today``, same plan. Rules worth knowing:
+Pure and deterministic: same messages and ``today``, same plan. The pipeline (docs/offline-model.md):
 
-- Missing origin, destination or date is asked for, never guessed. The next message then
-  completes that pending request (the previous user turns are read again to rebuild it).
-- Follow-ups ("còn ngày hôm sau?", "what about business class?", "2 người thì sao") start from
-  the most recent ``search_flights`` call in the assistant's tool calls (the outbound leg when
-  that turn searched a round trip) and change only what the new message says. A message naming
-  both origin and destination starts a fresh search and borrows only the date.
+1. Normalize (:mod:`text`: NFC, folded form, chat shorthand expanded).
+2. Recognize typed spans: dates (:mod:`date_mentions`), prices (:mod:`prices`), party
+   (:mod:`party`), time windows, cabin, airline and sort (:mod:`slots`), places
+   (:mod:`place_mentions`, with the words around them).
+3. Assign roles (:func:`place_mentions.sort_places`: markers first, then order) and cut the
+   message into clauses (:mod:`grammar`) so weather and flights each get their own places and
+   dates.
+4. Check before calling (:mod:`checks`): unknown or identical places, passed or far dates,
+   impossible parties and windows are asked about instead.
+5. Build on the conversation (:mod:`dialogue`): follow-ups inherit the last search that ran,
+   a pending request is completed by the next message.
+
+Rules worth knowing:
+
+- Missing origin, destination or date is asked for, never guessed.
 - Round trip without a return date: nothing is searched yet; the plan asks for the return date.
 - Weather and flights in one message: both calls (``search_flights`` first). If the flight part
   lacks a detail, only ``get_weather`` is called and the answer ends with the question
@@ -22,13 +31,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from booking.offline_model import checks, phrases
 from booking.offline_model.booking_intent import Draft
 from booking.offline_model.booking_plans import plan_booking
 from booking.offline_model.date_mentions import DateMention
+from booking.offline_model.dialogue import (
+    REQUIRED,
+    flight_request,
+    problem_of,
+    read_history,
+    weather_calls,
+)
 from booking.offline_model.grammar import Clause, Topic, clauses, share
 from booking.offline_model.lexicon import (
     FLIGHT_WORDS,
@@ -43,7 +59,8 @@ from booking.offline_model.lexicon import (
     WEATHER_RAW,
     WEATHER_WORDS,
 )
-from booking.offline_model.place_mentions import Mention, Route, find_places, sort_places
+from booking.offline_model.place_mentions import Mention, find_places, sort_places
+from booking.offline_model.planned import PlannedCall
 from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 from booking.offline_model.slots import Slots, extract_slots
 from booking.offline_model.text import (
@@ -53,7 +70,6 @@ from booking.offline_model.text import (
     last_user_index,
     message_text,
     parse_utterance,
-    tool_calls,
     vietnamese_evidence,
 )
 from booking.offline_model.travellers import find_people
@@ -66,18 +82,6 @@ _THAT_DAY = re.compile(
 
 #: How many earlier user turns may still be completing one request.
 _MAX_PENDING_TURNS = 4
-_REQUIRED = (("from_city", "origin"), ("to_city", "destination"), ("date", "date"))
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedCall:
-    """One tool call the model makes."""
-
-    name: str
-    """"search_flights", "get_weather", "hold_booking", "confirm_booking", "cancel_booking" or
-    "get_booking"."""
-    arguments: dict[str, Any]
-    """JSON-serializable arguments, only those the user expressed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,75 +112,6 @@ class Outcome:
     """Infants under two the traveller mentioned: they fly on a lap, so no seat was searched."""
     converted: tuple[float, str, int] | None = None
     """A price cap said in a foreign currency: (amount, currency code, VND it was converted to)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _History:
-    last_search: dict[str, Any] | None = None
-    last_weather: dict[str, Any] | None = None
-    weather_days: tuple[str, ...] = ()
-    """Every day the latest weather lookup asked for (both days of a weekend)."""
-    weather_only_turn: bool = False
-    """Whether the latest assistant tool calls were all ``get_weather``."""
-    pending: dict[str, Any] | None = None
-    booking: Draft | None = None
-    """The hold the previous answer asked details for (no tool ran since)."""
-
-
-def _history(
-    messages: Sequence[Mapping[str, Any]],
-    index: int,
-    today: date,
-    depth: int,
-    usd_rate: int = DEFAULT_USD_VND_RATE,
-) -> _History:
-    last_search: dict[str, Any] | None = None
-    last_weather: dict[str, Any] | None = None
-    weather_days: tuple[str, ...] = ()
-    weather_only: bool | None = None
-    searched_since_previous_user = False
-    called_since_previous_user = False
-    previous_user: int | None = None
-    for position in range(index - 1, -1, -1):
-        message = messages[position]
-        if message.get("role") == "user" and previous_user is None:
-            previous_user = position
-        if message.get("role") != "assistant":
-            continue
-        calls = tool_calls(message)
-        names = [name for _, name, _ in calls]
-        called_since_previous_user = called_since_previous_user or (
-            bool(calls) and previous_user is None
-        )
-        if calls and weather_only is None:
-            weather_only = all(name == "get_weather" for name in names)
-        if "search_flights" in names:
-            searched_since_previous_user = searched_since_previous_user or previous_user is None
-            if last_search is None:
-                last_search = next(args for _, name, args in calls if name == "search_flights")
-        if "get_weather" in names and last_weather is None:
-            last_weather = next(args for _, name, args in calls if name == "get_weather")
-            weather_days = tuple(
-                dict.fromkeys(
-                    str(args["date"])
-                    for _, name, args in calls
-                    if name == "get_weather" and args.get("date")
-                )
-            )
-    pending: Outcome | None = None
-    if previous_user is not None and not searched_since_previous_user:
-        if depth < _MAX_PENDING_TURNS:
-            pending = analyse(
-                messages[: previous_user + 1], today, depth=depth + 1, usd_rate=usd_rate
-            )
-    return _History(
-        last_search=last_search,
-        last_weather=last_weather,
-        weather_days=weather_days,
-        weather_only_turn=bool(weather_only),
-        pending=pending.pending if pending else None,
-        booking=pending.booking if pending and not called_since_previous_user else None,
-    )
 
 
 def _mention_tokens(mentions: list[Mention]) -> frozenset[int]:
@@ -237,165 +172,6 @@ def _weather_words(utterance: Utterance) -> bool:
     return utterance.has(*WEATHER_WORDS) or utterance.has_raw(*WEATHER_RAW)
 
 
-def _resolve(mention: DateMention, base: date) -> date:
-    if mention.day is not None:
-        return mention.day
-    return base + timedelta(days=mention.shift or 0)
-
-
-def _split_dates(
-    slots: Slots, expecting_return: bool
-) -> tuple[DateMention | None, DateMention | None]:
-    """Which mentioned date is the outbound one and which the return."""
-    outbound: DateMention | None = None
-    back: DateMention | None = None
-    for mention in slots.dates:
-        is_return = mention.return_mark == "strong" or (
-            mention.return_mark == "weak" and (outbound is not None or expecting_return)
-        )
-        if is_return and back is None:
-            back = mention
-        elif outbound is None and not is_return:
-            outbound = mention
-    if slots.round_trip and back is None and len(slots.dates) >= 2 and outbound is slots.dates[0]:
-        back = slots.dates[1]
-    if expecting_return and back is None and outbound is not None and len(slots.dates) == 1:
-        outbound, back = None, outbound
-    return outbound, back
-
-
-def _day(arguments: Mapping[str, Any], key: str, today: date) -> date:
-    try:
-        return date.fromisoformat(str(arguments[key]))
-    except (KeyError, ValueError):
-        return today
-
-
-def _flight_request(
-    slots: Slots,
-    route: Route,
-    history: _History,
-    today: date,
-    *,
-    destination: str | None,
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The search arguments (internal keys start with "_") and what they still lack."""
-    origin = route.origin.value if route.origin else None
-    fresh_route = origin is not None and destination is not None
-    if history.pending is not None:
-        arguments = dict(history.pending)
-    elif history.last_search is not None and not fresh_route:
-        arguments = dict(history.last_search)
-    elif history.last_search is not None and "date" in history.last_search:
-        arguments = {"date": history.last_search["date"]}
-    else:
-        arguments = {}
-    arguments.pop("_more_dates", None)
-    arguments.pop("_problem", None)
-    lone = route.destination if origin is None else None
-    if (
-        history.pending is not None
-        and lone is not None
-        and lone.role in ("none", "verb")
-        and destination == lone.value
-        and arguments.get("to_city")
-        and not arguments.get("from_city")
-    ):
-        # "Bạn bay từ đâu?" - "Sài Gòn": a lone place answers the question that was asked.
-        origin, destination = destination, None
-    if origin is not None:
-        arguments["from_city"] = origin
-    if destination is not None:
-        arguments["to_city"] = destination
-    if "date" not in arguments and history.last_weather and history.last_weather.get("date"):
-        # "Flights there that day" after a forecast: the forecast's day is the base.
-        base_day = str(history.last_weather["date"])
-    else:
-        base_day = None
-    expecting_return = bool(arguments.get("_round_trip")) and "date" in arguments
-    outbound, back = _split_dates(slots, expecting_return)
-    if outbound is not None:
-        if _passed(outbound) is not None or _month(outbound) is not None:
-            arguments.pop("date", None)
-            arguments["_problem"] = _date_problem(outbound)
-        else:
-            base = date.fromisoformat(base_day) if base_day else _day(arguments, "date", today)
-            days = _days(outbound, base)
-            arguments["date"] = days[0].isoformat()
-            if len(days) > 1:
-                arguments["_more_dates"] = [d.isoformat() for d in days[1:]]
-    if back is not None and _passed(back) is None and _month(back) is None:
-        arguments["_return_date"] = _resolve(back, _day(arguments, "date", today)).isoformat()
-    if slots.one_way:
-        arguments.pop("_round_trip", None)
-        arguments.pop("_return_date", None)
-    elif slots.round_trip or back is not None:
-        arguments["_round_trip"] = True
-    passengers = slots.passengers
-    if slots.passengers_change and passengers is not None:
-        # "Thêm 1 người nữa": the party already searched, one more.
-        passengers = int(arguments.get("passengers") or 1) + slots.passengers_change * passengers
-    for key, value in (
-        ("passengers", passengers),
-        ("cabin", slots.cabin),
-        ("max_price", slots.max_price),
-        ("airline", slots.airline),
-    ):
-        if value is not None:
-            arguments[key] = value
-    if slots.depart_after or slots.depart_before:
-        arguments.pop("depart_after", None)
-        arguments.pop("depart_before", None)
-        if slots.depart_after:
-            arguments["depart_after"] = slots.depart_after
-        if slots.depart_before:
-            arguments["depart_before"] = slots.depart_before
-    if slots.sort == "price":
-        arguments.pop("sort", None)
-    elif slots.sort is not None:
-        arguments["sort"] = slots.sort
-    missing = [label for key, label in _REQUIRED if not arguments.get(key)]
-    if arguments.get("_round_trip") and not arguments.get("_return_date"):
-        missing.append("return_date")
-    return arguments, tuple(missing)
-
-
-def _days(mention: DateMention, base: date) -> tuple[date, ...]:
-    """Every day a date phrase means (both days of a weekend), or the shifted day."""
-    days = tuple(getattr(mention, "days", ()) or ())
-    return days or (_resolve(mention, base),)
-
-
-def _date_problem(mention: DateMention) -> tuple[str, str | None]:
-    """("passed", iso day, next year's) or ("month", month number) as JSON-friendly values."""
-    passed = _passed(mention)
-    if passed is not None:
-        offer = getattr(mention, "next_year", None)
-        return ("passed:" + passed.isoformat(), offer.isoformat() if offer else None)
-    return (f"month:{_month(mention)}", None)
-
-
-def _passed(mention: DateMention) -> date | None:
-    value = getattr(mention, "passed", None)
-    return value if isinstance(value, date) else None
-
-
-def _month(mention: DateMention) -> int | None:
-    value = getattr(mention, "month", None)
-    return value if isinstance(value, int) else None
-
-
-def _problem_of(arguments: Mapping[str, Any], language: Language) -> checks.Problem | None:
-    said = arguments.get("_problem")
-    if not said:
-        return None
-    kind, offer = said
-    if str(kind).startswith("passed:"):
-        day = date.fromisoformat(str(kind).removeprefix("passed:"))
-        return checks.passed(day, date.fromisoformat(offer) if offer else None, language)
-    return checks.month_without_day(int(str(kind).removeprefix("month:")), language)
-
-
 #: The tool's parameter order, which the calls follow so equal requests serialize alike.
 _ORDER: tuple[str, ...] = (
     *("from_city", "to_city", "date", "passengers", "cabin", "max_price", "depart_after"),
@@ -418,7 +194,7 @@ def _search_calls(arguments: Mapping[str, Any]) -> tuple[PlannedCall, ...]:
 
 def _ask(language: Language, arguments: dict[str, Any], missing: tuple[str, ...]) -> Outcome:
     summary = phrases.request_summary(arguments, language)
-    problem = _problem_of(arguments, language) if "date" in missing else None
+    problem = problem_of(arguments, language) if "date" in missing else None
     if problem is not None:
         rest = tuple(m for m in missing if m != "date")
         question = problem.question + (" " + phrases.ask_missing(rest, language) if rest else "")
@@ -431,7 +207,7 @@ def _ask(language: Language, arguments: dict[str, Any], missing: tuple[str, ...]
 def _refuse(language: Language, arguments: dict[str, Any], problem: checks.Problem) -> Outcome:
     """Ask instead of calling; what the question asks for is dropped from the pending request."""
     pending = {k: v for k, v in arguments.items() if k not in problem.drop and k != "_problem"}
-    missing = tuple(label for key, label in _REQUIRED if not pending.get(key))
+    missing = tuple(label for key, label in REQUIRED if not pending.get(key))
     return Outcome(language, (), problem.question, pending, missing or problem.missing)
 
 
@@ -482,7 +258,15 @@ def analyse(
     if not slots.dates and (that_day := _THAT_DAY.search(utterance.plain)) is not None:
         # "flights there that day", "hôm đó": the day the conversation was about.
         slots = replace(slots, dates=(DateMention(*that_day.span(), None, 0),))
-    history = _history(messages, index, today, depth, usd_rate)
+    history = read_history(
+        messages,
+        index,
+        lambda earlier: (
+            analyse(earlier, today, depth=depth + 1, usd_rate=usd_rate)
+            if depth < _MAX_PENDING_TURNS
+            else None
+        ),
+    )
     topical = _without(utterance, mentions)
     asks_weather = _weather_words(topical)
     asks_flight = _flight_words(topical)
@@ -581,9 +365,7 @@ def analyse(
         role = "from_city" if unknown is route.origin else "to_city" if wants_flight else "city"
         not_known = checks.unknown_place(unknown.value, role, language)
         if wants_flight:
-            so_far, _ = _flight_request(
-                flight_slots, route, history, today, destination=destination
-            )
+            so_far, _ = flight_request(flight_slots, route, history, today, destination=destination)
             return _refuse(language, so_far, not_known)
         return Outcome(language, (), not_known.question, None, not_known.missing)
 
@@ -591,7 +373,7 @@ def analyse(
     arguments: dict[str, Any] = {}
     missing: tuple[str, ...] = ()
     if wants_flight:
-        arguments, missing = _flight_request(
+        arguments, missing = flight_request(
             flight_slots, route, history, today, destination=destination
         )
         if not missing:
@@ -602,7 +384,7 @@ def analyse(
         elif not asks_weather:
             return _with_notes(_ask(language, arguments, missing), slots)
     if asks_weather:
-        weather = _weather_calls(
+        weather = weather_calls(
             weather_slots,
             history,
             today,
@@ -639,51 +421,6 @@ def _other_transport(utterance: Utterance) -> bool:
                 return True
         previous = token.word
     return utterance.has(*TRANSPORT_WORDS)
-
-
-def _weather_calls(
-    slots: Slots,
-    history: _History,
-    today: date,
-    places: Sequence[str],
-    flight: Mapping[str, Any],
-    language: Language,
-    *,
-    now: bool = False,
-) -> list[PlannedCall] | checks.Problem | None:
-    """``get_weather`` for each place and day asked, falling back on the conversation."""
-    places = list(places)
-    if not places and history.weather_only_turn and history.last_weather:
-        places = [str(history.last_weather.get("city"))]
-    if not places:
-        for source in (history.pending, history.last_search):
-            if source and source.get("to_city"):
-                places = [str(source["to_city"])]
-                break
-    if not places:
-        return None
-    base = _day(history.last_weather or flight, "date", today)
-    days: tuple[date, ...]
-    if slots.dates:
-        mention = slots.dates[0]
-        if (passed := _passed(mention)) is not None:
-            return checks.passed(passed, getattr(mention, "next_year", None), language)
-        days = _days(mention, base)
-    elif now:
-        days = (today,)
-    elif history.weather_only_turn and history.weather_days:
-        # "Còn Hà Nội thì sao?" after a forecast keeps the day(s) that forecast was for.
-        days = tuple(date.fromisoformat(d) for d in history.weather_days)
-    elif flight.get("date"):
-        days = (date.fromisoformat(str(flight["date"])),)
-    else:
-        # The tool's default is today.
-        return [PlannedCall("get_weather", {"city": place}) for place in places]
-    return [
-        PlannedCall("get_weather", {"city": place, "date": d.isoformat()})
-        for place in places
-        for d in days
-    ]
 
 
 def understand(
