@@ -174,16 +174,18 @@ def search(
     from_city: str,
     to_city: str,
     date: str,
-    passengers: Annotated[int, typer.Option("--passengers", "-p")] = 1,
+    passengers: Annotated[int, typer.Option("--passengers", "-p", min=1, max=9)] = 1,
     cabin: str = "economy",
-    max_price: int | None = None,
+    max_price: Annotated[
+        int | None, typer.Option(min=1, max=1_000_000_000, help="VND per passenger.")
+    ] = None,
     depart_after: str | None = None,
     depart_before: str | None = None,
     airline: str | None = None,
     sort: str = "price",
-    limit: int = 10,
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 10,
 ) -> None:
-    """Search flights, e.g. `booking search SGN "Hà Nội" 2026-06-15`."""
+    """Search flights, e.g. `booking search SGN "Hà Nội" 2026-06-15` (or "Sa Pa": no airport)."""
     from booking.domain.flights import search_flights
 
     settings = Settings()
@@ -197,6 +199,14 @@ def search(
         ),
     )  # fmt: skip
     q = result.query
+    for place in (q.origin, q.destination):
+        if place.via is not None:
+            # One line per end reached by road: "Sa Pa has no airport; searching Hà Nội (HAN), ...".
+            console.print(
+                f"{place.via.place_vi} has no airport; searching {place.via.airport_city_vi} "
+                f"({place.via.airport.iata}), about {place.via.road_hours:g} h "
+                f"({place.via.road_km} km) by road"
+            )
     title = (
         f"{q.origin.city.name_vi} ({'/'.join(a.iata for a in q.origin.airports)}) → "
         f"{q.destination.city.name_vi} ({'/'.join(a.iata for a in q.destination.airports)}), "
@@ -242,7 +252,7 @@ def weather(
     city: str,
     date: Annotated[str | None, typer.Option(help="YYYY-MM-DD or 15/6; default today.")] = None,
 ) -> None:
-    """Weather for a city, e.g. `booking weather "Đà Nẵng" --date 2026-06-15`."""
+    """Weather for a place, e.g. `booking weather "Sa Pa" --date 2026-06-15`."""
     from booking.domain.weather import get_weather
 
     settings = Settings()
@@ -278,7 +288,11 @@ def offline_serve(
     from booking.offline_model.transport import OfflineModel, asgi_app
 
     settings = Settings()
-    model = OfflineModel(clock_from(settings), pace_s=settings.offline_pace_ms / 1000)
+    model = OfflineModel(
+        clock_from(settings),
+        pace_s=settings.offline_pace_ms / 1000,
+        usd_rate=settings.usd_vnd_rate,
+    )
     console.print(f"offline model (rule-based, not an LLM) at http://{host}:{port}/v1")
     uvicorn.run(asgi_app(model), host=host, port=port, log_level="warning")
 

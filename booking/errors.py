@@ -8,6 +8,7 @@ The tree::
     │   │   ├── DateInPast            422 date_in_past
     │   │   └── DateBeyondHorizon     422 date_beyond_horizon
     │   ├── SameOriginDestination     422 same_origin_destination
+    │   │   └── SamePlace             422 same_place
     │   ├── InvalidPassengers         422 invalid_passengers
     │   ├── InvalidContact            422 invalid_contact
     │   ├── InvalidReference          422 invalid_reference
@@ -79,6 +80,13 @@ class DateBeyondHorizon(InvalidDate):
 
 class SameOriginDestination(ValidationFailed):
     code = "same_origin_destination"
+
+
+class SamePlace(SameOriginDestination):
+    """Two different places served by the same airport (Hội An and Đà Nẵng both fly from DAD):
+    no flight connects them."""
+
+    code = "same_place"
 
 
 class InvalidPassengers(ValidationFailed):

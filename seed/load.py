@@ -1,9 +1,10 @@
 """Deterministic, idempotent seeder.
 
-Reference data (cities, airports, aliases, airlines, weather conditions, climate normals) is upserted
-by natural key. The schedule (flights, fares) and daily weather are regenerated inside one
-transaction: TRUNCATE, then COPY. The same ``seed``, ``today``, ``days`` and ``scale`` always give
-the same rows and ids, so running the seeder twice gives the same database.
+Reference data (cities, destinations without an airport, airports, aliases, nearest airports,
+airlines, weather conditions, climate normals) is upserted by natural key; aliases and nearest
+airports are replaced wholesale. The schedule (flights, fares) and daily weather are regenerated
+inside one transaction: TRUNCATE, then COPY. The same ``seed``, ``today``, ``days`` and ``scale``
+always give the same rows and ids, so running the seeder twice gives the same database.
 
 Speed: rows are generated as COPY text in Python while the server parses the previous chunk on the
 other core; secondary indexes and the fares foreign key are dropped for the load and rebuilt after,
@@ -52,6 +53,8 @@ REGISTRATION_PREFIX: dict[str, str] = {
 }  # fmt: skip
 FIRST_DEPARTURE = 5 * 60 + 30
 LAST_DEPARTURE = 23 * 60 + 30
+#: Every destination without an airport is in Vietnam.
+DESTINATION_TZ = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class SeedReport:
     fares: int
     weather_days: int
     seconds: float
+    destinations: int = 0
+    """Places without an airport (rows of ``cities`` too, not counted in ``cities``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,7 @@ def seed_database(
         fares=fares,
         weather_days=weather,
         seconds=datetime.now().timestamp() - started,  # noqa: DTZ005
+        destinations=len(network.destinations),
     )
 
 
@@ -141,14 +147,23 @@ def _load_reference(conn: psycopg.Connection, network: Network) -> tuple[int, in
             [(a["code"], a["name"], a["country"]) for a in network.airlines],
         )
         cur.executemany(
-            "INSERT INTO cities (slug, name_vi, name_en, country, timezone) VALUES (%s, %s, %s, %s, %s) "
+            "INSERT INTO cities (slug, name_vi, name_en, country, timezone, province, latitude, "
+            "longitude) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (slug) DO UPDATE SET name_vi = EXCLUDED.name_vi, name_en = EXCLUDED.name_en, "
-            "country = EXCLUDED.country, timezone = EXCLUDED.timezone",
+            "country = EXCLUDED.country, timezone = EXCLUDED.timezone, "
+            "province = EXCLUDED.province, latitude = EXCLUDED.latitude, "
+            "longitude = EXCLUDED.longitude",
             [
-                (c["slug"], c["name_vi"], c["name_en"], c["country"], c["timezone"])
+                (c["slug"], c["name_vi"], c["name_en"], c["country"], c["timezone"], None, None,
+                 None)
                 for c in network.cities
+            ]
+            + [
+                (d["slug"], d["name_vi"], d["name_en"], "VN", DESTINATION_TZ, d["province"],
+                 d["latitude"], d["longitude"])
+                for d in network.destinations
             ],
-        )
+        )  # fmt: skip
         airports = []
         for city in network.cities:
             for iata in city["airports"]:
@@ -171,15 +186,32 @@ def _load_reference(conn: psycopg.Connection, network: Network) -> tuple[int, in
                 key = alias_key(text)
                 if key:
                     aliases.setdefault((key, city["slug"]), text)
+        for place in network.destinations:
+            for text in [place["name_vi"], place["name_en"], *place["aliases"]]:
+                key = alias_key(text)
+                if key:
+                    aliases.setdefault((key, place["slug"]), text)
         # Aliases are replaced wholesale: a spelling removed from the data file must go too.
         cur.execute("DELETE FROM place_aliases")
         cur.executemany(
             "INSERT INTO place_aliases (key, city_slug, alias) VALUES (%s, %s, %s)",
             [(key, slug, text) for (key, slug), text in sorted(aliases.items())],
         )
+        # Like aliases, replaced wholesale: an airport dropped from a destination must go too.
+        cur.execute("DELETE FROM nearest_airports")
+        cur.executemany(
+            "INSERT INTO nearest_airports (city_slug, airport_iata, road_km, road_minutes, rank) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [
+                (place["slug"], near["airport"], near["road_km"],
+                 round(near["road_hours"] * 60), rank)
+                for place in network.destinations
+                for rank, near in enumerate(place["nearest"], start=1)
+            ],
+        )  # fmt: skip
         normals = [
             (city["slug"], month, m[5], m[0], m[1], m[2], m[3], m[4])
-            for city in network.cities
+            for city in [*network.cities, *network.destinations]
             for month, m in enumerate(city["climate"], start=1)
         ]
         cur.executemany(
@@ -437,7 +469,9 @@ def _load_weather(
         "COPY weather_daily (city_slug, day, condition_code, temp_min_c, temp_max_c, humidity_pct, "
         "precip_prob_pct, wind_kph) FROM STDIN"
     ) as copy:
-        for city in network.cities:
+        # Destinations come after the cities, so the cities' rows stay what they were before
+        # destinations existed (the same random draws in the same order).
+        for city in [*network.cities, *network.destinations]:
             for day_index in range(options.days):
                 day = today + timedelta(days=day_index)
                 tmin, tmax, humidity, precip, wind, _ = city["climate"][day.month - 1]

@@ -17,6 +17,7 @@ from booking.db.models import (
     ClimateNormal,
     Fare,
     Flight,
+    NearestAirport,
     PlaceAlias,
     WeatherCondition,
     WeatherDaily,
@@ -40,6 +41,11 @@ class PlaceRepository:
 
     async def airlines(self) -> Sequence[Airline]:
         return (await self.session.scalars(select(Airline).order_by(Airline.code))).all()
+
+    async def nearest_airports(self) -> Sequence[NearestAirport]:
+        """The airports serving places without one of their own, by place and rank."""
+        stmt = select(NearestAirport).order_by(NearestAirport.city_slug, NearestAirport.rank)
+        return (await self.session.scalars(stmt)).all()
 
 
 class SearchCriteria(TypedDict, total=False):

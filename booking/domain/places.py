@@ -1,9 +1,13 @@
-"""Resolve what people type ("Sài Gòn", "HCM", "hanoi", "DAD", "Da Nang") to a city and its airports.
+"""Resolve what people type ("Sài Gòn", "HCM", "hanoi", "DAD", "Sa Pa") to a place and its airports.
 
 Pure: a :class:`Gazetteer` is built once from the database rows and then answers in microseconds.
 Order of resolution: an upper-case IATA code, an exact alias (case, diacritics, spacing and
 punctuation folded), the alias after dropping words like "thành phố" or "airport", then fuzzy
-matching with a confidence threshold. Ambiguous or unknown input raises with candidates.
+matching with a confidence threshold. Ambiguous or unknown input raises with candidates; an
+unknown place is offered only close suggestions.
+
+A place without an airport of its own (Sa Pa, Hội An) resolves to itself with no airports;
+:meth:`Gazetteer.airport_options` gives the airports that serve it, by rank, with the road.
 """
 
 from __future__ import annotations
@@ -11,17 +15,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
-from booking.domain.types import AirportRef, CityRef, ResolvedPlace
+from booking.domain.types import AirportRef, CityRef, ResolvedPlace, Via
 from booking.errors import AmbiguousPlace, UnknownAirline, UnknownPlace
 
 #: Fuzzy matches scoring below this (0-100) are not trusted.
 FUZZY_THRESHOLD = 86.0
-#: Below the threshold, matches this good are offered as suggestions.
-SUGGESTION_THRESHOLD = 60.0
+#: Below the threshold, a match this good is offered as a suggestion...
+SUGGESTION_THRESHOLD = 75.0
+#: ...and so is one this good that starts with the same letter as what was typed. Weaker
+#: matches are other places that merely share letters ("Sa Pa" is not "Osaka").
+SAME_INITIAL_THRESHOLD = 60.0
 #: Two different cities within this many points of each other make a fuzzy match ambiguous.
 AMBIGUITY_MARGIN = 3.0
 
@@ -134,7 +141,42 @@ class Gazetteer:
         return self.airlines[code]
 
     def city_names(self, slugs: Iterable[str]) -> list[str]:
-        return [f"{self.cities[s].name_vi} ({', '.join(self.cities[s].airports)})" for s in slugs]
+        """Names with their airports, "Đà Nẵng (DAD)"; without one, "Sa Pa (near HAN)"."""
+        names = []
+        for slug in slugs:
+            city = self.cities[slug]
+            if city.airports or not city.nearest:
+                codes = ", ".join(city.airports)
+            else:
+                codes = "near " + ", ".join(n.iata for n in city.nearest)
+            names.append(f"{city.name_vi} ({codes})")
+        return names
+
+    def airport_options(self, place: ResolvedPlace) -> list[ResolvedPlace]:
+        """The ways to fly to or from ``place``, best first.
+
+        A place with airports is its own only option. A place without one gives one option per
+        airport that serves it, in rank order, each with that airport and ``via`` (the road).
+        """
+        if place.airports:
+            return [place]
+        options = []
+        for near in sorted(place.city.nearest, key=lambda n: n.rank):
+            airport = self.airports.get(near.iata)
+            if airport is None:
+                continue
+            served = self.cities[airport.city_slug]
+            via = Via(
+                place_vi=place.city.name_vi,
+                place_en=place.city.name_en,
+                airport=airport,
+                airport_city_vi=served.name_vi,
+                airport_city_en=served.name_en,
+                road_km=near.road_km,
+                road_minutes=near.road_minutes,
+            )
+            options.append(replace(place, airports=(airport,), via=via))
+        return options
 
     def _from_slugs(
         self, query: str, slugs: frozenset[str], how: str, confidence: float
@@ -153,15 +195,22 @@ class Gazetteer:
     def _fuzzy(self, query: str, key: str) -> ResolvedPlace:
         matches = process.extract(key, self._alias_keys, scorer=fuzz.ratio, limit=8)
         best_by_city: dict[str, float] = {}
+        suggestable: dict[str, float] = {}
         for alias, score, _ in matches:
+            is_close = score >= SUGGESTION_THRESHOLD or (
+                score >= SAME_INITIAL_THRESHOLD and alias[:1] == key[:1]
+            )
             for slug in self.aliases[alias]:
                 best_by_city[slug] = max(best_by_city.get(slug, 0.0), score)
+                if is_close:
+                    suggestable[slug] = max(suggestable.get(slug, 0.0), score)
         ranked = sorted(best_by_city.items(), key=lambda item: -item[1])
         if ranked and ranked[0][1] >= FUZZY_THRESHOLD:
             close = [s for s, score in ranked if score >= ranked[0][1] - AMBIGUITY_MARGIN]
             return self._from_slugs(query, frozenset(close), "fuzzy", ranked[0][1] / 100)
         suggestions = self.city_names(
-            slug for slug, score in ranked[:3] if score >= SUGGESTION_THRESHOLD
+            slug
+            for slug, _ in sorted(suggestable.items(), key=lambda item: (-item[1], item[0]))[:3]
         )
         hint = f" Did you mean: {'; '.join(suggestions)}?" if suggestions else ""
         raise UnknownPlace(

@@ -4,10 +4,58 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 Cabin = Literal["economy", "business"]
 SortKey = Literal["price", "departure", "duration"]
+
+#: Bounds of a flight search, the same for the domain, the agent's tool schema and the HTTP API.
+MAX_PASSENGERS = 9
+MAX_LIMIT = 50
+#: A cap far above any fare, so an absurd ``max_price`` is refused before it reaches BIGINT.
+MAX_PRICE_VND = 1_000_000_000
+
+
+class _BoundedInt(int):
+    """An ``int`` whose Pydantic schema carries its bounds (``minimum``/``maximum``).
+
+    The tool registry reads a tool's annotations with ``typing.get_type_hints``, which drops
+    ``Annotated`` metadata, so ``Annotated[int, Field(le=...)]`` would lose its bounds there; a
+    type of its own keeps them. Values validate to plain ``int``.
+    """
+
+    minimum: ClassVar[int]
+    maximum: ClassVar[int]
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.int_schema(ge=cls.minimum, le=cls.maximum)
+
+
+class PassengerCount(_BoundedInt):
+    """1 to :data:`MAX_PASSENGERS` passengers."""
+
+    minimum, maximum = 1, MAX_PASSENGERS
+
+
+class PriceVnd(_BoundedInt):
+    """A price per passenger in VND, 1 to :data:`MAX_PRICE_VND`."""
+
+    minimum, maximum = 1, MAX_PRICE_VND
+
+
+class ResultLimit(_BoundedInt):
+    """How many results, 1 to :data:`MAX_LIMIT`."""
+
+    minimum, maximum = 1, MAX_LIMIT
+
+
+#: Defaults of a search, typed as their bounded kinds (for tool signatures).
+DEFAULT_PASSENGERS = PassengerCount(1)
+DEFAULT_LIMIT = ResultLimit(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +67,17 @@ class AirportRef:
 
 
 @dataclass(frozen=True, slots=True)
+class NearestAirportRef:
+    """An airport serving a place without one of its own, and the road between them."""
+
+    iata: str
+    road_km: int
+    road_minutes: int
+    rank: int
+    """1 is tried first."""
+
+
+@dataclass(frozen=True, slots=True)
 class CityRef:
     slug: str
     name_vi: str
@@ -26,17 +85,58 @@ class CityRef:
     country: str
     timezone: str
     airports: tuple[str, ...]
+    """Its own airports; empty for a place reached by road (Sa Pa, Hội An)."""
+    nearest: tuple[NearestAirportRef, ...] = ()
+    """For a place without an airport: the airports that serve it, by rank."""
+    province: str | None = None
+
+    @property
+    def has_airport(self) -> bool:
+        return bool(self.airports)
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """The airport a search used for a place without one, and the road from it to the place."""
+
+    place_vi: str
+    place_en: str
+    airport: AirportRef
+    airport_city_vi: str
+    airport_city_en: str
+    road_km: int
+    road_minutes: int
+
+    @property
+    def road_hours(self) -> float:
+        return round(self.road_minutes / 60, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "place_vi": self.place_vi,
+            "place_en": self.place_en,
+            "airport": self.airport.iata,
+            "airport_city": self.airport_city_vi,
+            "airport_city_en": self.airport_city_en,
+            "road_km": self.road_km,
+            "road_hours": self.road_hours,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class ResolvedPlace:
-    """What a typed place name resolved to: a city and the airports meant by it."""
+    """What a typed place name resolved to: a city and the airports meant by it.
+
+    For a place without an airport, ``airports`` is empty when it is resolved; a flight search
+    fills in the airport it used and ``via``, the road from that airport to the place.
+    """
 
     query: str
     city: CityRef
     airports: tuple[AirportRef, ...]
     matched_by: Literal["iata", "alias", "fuzzy"]
     confidence: float
+    via: Via | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +146,7 @@ class ResolvedPlace:
             "country": self.city.country,
             "airports": [{"iata": a.iata, "name": a.name} for a in self.airports],
             "matched_by": self.matched_by,
+            "via": self.via.to_dict() if self.via else None,
         }
 
 

@@ -1,4 +1,8 @@
-"""Weather by place and day: the seeded forecast, or the month's climate normal beyond it."""
+"""Weather by place and day: the seeded forecast, or the month's climate normal beyond it.
+
+A place without an airport (Sa Pa, Tam Đảo) has weather of its own: it is answered for the place,
+never for the airport that serves it.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ async def get_weather(
     city: str,
     date: str | date | None = None,
 ) -> Forecast:
-    """Weather for ``city`` on ``date`` (default today)."""
+    """Weather for ``city`` (any place the gazetteer knows, with or without an airport) on
+    ``date`` (default today)."""
     place = places.resolve(city)
     day = parse_travel_date(date, today) if date is not None else today
     if day < today:

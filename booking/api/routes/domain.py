@@ -1,4 +1,8 @@
-"""Flight search, weather and place autocomplete for the frontend's own widgets."""
+"""Flight search, weather and place autocomplete for the frontend's own widgets.
+
+Places without an airport (Sa Pa, Hội An) work everywhere: a search goes through the airport that
+serves the place and says so in ``via``; weather is the place's own.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from booking.api.problems import problem_responses
 from booking.domain import flights, weather
 from booking.domain.dates import today
 from booking.domain.places import alias_key
+from booking.domain.types import MAX_LIMIT, MAX_PASSENGERS, MAX_PRICE_VND
 
 router = APIRouter(prefix="/v1", tags=["travel"], responses=problem_responses(401, 422, 429))
 
@@ -21,7 +26,10 @@ def _place(example: str) -> Any:
         min_length=1,
         max_length=100,
         examples=[example],
-        description="A city or airport: its name, IATA code or an alias (`Sài Gòn`, `HCM`, `SGN`).",
+        description=(
+            "A city, place or airport: its name, IATA code or an alias (`Sài Gòn`, `HCM`, `SGN`);"
+            " places without an airport too (`Sa Pa`, `Hội An`)."
+        ),
     )
 
 
@@ -36,14 +44,14 @@ async def search_flights(
     from_city: Annotated[str, _place("SGN")],
     to_city: Annotated[str, _place("Hà Nội")],
     date: Annotated[str, Query(min_length=1, max_length=20, examples=[DATE_EXAMPLE])],
-    passengers: Annotated[int, Query(ge=1, le=9)] = 1,
+    passengers: Annotated[int, Query(ge=1, le=MAX_PASSENGERS)] = 1,
     cabin: Literal["economy", "business"] = "economy",
-    max_price: Annotated[int | None, Query(gt=0, le=10**10)] = None,
+    max_price: Annotated[int | None, Query(ge=1, le=MAX_PRICE_VND)] = None,
     depart_after: Annotated[str | None, Query(max_length=8)] = None,
     depart_before: Annotated[str | None, Query(max_length=8)] = None,
     airline: Annotated[str | None, Query(max_length=50)] = None,
     sort: Literal["price", "departure", "duration"] = "price",
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
 ) -> dict[str, Any]:
     """Search flights with the same validation and errors as the agent's tool."""
     async with state.sessionmaker() as session:
@@ -63,7 +71,7 @@ async def get_weather(
     city: Annotated[str, _place("Huế")],
     date: Annotated[str | None, Query(max_length=20, examples=[DATE_EXAMPLE])] = None,
 ) -> dict[str, Any]:
-    """Weather for a city and day (the month's climate normal beyond the forecast horizon)."""
+    """Weather for a place and day (the month's climate normal beyond the forecast horizon)."""
     async with state.sessionmaker() as session:
         forecast = await weather.get_weather(
             session, state.places, today(state.clock), city=city, date=date
@@ -78,7 +86,7 @@ async def places(
     q: Annotated[str, Query(min_length=1, max_length=100, examples=["hue"])],
     limit: Annotated[int, Query(ge=1, le=20)] = 8,
 ) -> dict[str, Any]:
-    """Autocomplete: cities and airports matching what the traveller has typed so far."""
+    """Autocomplete: cities, places and airports matching what the traveller has typed so far."""
     key = alias_key(q)
     gazetteer = state.places
     scores: dict[str, float] = {}
@@ -106,6 +114,17 @@ async def places(
                     {"iata": code, "name": gazetteer.airports[code].name}
                     for code in city.airports
                     if code in gazetteer.airports
+                ],
+                # A place without an airport: the airports that serve it, by rank.
+                "nearest_airports": [
+                    {
+                        "iata": near.iata,
+                        "name": gazetteer.airports[near.iata].name,
+                        "road_km": near.road_km,
+                        "road_hours": round(near.road_minutes / 60, 1),
+                    }
+                    for near in city.nearest
+                    if near.iata in gazetteer.airports
                 ],
             }
         )
