@@ -12,6 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
 from booking.domain import bookings, flights, weather
+from booking.domain.approval_text import approval_summary
+from booking.domain.types import (
+    DEFAULT_LIMIT,
+    DEFAULT_PASSENGERS,
+    PassengerCount,
+    PriceVnd,
+    ResultLimit,
+)
 from booking.errors import BookingError
 
 
@@ -20,33 +28,40 @@ async def search_flights(
     from_city: str,
     to_city: str,
     date: str,
-    passengers: int = 1,
+    passengers: PassengerCount = DEFAULT_PASSENGERS,
     cabin: Literal["economy", "business"] = "economy",
-    max_price: int | None = None,
+    max_price: PriceVnd | None = None,
     depart_after: str | None = None,
     depart_before: str | None = None,
     airline: str | None = None,
     sort: Literal["price", "departure", "duration"] = "price",
-    limit: int = 10,
+    limit: ResultLimit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """Search scheduled flights with seats on one route and day; cheapest first by default.
+
+    Places without an airport are accepted (Sa Pa, Hội An, Hạ Long, Mũi Né, any province
+    capital): the search uses the airport that serves the place, and that end of the result
+    carries ``via`` (the airport, its city and the road distance and hours to the place); tell
+    the traveller about the road leg. Two places served by the same airport (Hội An and Đà Nẵng)
+    are refused with ``same_place``: there is no flight between them.
 
     Returns the resolved airports and date, the matching flights (flight id and number, airline,
     local departure and arrival times, duration, price per passenger and total in VND, seats
     left) and, when nothing matches, the reason and the nearest dates that have seats.
 
     Args:
-        from_city: Origin city or airport as the traveller wrote it, e.g. "Sài Gòn", "HCM", "SGN".
-        to_city: Destination city or airport, e.g. "Hà Nội", "Da Nang", "PQC".
+        from_city: Origin city, place or airport as the traveller wrote it, e.g. "Sài Gòn", "HCM",
+            "SGN", "Sa Pa".
+        to_city: Destination city, place or airport, e.g. "Hà Nội", "Da Nang", "PQC", "Hội An".
         date: Departure date, YYYY-MM-DD (local date in Vietnam for "today"/"tomorrow").
         passengers: Number of passengers, 1 to 9.
         cabin: Cabin class.
-        max_price: Highest acceptable price per passenger, in VND.
+        max_price: Highest acceptable price per passenger, in VND (1 to 1,000,000,000).
         depart_after: Earliest local departure time, HH:MM.
         depart_before: Latest local departure time, HH:MM.
         airline: Airline code or name, e.g. "VN", "VietJet".
         sort: Order of results.
-        limit: How many flights to return, at most 50.
+        limit: How many flights to return, 1 to 50.
     """
     async with ctx.sessionmaker() as session:
         result = await flights.search_flights(
@@ -59,12 +74,13 @@ async def search_flights(
 
 
 async def get_weather(ctx: ToolContext, city: str, date: str | None = None) -> dict[str, Any]:
-    """Weather for a city on a day: condition (Vietnamese and English), temperatures in °C,
-    humidity, chance of rain and wind. Beyond the forecast horizon it returns the month's usual
-    weather, marked ``is_climate_normal``.
+    """Weather for a place on a day: condition (Vietnamese and English), temperatures in °C,
+    humidity, chance of rain and wind. Places without an airport are accepted (Sa Pa, Tam Đảo,
+    Hội An) and answered for the place itself, not for the nearest airport's city. Beyond the
+    forecast horizon it returns the month's usual weather, marked ``is_climate_normal``.
 
     Args:
-        city: City or airport, e.g. "Đà Nẵng", "Da Nang", "DAD".
+        city: City, place or airport, e.g. "Đà Nẵng", "Da Nang", "DAD", "Sa Pa".
         date: Day, YYYY-MM-DD; today when omitted.
     """
     async with ctx.sessionmaker() as session:
@@ -171,9 +187,22 @@ async def get_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
     return {"booking": booking}
 
 
+def _worded(preview: dict[str, Any]) -> dict[str, Any]:
+    """The preview with its words in both languages: ``text`` (English) and ``text_vi``.
+
+    The approval card shows the one in the conversation's language; ``text`` also becomes the
+    approval request's reason.
+    """
+    return {
+        **preview,
+        "text": approval_summary(preview, "en"),
+        "text_vi": approval_summary(preview, "vi"),
+    }
+
+
 async def describe_hold(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     async with ctx.sessionmaker() as session:
-        return await bookings.preview_hold(
+        preview = await bookings.preview_hold(
             session,
             flight_id=arguments["flight_id"],
             cabin=arguments.get("cabin") or "economy",
@@ -182,20 +211,23 @@ async def describe_hold(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str
             now=ctx.clock.now(),
             policy=ctx.booking_policy,
         )
+    return _worded(preview)
 
 
 async def describe_confirm(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     async with ctx.sessionmaker() as session:
-        return await bookings.preview_change(
+        preview = await bookings.preview_change(
             session, tenant=_tenant(ctx), reference=arguments["reference"], action="confirm"
         )
+    return _worded(preview)
 
 
 async def describe_cancel(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     async with ctx.sessionmaker() as session:
-        return await bookings.preview_change(
+        preview = await bookings.preview_change(
             session, tenant=_tenant(ctx), reference=arguments["reference"], action="cancel"
         )
+    return _worded(preview)
 
 
 def _tenant(ctx: ToolContext) -> str:

@@ -320,7 +320,12 @@ async def preview_hold(
     policy: Policy,
 ) -> dict[str, Any]:
     """What a hold would be (flight, times, passengers, total in VND), checked by the same rules
-    but writing nothing: the summary a traveller approves."""
+    but writing nothing: the summary a traveller approves.
+
+    It is data only: the agent words it in the traveller's language
+    (:func:`booking.offline_model.receipts.approval_summary`), which writes every amount the
+    one way each language writes money.
+    """
     if cabin not in ("economy", "business"):
         raise UnknownCabin(f"Unknown cabin '{cabin}': economy or business.", cabin=cabin)
     people = validate_passengers(passengers, now.date())
@@ -329,13 +334,7 @@ async def preview_hold(
     flight = await _bookable_flight(repo, flight_id, cabin, len(people), now, policy)
     price = int(flight["price_vnd"])
     flight = {**{key: flight[key] for key in FLIGHT_FIELDS}, "seats_left": flight["seats_left"]}
-    names = ", ".join(p.full_name for p in people)
     total = price * len(people)
-    text = (
-        f"Hold {flight['flight_number']} {flight['origin']}→{flight['destination']} "
-        f"{flight['departs_at'][:16].replace('T', ' ')} ({cabin}) for {names}: "
-        f"{total:,} VND ({len(people)} × {price:,} VND), held {policy.hold_ttl.total_seconds() / 60:g} min."
-    )
     return {
         "action": "hold",
         "flight": flight,
@@ -352,14 +351,14 @@ async def preview_hold(
         "total_vnd": total,
         "currency": "VND",
         "hold_minutes": policy.hold_ttl.total_seconds() / 60,
-        "text": text,
     }
 
 
 async def preview_change(
     session: AsyncSession, *, tenant: str, reference: str, action: str
 ) -> dict[str, Any]:
-    """The booking a confirm or cancel would act on, refused early when it cannot."""
+    """The booking a confirm or cancel would act on, refused early when it cannot; data only,
+    worded for the traveller like :func:`preview_hold`."""
     booking = await get(session, tenant=tenant, reference=reference)
     status = booking["status"]
     if action == "confirm" and status not in ("held", "confirmed"):
@@ -374,14 +373,7 @@ async def preview_change(
             reference=booking["reference"],
             booking_status=status,
         )
-    flight = booking["flight"]
-    verb = "Confirm" if action == "confirm" else "Cancel"
-    text = (
-        f"{verb} booking {booking['reference']}: {flight['flight_number']} "
-        f"{flight['origin']}→{flight['destination']} {flight['departs_at'][:16].replace('T', ' ')}, "
-        f"{len(booking['passengers'])} passenger(s), {booking['total_vnd']:,} VND."
-    )
-    return {"action": action, "booking": booking, "text": text}
+    return {"action": action, "booking": booking}
 
 
 async def confirm(

@@ -12,7 +12,7 @@ from typing import Any
 
 from booking.offline_model import phrases
 from booking.offline_model.booking_intent import Draft
-from booking.offline_model.formats import clock, format_day, format_vnd, parse_moment
+from booking.domain.wording import clock, count, format_day, format_vnd, parse_moment
 from booking.offline_model.selection import Choice, Picked
 from booking.offline_model.text import Language
 
@@ -56,14 +56,17 @@ def problem(choice: Choice, picked: Picked, language: Language) -> str:
     vi = language == "vi"
     said = choice.said
     if picked.problem == "ambiguous":
-        count = len(picked.candidates)
-        return f"Có {count} chuyến khớp với “{said}”." if vi else f"{count} flights match “{said}”."
+        matches = len(picked.candidates)
+        if vi:
+            return f"Có {matches} chuyến khớp với “{said}”."
+        verb = "matches" if matches == 1 else "match"
+        return f"{count(matches, 'flight', language)} {verb} “{said}”."
     if picked.problem == "out_of_range":
-        count = len(picked.candidates)
+        shown = len(picked.candidates)
         return (
-            f"Danh sách vừa rồi chỉ có {count} chuyến."
+            f"Danh sách vừa rồi chỉ có {shown} chuyến."
             if vi
-            else f"The list I showed has only {count} flight" + ("s." if count != 1 else ".")
+            else f"The list I showed has only {count(shown, 'flight', language)}."
         )
     if choice.kind == "number":
         return (
@@ -91,7 +94,8 @@ def _names_part(draft: Draft, missing: int, language: Language) -> str:
         who = "hành khách" if draft.passengers == 1 else f"{draft.passengers} hành khách"
         return f"họ tên đầy đủ của {who} (như trên giấy tờ tùy thân)"
     if draft.travellers:
-        return f"the full name of {missing} more passenger" + ("s" if missing > 1 else "")
+        names = "name" if missing == 1 else "names"
+        return f"the full {names} of {count(missing, 'more passenger', language)}"
     if draft.passengers == 1:
         return "the passenger's full name (as on their ID)"
     return f"the full names of the {draft.passengers} passengers (as on their IDs)"

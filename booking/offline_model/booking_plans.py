@@ -53,7 +53,7 @@ from booking.offline_model.booking_intent import (
 from booking.offline_model.place_mentions import Mention
 from booking.offline_model.selection import SHOWN, Choice
 from booking.offline_model.slots import Slots
-from booking.offline_model.text import Language, Utterance
+from booking.offline_model.text import Language, Utterance, tool_calls
 from booking.offline_model.travellers import People
 
 
@@ -89,7 +89,7 @@ def _manage(
             # "Hủy" instead of answering the approval request: the request is off, and an
             # older booking is no reason to cancel anything.
             return BookingStep(reply=booking_phrases.dropped(language, interrupted[0]))
-        active = current(views, ("held", "confirmed"))
+        active = current(views, ("held", "confirmed")) or _last_asked_reference(messages, index)
         if active is not None:
             return BookingStep(call=("cancel_booking", {"reference": active}))
         return BookingStep(reply=booking_phrases.ask_reference("cancel", language))
@@ -226,3 +226,13 @@ def _no_search(choice: Choice, slots: Slots, language: Language) -> BookingStep:
     if slots.passengers is not None:
         pending["passengers"] = slots.passengers
     return BookingStep(reply=booking_phrases.no_search(choice, language), pending_search=pending)
+
+
+def _last_asked_reference(messages: Sequence[Mapping[str, Any]], index: int) -> str | None:
+    """The reference the latest booking call named ("check A6RM4X", then "cancel it"), when
+    its result says nothing the views could read."""
+    for position in range(index - 1, -1, -1):
+        for _, name, arguments in tool_calls(messages[position]):
+            if name in ("get_booking", "confirm_booking") and arguments.get("reference"):
+                return str(arguments["reference"])
+    return None

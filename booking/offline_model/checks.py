@@ -15,7 +15,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from booking.offline_model.formats import format_day
+from booking.domain.wording import format_day
 from booking.offline_model.lexicon import City, place_index
 from booking.offline_model.text import Language
 

@@ -3,6 +3,9 @@
 Every booking tool returns the booking as it now stands; the first line says what happened
 (held, confirmed, cancelled) or, for ``get_booking``, what state it is in. A held booking ends
 with how to confirm it, and when the hold runs out (in Vietnam time).
+
+What a traveller approves before a hold, confirm or cancel is worded by
+:mod:`booking.domain.approval_text`, whose labels these answers share.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from booking.offline_model.formats import (
+from booking.domain.approval_text import (
+    cabin_label,
+    people_count,
+)
+from booking.domain.wording import (
+    EN_MONTHS,
     clock,
     format_day,
     format_moment,
@@ -37,7 +45,7 @@ _STATUS = {
 
 CONFIRM_HINT = {
     "vi": "Trả lời 'xác nhận' để xuất vé, hoặc 'hủy' nếu bạn đổi ý.",
-    "en": "Reply 'confirm' to confirm, or 'cancel' to release the seats.",
+    "en": "Reply 'confirm' to confirm, or 'cancel' if you change your mind.",
 }
 
 
@@ -62,11 +70,7 @@ def _flight_line(booking: Mapping[str, Any], language: Language) -> str:
             days = (arrives.date() - departs.date()).days
             times += f"–{arrives:%H:%M}" + (f" (+{days})" if days > 0 else "")
         parts.append(times)
-    cabin = str(booking.get("cabin") or "economy")
-    if language == "vi":
-        parts.append("hạng thương gia" if cabin == "business" else "hạng phổ thông")
-    else:
-        parts.append("business class" if cabin == "business" else "economy")
+    parts.append(cabin_label(booking.get("cabin") or "economy", language))
     return "✈ " + " · ".join(parts)
 
 
@@ -75,7 +79,9 @@ def _born(value: Any, language: Language) -> str:
         day = date.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return f"{day:%d/%m/%Y}" if language == "vi" else day.isoformat()
+    if language == "vi":
+        return f"{day:%d/%m/%Y}"
+    return f"{day.day} {EN_MONTHS[day.month - 1]} {day.year}"
 
 
 def _passengers(booking: Mapping[str, Any], language: Language) -> str | None:
@@ -88,7 +94,9 @@ def _passengers(booking: Mapping[str, Any], language: Language) -> str | None:
         names.append(f"{name} ({_born(born, language)})" if born else name)
     if not names:
         return None
-    return ("Hành khách: " if language == "vi" else "Passengers: ") + "; ".join(names)
+    if language == "vi":
+        return "Hành khách: " + "; ".join(names)
+    return ("Passengers: " if len(names) > 1 else "Passenger: ") + "; ".join(names)
 
 
 def _contact(booking: Mapping[str, Any], language: Language) -> str | None:
@@ -105,10 +113,9 @@ def _price(booking: Mapping[str, Any], language: Language) -> str | None:
     total = booking.get("total_vnd")
     if total is None:
         return None
-    count = len([p for p in booking.get("passengers") or [] if isinstance(p, Mapping)])
     text = ("Tổng tiền: " if language == "vi" else "Total: ") + format_vnd(int(total), language)
     each = booking.get("price_per_passenger_vnd")
-    if each is not None and count > 1:
+    if each is not None and people_count(booking) > 1:
         per = "/khách" if language == "vi" else " per passenger"
         text += f" ({format_vnd(int(each), language)}{per})"
     return text
@@ -132,11 +139,13 @@ def _headline(tool: str, booking: Mapping[str, Any], language: Language) -> str:
     reference = f"**{booking.get('reference', '?')}**"
     status = str(booking.get("status") or "")
     vi = language == "vi"
+    several = people_count(booking) > 1
     if status == "held" and tool == "hold_booking":
         return (
             f"Đã giữ chỗ! Mã đặt chỗ: {reference} (chưa xuất vé)."
             if vi
-            else f"Seats held! Booking reference: {reference} (not yet confirmed)."
+            else f"{'Seats' if several else 'Seat'} held! "
+            f"Booking reference: {reference} (not yet confirmed)."
         )
     if status == "confirmed" and tool == "confirm_booking":
         return (
@@ -148,7 +157,8 @@ def _headline(tool: str, booking: Mapping[str, Any], language: Language) -> str:
         return (
             f"Đã hủy đặt chỗ {reference}; các chỗ đã giữ được trả lại."
             if vi
-            else f"Booking {reference} is cancelled and its seats have been released."
+            else f"Booking {reference} is cancelled and its "
+            + ("seats have been released." if several else "seat has been released.")
         )
     label = status_label(status, language)
     return f"Đặt chỗ {reference}: {label}." if vi else f"Booking {reference}: {label}."
@@ -158,6 +168,7 @@ def booking_answer(tool: str, booking: Mapping[str, Any], language: Language) ->
     """The answer to a booking tool's result: what happened, the booking, what to do next."""
     vi = language == "vi"
     status = str(booking.get("status") or "")
+    seats = "The seats are" if people_count(booking) > 1 else "The seat is"
     lines = [_headline(tool, booking, language)]
     lines += _details(booking, language)
     if status == "held":
@@ -165,19 +176,24 @@ def booking_answer(tool: str, booking: Mapping[str, Any], language: Language) ->
         if expires:
             when = format_moment(expires, language)
             lines.append(
-                f"Chỗ được giữ đến {when}."
-                if vi
-                else f"The seats are held until {when} (Vietnam time)."
+                f"Chỗ được giữ đến {when}." if vi else f"{seats} held until {when} (Vietnam time)."
             )
         lines.append(CONFIRM_HINT[language])
     elif status == "expired":
         lines.append(
             "Chỗ đã được trả lại. Bạn muốn đặt lại thì chọn chuyến và mình giữ chỗ mới nhé."
             if vi
-            else "The seats were released. Pick a flight again if you'd like a new hold."
+            else f"{seats.replace(' is', ' was').replace(' are', ' were')} released. "
+            "Pick a flight again if you'd like a new hold."
         )
     elif status == "cancelled" and tool != "cancel_booking":
         lines.append(
-            "Các chỗ của đặt chỗ này đã được trả lại." if vi else "Its seats were released."
+            "Các chỗ của đặt chỗ này đã được trả lại."
+            if vi
+            else (
+                "Its seats were released."
+                if people_count(booking) > 1
+                else "Its seat was released."
+            )
         )
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from booking.offline_model.date_mentions import overlaps
-from booking.offline_model.formats import parse_moment
+from booking.domain.wording import parse_moment
 from booking.offline_model.lexicon import airline_codes
 from booking.offline_model.text import Utterance
 

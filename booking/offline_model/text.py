@@ -13,11 +13,10 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from booking.domain.wording import Language as Language
 from booking.offline_model.lexicon import NEUTRAL_WORDS, VI_PHRASES, VI_WORDS
-
-Language = Literal["vi", "en"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 _ARROWS = ("→", "->", "-", "–", "—", ">", "⟶", "➝", "✈")

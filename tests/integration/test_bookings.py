@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.domain import bookings
+from booking.domain.approval_text import approval_summary
 from booking.domain.bookings import Policy
 from booking.errors import (
     BookingClosed,
@@ -956,8 +957,12 @@ class TestPreview:
         assert preview["total_vnd"] == 3 * fare.price_vnd
         assert preview["contact"] == {"email": "lan.tran@example.vn", "phone": "+84912345678"}
         assert preview["hold_minutes"] == 15
-        assert f"{3 * fare.price_vnd:,} VND" in preview["text"]
-        assert flight["flight_number"] in preview["text"]
+        worded = approval_summary(preview, "en")
+        assert f"VND {3 * fare.price_vnd:,}" in worded
+        assert flight["flight_number"] in worded
+        vietnamese = approval_summary(preview, "vi")
+        assert f"{3 * fare.price_vnd:,}".replace(",", ".") + " ₫" in vietnamese
+        assert "hành khách" in vietnamese
 
         # The hold it describes has the same price, flight and times.
         booking = await _hold(session, fare.flight_id)

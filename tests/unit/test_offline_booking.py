@@ -579,7 +579,7 @@ def test_an_empty_search_has_nothing_to_book() -> None:
 def test_book_without_naming_a_flight_asks_which() -> None:
     reply = _text(plan([*SEARCHED_EN, user("I'd like to book")]))
     assert "Which flight would you like to book?" in reply
-    assert "1. **VJ123** 08:15 · 1,500,000 VND" in reply
+    assert "1. **VJ123** 08:15 · VND 1,500,000" in reply
 
 
 def test_names_and_phone_after_a_search_ask_which_flight() -> None:
@@ -602,7 +602,7 @@ class TestMissingDetails:
     def test_both_are_asked_for_then_given(self) -> None:
         messages, response = chat(SEARCHED_VI, "đặt chuyến rẻ nhất cho tôi")
         text = _text(response)
-        assert "**VJ123** VietJet Air, 08:15 thứ Ba, 15/12/2026, SGN → HAN" in text
+        assert "**VJ123** VietJet Air, 08:15 Thứ Ba, 15/12/2026, SGN → HAN" in text
         assert "họ tên đầy đủ của hành khách" in text
         assert "số điện thoại hoặc email" in text
         _, response = chat(messages, "Nguyễn Văn An, 0901234567")
@@ -854,10 +854,10 @@ class TestAnswers:
         text = _answer("đặt chuyến rẻ nhất", "hold_booking", HOLD_ARGS, {"booking": booking()})
         assert text.startswith("Đã giữ chỗ! Mã đặt chỗ: **K7QX3M**")
         for part in (
-            "**VJ123** VietJet Air · SGN → HAN · thứ Ba, 15/12/2026 · 08:15–10:25",
+            "**VJ123** VietJet Air · SGN → HAN · Thứ Ba, 15/12/2026 · 08:15–10:25",
             "Hành khách: Nguyễn Văn An (12/03/1990); Trần Thị Bình",
             "Liên hệ: 0901234567 · an@example.com",
-            "Tổng tiền: 3.000.000đ (1.500.000đ/khách)",
+            "Tổng tiền: 3.000.000 ₫ (1.500.000 ₫/khách)",
             "Chỗ được giữ đến 10:15, Chủ nhật, 22/11/2026.",
             "Trả lời 'xác nhận' để xuất vé",
         ):
@@ -868,7 +868,7 @@ class TestAnswers:
         assert text.startswith("Seats held! Booking reference: **K7QX3M**")
         for part in (
             "Tuesday 15 December 2026 · 08:15–10:25 · economy",
-            "Total: 3,000,000 VND (1,500,000 VND per passenger)",
+            "Total: VND 3,000,000 (VND 1,500,000 per passenger)",
             "held until 10:15 on Sunday 22 November 2026",
             "Reply 'confirm' to confirm",
         ):

@@ -204,7 +204,11 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-const vnd = (n) => `${String(Math.round(Number(n) || 0)).replace(/\B(?=(\d{3})+(?!\d))/g, ".")} ₫`;
+// Money reads as the offline model writes it: "1.008.000 ₫" in Vietnamese, "VND 1,008,000" in English.
+const vnd = (n) => {
+  const digits = String(Math.round(Number(n) || 0));
+  return lang === "vi" ? `${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ".")} ₫` : `VND ${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}`;
+};
 const num = (n) => (Number(n) || 0).toLocaleString(lang === "vi" ? "vi-VN" : "en-US");
 // ISO times carry the airport's offset: read the wall clock from the string, not the browser's zone.
 const hhmm = (iso) => (typeof iso === "string" ? iso.slice(11, 16) : "");
@@ -469,7 +473,8 @@ function approvalView(msg, part) {
     ].filter(Boolean);
     nodes.push(h("dl", { class: "summary" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
   } else {
-    nodes.push(h("p", {}, approval.reason || d.text || ""));
+    // The summary comes worded in both languages; show the one the page speaks.
+    nodes.push(h("p", {}, (lang === "vi" && d.text_vi) || d.text || approval.reason || ""));
   }
   if (part.state === "output-denied") {
     nodes.push(h("p", { class: "denied" }, t("declined")));
