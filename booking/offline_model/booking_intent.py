@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from booking.domain.wording import clock
 from booking.offline_model.booking_history import Search
 from booking.offline_model.date_mentions import DateMention, overlaps
-from booking.domain.wording import clock
 from booking.offline_model.lexicon import airline_codes
 from booking.offline_model.place_mentions import Mention
 from booking.offline_model.selection import Choice, Picked, find_choice, pick

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from booking.domain.wording import clock, count, format_day, format_vnd, parse_moment
 from booking.offline_model import phrases
 from booking.offline_model.booking_intent import Draft
-from booking.domain.wording import clock, count, format_day, format_vnd, parse_moment
 from booking.offline_model.selection import Choice, Picked
 from booking.offline_model.text import Language
 

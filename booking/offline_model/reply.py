@@ -17,9 +17,6 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal
 
-from booking.offline_model import phrases
-from booking.offline_model.booking_history import BOOKING_TOOLS
-from booking.offline_model.error_replies import explain_error
 from booking.domain.wording import (
     EN_MONTHS,
     count,
@@ -30,6 +27,9 @@ from booking.domain.wording import (
     format_number,
     format_vnd,
 )
+from booking.offline_model import phrases
+from booking.offline_model.booking_history import BOOKING_TOOLS
+from booking.offline_model.error_replies import explain_error
 from booking.offline_model.receipts import booking_answer
 from booking.offline_model.text import Language, tool_calls
 from booking.offline_model.understand import analyse

@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from booking.offline_model.date_mentions import overlaps
 from booking.domain.wording import parse_moment
+from booking.offline_model.date_mentions import overlaps
 from booking.offline_model.lexicon import airline_codes
 from booking.offline_model.text import Utterance
 

@@ -15,9 +15,9 @@ import pytest
 
 import booking
 from booking import errors
-from booking.offline_model.error_replies import KNOWN_CODES, explain_error
-from booking.domain.wording import format_vnd
 from booking.domain.approval_text import approval_summary
+from booking.domain.wording import format_vnd
+from booking.offline_model.error_replies import KNOWN_CODES, explain_error
 from booking.offline_model.receipts import booking_answer
 
 _SOURCE = Path(booking.__file__).parent
