@@ -43,6 +43,8 @@ class Reading:
     passed: date | None = None
     next_year: date | None = None
     month: int | None = None
+    week: date | None = None
+    """The Monday of a week named without a day ("tuần sau", "next week"): ask which day."""
     end: int | None = None
     """Where the phrase ends when it is shorter than the match ("thứ 6 tối": not "tối")."""
     kind: Literal["weekday", "date", ""] = ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -18,6 +19,7 @@ from rapidfuzz import fuzz, process
 from booking.domain.wording import format_day
 from booking.offline_model.lexicon import City, place_index
 from booking.offline_model.text import Language
+from booking.reference import load_network
 
 #: Seats one booking may hold (the booking rules allow 1 to 9 passengers).
 MAX_PASSENGERS = 9
@@ -50,6 +52,55 @@ def city_of(value: Any) -> City | None:
     from booking.domain.places import fold
 
     return index.aliases.get(fold(text))
+
+
+#: Two places one airport serves first are "the same place" for a flight when the road between
+#: them is this short (Hội An and Đà Nẵng); farther (Hà Nội and Sa Pa, 315 km) the search runs and
+#: the tool explains there is no flight.
+_LOCAL_ROAD_KM = 100
+
+
+@cache
+def _first_airports() -> dict[str, tuple[str, int]]:
+    """Place slug -> (the airport that serves it first, road km to it: 0 for its own)."""
+    network = load_network()
+    served = {row["slug"]: (row["airports"][0], 0) for row in network.cities if row.get("airports")}
+    for row in getattr(network, "destinations", ()):
+        nearest = list(row.get("nearest") or ())
+        if nearest:
+            served[row["slug"]] = (str(nearest[0]["airport"]), int(nearest[0].get("road_km", 0)))
+    return served
+
+
+def _same_place(origin: City, destination: City) -> bool:
+    """The same city, or two places close together that one airport serves first."""
+    if origin.slug == destination.slug:
+        return True
+    served = _first_airports()
+    first, second = served.get(origin.slug), served.get(destination.slug)
+    if first is None or second is None or first[0] != second[0]:
+        return False
+    return max(first[1], second[1]) <= _LOCAL_ROAD_KM
+
+
+def _same_place_text(origin: City, destination: City, language: Language) -> str:
+    vi = language == "vi"
+    first, second = (c.name_vi if vi else c.name_en for c in (origin, destination))
+    if origin.slug == destination.slug:
+        return (
+            f"Điểm đi và điểm đến đều là {first}. Bạn muốn bay từ {first} đến đâu?"
+            if vi
+            else f"The departure and the destination are both {first}. Where would you like to "
+            f"fly to from {first}?"
+        )
+    airport = _first_airports().get(origin.slug, ("", 0))[0]
+    return (
+        f"{first} và {second} dùng chung sân bay {airport}, nên không có chuyến bay giữa hai nơi: "
+        "đi đường bộ là nhanh nhất. Bạn muốn bay đến nơi nào khác không?"
+        if vi
+        else f"{first} and {second} are served by the same airport ({airport}), so no flight "
+        "goes between them: the road is quickest. Is there somewhere else you'd like to fly to?"
+    )
 
 
 def _suggestions(name: str, language: Language) -> list[str]:
@@ -92,15 +143,13 @@ _ROLE_MISSING = {"from_city": "origin", "to_city": "destination", "city": "weath
 def check_search(arguments: Mapping[str, Any], today: date, language: Language) -> Problem | None:
     """The first thing that makes a complete search impossible, if any."""
     origin, destination = city_of(arguments["from_city"]), city_of(arguments["to_city"])
-    if origin is not None and destination is not None and origin.slug == destination.slug:
-        name = origin.name_vi if language == "vi" else origin.name_en
-        text = (
-            f"Điểm đi và điểm đến đều là {name}. Bạn muốn bay từ {name} đến đâu?"
-            if language == "vi"
-            else f"The departure and the destination are both {name}. Where would you like to "
-            f"fly to from {name}?"
+    if origin is not None and destination is not None and _same_place(origin, destination):
+        return Problem(
+            "same_place",
+            _same_place_text(origin, destination, language),
+            ("to_city",),
+            ("destination",),
         )
-        return Problem("same_place", text, ("to_city",), ("destination",))
     day = date.fromisoformat(str(arguments["date"]))
     if (problem := check_day(day, today, language)) is not None:
         return problem
@@ -119,6 +168,14 @@ def check_search(arguments: Mapping[str, Any], today: date, language: Language) 
                 else " A larger group can book in several parts."
             )
         return Problem("passengers", text, ("passengers",), ("passengers",))
+    if arguments.get("_impossible_time"):
+        said = arguments["_impossible_time"]
+        text = (
+            f"“{said}” không phải là một giờ trong ngày. Bạn muốn bay lúc mấy giờ?"
+            if language == "vi"
+            else f"“{said}” is not a time of day. What time would you like to fly?"
+        )
+        return Problem("window", text, ("_impossible_time",), ())
     after, before = arguments.get("depart_after"), arguments.get("depart_before")
     if after and before and str(after) > str(before):
         text = (
@@ -167,6 +224,16 @@ def passed(day: date, next_year: date | None, language: Language) -> Problem:
             else " Which day would you like to fly?"
         )
     return Problem("passed_date", text, ("date",), ("date",))
+
+
+def week_without_day(monday: date, language: Language) -> Problem:
+    """Only a week was said ("tuần sau"): ask which day of it."""
+    text = (
+        f"Bạn muốn bay ngày nào trong tuần từ {format_day(monday, language)}?"
+        if language == "vi"
+        else f"Which day of the week starting {format_day(monday, language)} would you like to fly?"
+    )
+    return Problem("date", text, ("date",), ("date",))
 
 
 def month_without_day(month: int, language: Language) -> Problem:

@@ -86,6 +86,8 @@ class DateMention:
     """For a passed date: the same day and month at its next occurrence, to offer as a question."""
     month: int | None = None
     """A month named without a day ("tháng 6", "next month"): the planner asks which day."""
+    week: date | None = None
+    """The Monday of a week named without a day ("tuần sau", "next week"): the planner asks."""
 
 
 # --- Rules ---------------------------------------------------------------------------------------
@@ -497,7 +499,8 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
             r"\b(?:(?:dau\s+)?tuan\s+(?:sau|toi)(?P<after>\s+nua)?|(?:early\s+)?next\s+week"
             r"|(?:the\s+)?(?:beginning|start)\s+of\s+next\s+week|(?P<after2>the\s+week\s+after\s+next))\b"
         ),
-        lambda m, u, today: on(next_week(today, 7 if m["after"] or m["after2"] else 0)),
+        # A week without a day is no date to search: the planner asks which day of it.
+        lambda m, u, today: Reading(week=next_week(today, 7 if m["after"] or m["after2"] else 0)),
     ),
     # Days counted from today.
     (
@@ -649,6 +652,7 @@ def find_dates(
                 passed=reading.passed,
                 next_year=reading.next_year,
                 month=reading.month,
+                week=reading.week,
             )
         )
     return mentions

@@ -146,8 +146,14 @@ def flight_request(
     today: date,
     *,
     destination: str | None,
+    accepts_offer: bool = False,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The search arguments (internal keys start with "_") and what they still lack."""
+    """The search arguments (internal keys start with "_") and what they still lack.
+
+    Args:
+        accepts_offer: the message says yes to the date the last answer offered ("15/6 has
+            passed; did you mean 15/6/2027?" - "ừ, năm sau").
+    """
     origin = route.origin.value if route.origin else None
     fresh_route = origin is not None and destination is not None
     if history.pending is not None:
@@ -159,7 +165,10 @@ def flight_request(
     else:
         arguments = {}
     arguments.pop("_more_dates", None)
+    offered = offered_date(arguments)
     arguments.pop("_problem", None)
+    if accepts_offer and offered is not None and not slots.dates:
+        arguments["date"] = offered
     lone = route.destination if origin is None else None
     if (
         history.pending is not None
@@ -183,7 +192,7 @@ def flight_request(
     expecting_return = bool(arguments.get("_round_trip")) and "date" in arguments
     outbound, back = _split_dates(slots, expecting_return)
     if outbound is not None:
-        if _passed(outbound) is not None or _month(outbound) is not None:
+        if _vague(outbound):
             arguments.pop("date", None)
             arguments["_problem"] = _date_problem(outbound)
         else:
@@ -192,7 +201,7 @@ def flight_request(
             arguments["date"] = days[0].isoformat()
             if len(days) > 1:
                 arguments["_more_dates"] = [d.isoformat() for d in days[1:]]
-    if back is not None and _passed(back) is None and _month(back) is None:
+    if back is not None and not _vague(back):
         arguments["_return_date"] = _resolve(back, _day(arguments, "date", today)).isoformat()
     if slots.one_way:
         arguments.pop("_round_trip", None)
@@ -218,6 +227,9 @@ def flight_request(
             arguments["depart_after"] = slots.depart_after
         if slots.depart_before:
             arguments["depart_before"] = slots.depart_before
+    arguments.pop("_impossible_time", None)
+    if slots.impossible_time:
+        arguments["_impossible_time"] = slots.impossible_time
     if slots.sort == "price":
         arguments.pop("sort", None)
     elif slots.sort is not None:
@@ -235,22 +247,25 @@ def _days(mention: DateMention, base: date) -> tuple[date, ...]:
 
 
 def _date_problem(mention: DateMention) -> tuple[str, str | None]:
-    """("passed", iso day, next year's) or ("month", month number) as JSON-friendly values."""
-    passed = _passed(mention)
-    if passed is not None:
-        offer = getattr(mention, "next_year", None)
-        return ("passed:" + passed.isoformat(), offer.isoformat() if offer else None)
-    return (f"month:{_month(mention)}", None)
+    """Why a date phrase gives no day, as JSON-friendly values kept in the pending request:
+    ("passed:<day>", next year's day), ("week:<monday>", None) or ("month:<n>", None)."""
+    if mention.passed is not None:
+        offer = mention.next_year
+        return ("passed:" + mention.passed.isoformat(), offer.isoformat() if offer else None)
+    if mention.week is not None:
+        return ("week:" + mention.week.isoformat(), None)
+    return (f"month:{mention.month}", None)
 
 
-def _passed(mention: DateMention) -> date | None:
-    value = getattr(mention, "passed", None)
-    return value if isinstance(value, date) else None
+def _vague(mention: DateMention) -> bool:
+    """Whether the phrase names no day to search: passed, or only a week or a month."""
+    return mention.passed is not None or mention.month is not None or mention.week is not None
 
 
-def _month(mention: DateMention) -> int | None:
-    value = getattr(mention, "month", None)
-    return value if isinstance(value, int) else None
+def offered_date(pending: Mapping[str, Any] | None) -> str | None:
+    """The date a pending request's question offered (next year's, for a passed date)."""
+    said = (pending or {}).get("_problem")
+    return str(said[1]) if said and said[1] else None
 
 
 def problem_of(arguments: Mapping[str, Any], language: Language) -> checks.Problem | None:
@@ -261,6 +276,10 @@ def problem_of(arguments: Mapping[str, Any], language: Language) -> checks.Probl
     if str(kind).startswith("passed:"):
         day = date.fromisoformat(str(kind).removeprefix("passed:"))
         return checks.passed(day, date.fromisoformat(offer) if offer else None, language)
+    if str(kind).startswith("week:"):
+        return checks.week_without_day(
+            date.fromisoformat(str(kind).removeprefix("week:")), language
+        )
     return checks.month_without_day(int(str(kind).removeprefix("month:")), language)
 
 
@@ -289,8 +308,12 @@ def weather_calls(
     days: tuple[date, ...]
     if slots.dates:
         mention = slots.dates[0]
-        if (passed := _passed(mention)) is not None:
-            return checks.passed(passed, getattr(mention, "next_year", None), language)
+        if mention.passed is not None:
+            return checks.passed(mention.passed, mention.next_year, language)
+        if mention.week is not None:
+            return checks.week_without_day(mention.week, language)
+        if mention.month is not None:
+            return checks.month_without_day(mention.month, language)
         days = _days(mention, base)
     elif now:
         days = (today,)

@@ -264,8 +264,17 @@ WEATHER_WORDS: tuple[str, ...] = (
     *("nang khong", "mat khong", "am khong", "co tuyet", "tuyet khong", "bao khong"),
 )
 WEATHER_RAW: tuple[str, ...] = (
-    *("trời", "troi", "mưa", "nắng", "nóng", "lạnh", "dự báo", "rét", "mát", "oi bức", "bão"),
-    *("gió", "sương mù", "nhiệt độ", "độ ẩm", "ấm không", "tuyết"),
+    *("trời", "troi", "dự báo", "bão", "sương mù", "nhiệt độ", "độ ẩm", "ấm không"),
+)
+#: Weather adjectives are a weather question only when asked ("có mưa không", "lạnh ko?"):
+#: "bay ra Hà Nội coi lạnh" wants the cold, not a forecast.
+WEATHER_ADJECTIVES_RAW: tuple[str, ...] = (
+    *("mưa", "nắng", "nóng", "lạnh", "rét", "mát", "oi bức", "gió", "tuyết", "mưa to"),
+)
+#: What makes a sentence a question: Vietnamese particles (accents kept) and a question mark.
+QUESTION_RAW: tuple[str, ...] = (
+    *("không", "khong", "chưa", "sao", "nào", "thế nào", "ra sao", "bao nhiêu", "mấy độ"),
+    *("hả", "ha", "nhỉ", "chứ", "có", "ko"),
 )
 UNSUPPORTED_WORDS: tuple[str, ...] = (
     *("khach san", "hotel", "hotels", "resort", "homestay", "joke", "jokes", "truyen cuoi"),
@@ -368,7 +377,9 @@ GUARDED_ALIASES: dict[str, frozenset[str]] = {
 }
 
 #: Words allowed between a direction word and the place ("đến thành phố Huế", "to the city of").
-PLACE_FILLERS: frozenset[str] = frozenset({"thanh", "pho", "tp", "san", "sb", "the", "city", "of"})
+PLACE_FILLERS: frozenset[str] = frozenset(
+    {"thanh", "pho", "tp", "san", "sb", "the", "city", "of", "que", "tinh", "dao"}
+)
 
 
 @cache

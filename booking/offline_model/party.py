@@ -77,12 +77,12 @@ _INFANT_WORDS = re.compile(
 
 #: Kinship and companion words with how many people each names.
 _PAIRS = re.compile(
-    r"\b(?:bo\s+me|ba\s+me|cha\s+me|ong\s+ba|ba\s+ma|bo\s+ma|anh\s+chi|parents|grandparents"
+    r"\b(?:bo\s+me|ba\s+me|cha\s+me|ong\s+ba|ba\s+ma|bo\s+ma|bo\s+u|thay\s+u|parents|grandparents"
     r"|in[-\s]?laws|(?:a\s+)?couple)\b"
 )
 _COUPLE = re.compile(r"\b(?:(?:2|hai)\s+)?vo\s+chong\b")
 _ONES = re.compile(
-    r"\b(?:vo|chong|me|bo|cha|ma|ba\s+noi|ba\s+ngoai|ong\s+noi|ong\s+ngoai|ba\s+xa|ong\s+xa"
+    r"\b(?:vo|chong|me|bo|cha|ma|u|tia|ba\s+noi|ba\s+ngoai|ong\s+noi|ong\s+ngoai|ba\s+xa|ong\s+xa"
     r"|nguoi\s+yeu|ny|ban\s+gai|ban\s+trai|gau|wife|husband|mom|mum|mother|dad|father"
     r"|girlfriend|boyfriend|partner|fiance|fiancee|friend|brother|sister|grandma|grandpa"
     r"|grandmother|grandfather|colleague|boss|son|daughter|sep|em\s+gai|em\s+trai|anh\s+trai"
@@ -125,6 +125,17 @@ def _free(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
     return not any(start < t_end and t_start < end for t_start, t_end in taken)
 
 
+_STAYS = re.compile(
+    r"\s*(?:khong\s+(?:di|bay|theo)|ko\s+di|o\s+nha|khoi\s+di|not\s+(?:coming|going|flying)"
+    r"|(?:is|are)\s+not\s+(?:coming|going)|stays?\s+(?:home|behind))\b"
+)
+
+
+def _stays(plain: str, end: int) -> bool:
+    """Whether the people just counted are said not to travel ("1 đứa không đi")."""
+    return _STAYS.match(plain, end) is not None
+
+
 def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
     """Seats and infants the message asks for; claims the characters it reads."""
     plain = utterance.plain
@@ -146,6 +157,9 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
     for match in _CHILDREN.finditer(plain):
         if not _free(*match.span(), groups):
             continue
+        if _stays(plain, match.end()):
+            taken.append(match.span())
+            continue
         if _free(*match.span(), taken):
             children += _count(match[1])
             taken.append(match.span())
@@ -163,6 +177,8 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
             if not _free(*match.span(), taken):
                 continue
             taken.append(match.span())
+            if _stays(plain, match.end()):
+                continue
             if counted is None:
                 counted = _count(match[1])
     if counted is not None:
@@ -294,8 +310,13 @@ def _companion(utterance: Utterance, start: int, end: int) -> bool:
     after = utterance.plain[end:].split()[:1]
     word = utterance.plain[start:end]
     joined = {"voi", "va", "cung", "cho", "and", "with", "my", "&", "+", "dua", "ca"}
+    if word in ("u", "ma", "tia"):
+        # "u" (mother, northern), "mạ"/"má" (mother), "tía" (father, southern): only written so,
+        # and only next to a Vietnamese conjunction ("Bố và u em", "Mạ với tui").
+        near = after[:1] in (["voi"], ["va"], ["cung"]) or before[-1:] in (["va"], ["voi"])
+        return near and utterance.lower[start:end] in ("u", "mạ", "má", "tía")
     if any(w in joined for w in before):
         return True
-    if word in ("vo", "chong", "me", "bo") and after and after[0] in {"va", "voi", "cung", "and"}:
+    if after and after[0] in {"va", "voi", "cung", "and", "&", "+"}:
         return True
     return word in ("wife", "husband", "girlfriend", "boyfriend", "partner") and bool(before)

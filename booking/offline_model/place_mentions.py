@@ -48,7 +48,7 @@ _TO_WORDS: dict[str, frozenset[str] | None] = {
     "len": frozenset({"lên", "len"}),
     "xuong": frozenset({"xuống", "xuong"}),
     "ve": frozenset({"về"}),
-    "to": None,
+    "to": frozenset({"to"}),
     "into": None,
     "towards": None,
 }
@@ -269,8 +269,12 @@ def find_places(utterance: Utterance, quiet: tuple[tuple[int, int], ...] = ()) -
                 del pending[position]
                 changed = True
     claimed = {i for first, (_, _, last) in found.items() for i in range(first, last + 1)}
+    silent = frozenset(
+        i for i, t in enumerate(tokens) if any(s <= t.start and t.end <= e for s, e in quiet)
+    )
     for position in range(len(tokens)):
-        if position in claimed:
+        if position in claimed or position in silent:
+            # Words of a date ("Giỗ Tổ Hùng Vương") are never a misspelt or unknown place.
             continue
         match = _fuzzy_at(tokens, position, claimed) or _unknown_at(tokens, position)
         if match is not None:
@@ -278,9 +282,6 @@ def find_places(utterance: Utterance, quiet: tuple[tuple[int, int], ...] = ()) -
             claimed.update(range(position, match[2] + 1))
     ordered = sorted(found.items())
     claimed = {i for first, (_, _, last) in ordered for i in range(first, last + 1)}
-    silent = frozenset(
-        i for i, t in enumerate(tokens) if any(s <= t.start and t.end <= e for s, e in quiet)
-    )
     return [
         Mention(
             city,

@@ -42,6 +42,8 @@ class Slots:
     one_way: bool = False
     infants: int = 0
     """Infants under two: on a lap, no seat."""
+    impossible_time: str | None = None
+    """A clock time no day has ("lúc 25h", "at 26:00"), as typed: the planner asks."""
     passengers_change: int = 0
     """+1 or -1 when ``passengers`` are added to or taken from the party already searched."""
     converted: tuple[float, str, int] | None = None
@@ -225,6 +227,14 @@ def _airline(utterance: Utterance, taken: list[tuple[int, int]]) -> str | None:
     return min(found)[2] if found else None
 
 
+_IMPOSSIBLE_CLOCK = re.compile(r"(?<![\d/.:-])(2[5-9]|[3-9]\d)\s*(?:h|gio|:[0-5]\d)(?![\w/])")
+
+
+def _impossible_time(utterance: Utterance) -> str | None:
+    match = _IMPOSSIBLE_CLOCK.search(utterance.plain)
+    return utterance.typed[match.start() : match.end()] if match else None
+
+
 def extract_slots(utterance: Utterance, today: date, usd_rate: int = DEFAULT_USD_VND_RATE) -> Slots:
     """Read every search detail in the message."""
     taken: list[tuple[int, int]] = []
@@ -251,5 +261,6 @@ def extract_slots(utterance: Utterance, today: date, usd_rate: int = DEFAULT_USD
         one_way=utterance.has(*_ONE_WAY),
         infants=party.infants,
         passengers_change=party.change,
+        impossible_time=_impossible_time(utterance),
         converted=prices[0].converted if prices else None,
     )

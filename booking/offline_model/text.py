@@ -100,8 +100,12 @@ TEEN_CODE: dict[str, str] = {
     **{"sn": "sinh nhật", "đt": "điện thoại"},
     **{"t2": "thứ 2", "t3": "thứ 3", "t4": "thứ 4", "t5": "thứ 5", "t6": "thứ 6", "t7": "thứ 7"},
     **{"cn": "chủ nhật", "wknd": "weekend", "tmr": "tomorrow", "tmrw": "tomorrow"},
-    **{"2moro": "tomorrow", "2mr": "tomorrow", "pls": "please", "plz": "please", "u": "you"},
+    **{"2moro": "tomorrow", "2mr": "tomorrow", "pls": "please", "plz": "please"},
     **{"thx": "thanks", "ppl": "people", "w/": "with", "fri": "friday"},
+    # Regional speech: central "ni/mô/răng/rứa/chừ", southern "dzô/vô", "bữa nay".
+    **{"ni": "nay", "mô": "nào", "răng": "sao", "rứa": "vậy", "chừ": "giờ", "bi chừ": "bây giờ"},
+    **{"dzô": "vào", "vô": "vào", "zô": "vào", "bữa nay": "hôm nay", "bữa mai": "ngày mai"},
+    **{"hổng": "không", "bọ": "bố"},
     **{"gf": "girlfriend", "bf": "boyfriend", "bff": "friend", "biz": "business"},
     **{"rn": "right now", "atm": "right now", "wanna": "want to", "gonna": "going to"},
 }

@@ -41,6 +41,7 @@ from booking.offline_model.date_mentions import DateMention
 from booking.offline_model.dialogue import (
     REQUIRED,
     flight_request,
+    offered_date,
     problem_of,
     read_history,
     weather_calls,
@@ -51,11 +52,13 @@ from booking.offline_model.lexicon import (
     GREETINGS,
     HELP_WORDS,
     MANAGE_WORDS,
+    QUESTION_RAW,
     THANKS_WORDS,
     THERE_RAW,
     TRANSPORT_WORDS,
     UNSUPPORTED_RAW,
     UNSUPPORTED_WORDS,
+    WEATHER_ADJECTIVES_RAW,
     WEATHER_RAW,
     WEATHER_WORDS,
 )
@@ -169,7 +172,10 @@ def _flight_words(utterance: Utterance) -> bool:
 
 
 def _weather_words(utterance: Utterance) -> bool:
-    return utterance.has(*WEATHER_WORDS) or utterance.has_raw(*WEATHER_RAW)
+    if utterance.has(*WEATHER_WORDS) or utterance.has_raw(*WEATHER_RAW):
+        return True
+    asked = "?" in utterance.typed or utterance.has_raw(*QUESTION_RAW)
+    return asked and utterance.has_raw(*WEATHER_ADJECTIVES_RAW)
 
 
 #: The tool's parameter order, which the calls follow so equal requests serialize alike.
@@ -236,6 +242,88 @@ def _only(utterance: Utterance, parts: Sequence[Clause], topic: Topic) -> Uttera
     return parse_utterance("".join(typed))
 
 
+#: A yes to the question the last answer asked ("ừ", "ok", "đúng rồi", "năm sau", "yes").
+_YES = re.compile(
+    r"\b(?:u|uh|uhm|um|ok|oke|okay|dung|dung\s+roi|vang|yes|yeah|yep|yup|sure|correct|nam\s+sau"
+    r"|next\s+year|duoc|chuan|phai|co|da|right)\b"
+)
+_PURPOSE = re.compile(r"\b(?:an|don|choi|nghi|ve\s+que|celebrate|spend)\s*$")
+_PURPOSE_INSIDE = re.compile(r"(?:an|don|choi|nghi)\s")
+_CORRECTION = re.compile(
+    r"\b(?:nham|nham\s+roi|sua\s+lai|y\s+la|y\s+minh\s+la|i\s+mean|sorry|actually|correction"
+    r"|doi\s+lai)\b"
+)
+_NEGATED = re.compile(r"\b(?:khong\s+phai|chu\s+khong\s+phai|not)\s*(?:la\s+)?(?:ngay\s+)?$")
+
+
+def _meant_dates(utterance: Utterance, slots: Slots) -> Slots:
+    """The dates the traveller means to fly on, corrections and purposes aside.
+
+    "à nhầm, ngày 16 chứ không phải 15": a date after a correction wins, one after "không
+    phải"/"not" is dropped. "về quê ăn Tết, ... ngày 1/2": a holiday that is why someone travels
+    gives way to a date said for the flight.
+    """
+    dates = list(slots.dates)
+    plain = utterance.plain
+    dates = [d for d in dates if not _NEGATED.search(plain[: d.start])] or dates
+    correction = max(_CORRECTION.finditer(plain), key=lambda m: m.start(), default=None)
+    if correction is not None and any(d.start > correction.end() for d in dates):
+        dates = [d for d in dates if d.start > correction.end()]
+    purposes = [
+        d
+        for d in dates
+        if _PURPOSE.search(plain[: d.start]) or _PURPOSE_INSIDE.match(plain, d.start)
+    ]
+    if purposes and len(purposes) < len(dates):
+        dates = [d for d in dates if d not in purposes]
+    return slots if dates == list(slots.dates) else replace(slots, dates=tuple(dates))
+
+
+def _legs(
+    utterance: Utterance,
+    mentions: Sequence[Mention],
+    slots: Slots,
+    today: date,
+    usd_rate: int,
+) -> list[dict[str, Any]]:
+    """The legs of a multi-city request: clauses that each name a route and a day.
+
+    Fewer than two such clauses is an ordinary request (a round trip names one route).
+    """
+    parts = clauses(utterance, lambda _: "flight")
+    legs: list[dict[str, Any]] = []
+    for part in parts:
+        own = [m for m in mentions if part.first <= m.first <= part.last and m.city.slug]
+        route = sort_places(own, weather=False)
+        if route.origin is None or route.destination is None:
+            continue
+        typed = utterance.typed
+        text = " " * part.start + typed[part.start : part.end] + " " * (len(typed) - part.end)
+        details = extract_slots(parse_utterance(text), today, usd_rate)
+        days = [d for d in details.dates if d.days]
+        if not days:
+            continue
+        leg: dict[str, Any] = {
+            "from_city": route.origin.value,
+            "to_city": route.destination.value,
+            "date": days[0].days[0].isoformat(),
+        }
+        for key, value in (
+            ("passengers", details.passengers),
+            ("cabin", details.cabin or slots.cabin),
+            ("max_price", details.max_price or slots.max_price),
+            ("airline", details.airline or slots.airline),
+            ("depart_after", details.depart_after),
+            ("depart_before", details.depart_before),
+        ):
+            if value is not None:
+                leg[key] = value
+        if details.passengers is None and slots.passengers is not None and not legs:
+            leg["passengers"] = slots.passengers
+        legs.append(leg)
+    return legs if len(legs) >= 2 else []
+
+
 def _unknown(mentions: Sequence[Mention]) -> Mention | None:
     return next((m for m in mentions if not m.city.slug), None)
 
@@ -253,7 +341,7 @@ def analyse(
     if index is None:
         return Outcome(language, reply=phrases.greeting(language))
     utterance = parse_utterance(message_text(messages[index]))
-    slots = extract_slots(utterance, today, usd_rate)
+    slots = _meant_dates(utterance, extract_slots(utterance, today, usd_rate))
     mentions = find_places(utterance, tuple((d.start, d.end) for d in slots.dates))
     if not slots.dates and (that_day := _THAT_DAY.search(utterance.plain)) is not None:
         # "flights there that day", "hôm đó": the day the conversation was about.
@@ -293,11 +381,14 @@ def analyse(
         return Outcome(language, reply=step.reply, booking=step.draft)
     if off_topic and (not (asks_flight or asks_weather) or _other_transport(topical)):
         return Outcome(language, reply=phrases.unsupported(language))
+    accepts_offer = offered_date(history.pending) is not None and _YES.search(utterance.plain)
     if not asks_flight and not asks_weather:
         # Details without a topic word ("ngày mai thì sao?", "2 người") continue whatever the
         # last turn looked up: the weather after a weather answer, else a flight search.
         weather_follow_up = history.weather_only_turn and history.pending is None
-        if has_details and weather_follow_up and len(mentions) <= 1 and not slots.has_filters:
+        if accepts_offer:
+            asks_flight = True
+        elif has_details and weather_follow_up and len(mentions) <= 1 and not slots.has_filters:
             asks_weather = True
         elif not has_details and topical.has(*THANKS_WORDS):
             return Outcome(language, reply=phrases.thanks(language))
@@ -321,8 +412,12 @@ def analyse(
         start_of = {id(m): utterance.tokens[m.first].start for m in mentions}
         flight_mentions = share(mentions, lambda m: start_of[id(m)], parts, "flight")
         weather_mentions = share(mentions, lambda m: start_of[id(m)], parts, "weather")
-        flight_slots = extract_slots(_only(utterance, parts, "flight"), today, usd_rate)
-        weather_slots = extract_slots(_only(utterance, parts, "weather"), today, usd_rate)
+        flight_only, weather_only = (
+            _only(utterance, parts, "flight"),
+            _only(utterance, parts, "weather"),
+        )
+        flight_slots = _meant_dates(flight_only, extract_slots(flight_only, today, usd_rate))
+        weather_slots = _meant_dates(weather_only, extract_slots(weather_only, today, usd_rate))
         if not flight_slots.dates:
             flight_slots = replace(flight_slots, dates=weather_slots.dates)
         weather_now = _NOW.search(_only(utterance, parts, "weather").plain) is not None
@@ -372,9 +467,22 @@ def analyse(
     calls: list[PlannedCall] = []
     arguments: dict[str, Any] = {}
     missing: tuple[str, ...] = ()
+    legs = _legs(utterance, flight_mentions, flight_slots, today, usd_rate) if wants_flight else []
+    if len(legs) >= 2:
+        # "HN-SG ngày 5/3 và SG-PQ ngày 8/3": a search per leg, each with its own details.
+        for leg in legs:
+            if (problem := checks.check_search(leg, today, language)) is not None:
+                return _refuse(language, leg, problem)
+            calls.extend(_search_calls(leg))
+        wants_flight = False
     if wants_flight:
         arguments, missing = flight_request(
-            flight_slots, route, history, today, destination=destination
+            flight_slots,
+            route,
+            history,
+            today,
+            destination=destination,
+            accepts_offer=bool(accepts_offer),
         )
         if not missing:
             problem = checks.check_search(arguments, today, language)

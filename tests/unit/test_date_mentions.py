@@ -75,12 +75,7 @@ DAYS: list[tuple[str, date, tuple[str, ...]]] = [
     ("Friday next week", MON, ("2026-06-12",)),
     ("Friday of next week", THU, ("2026-06-12",)),
     ("đặt chuyến thứ 2 tuần sau", date(2026, 11, 22), ("2026-11-23",)),
-    ("tuần sau SGN → DAD", MON, ("2026-06-08",)),
-    ("next week", THU, ("2026-06-08",)),
-    ("tuần sau", date(2026, 12, 31), ("2027-01-04",)),
     ("thứ 6 tuần sau nữa", MON, ("2026-06-19",)),
-    ("tuần sau nữa", MON, ("2026-06-15",)),
-    ("the week after next", THU, ("2026-06-15",)),
     # Weekends: both days; only Sunday on a Sunday.
     ("cuối tuần này", MON, ("2026-06-06", "2026-06-07")),
     ("cuối tuần này", FRI, ("2026-06-06", "2026-06-07")),
@@ -271,6 +266,23 @@ def test_days_meant(text: str, today: date, expected: tuple[str, ...]) -> None:
     assert [tuple(d.isoformat() for d in m.days) for m in found] == [expected]
     assert found[0].day == found[0].days[0]
     assert (found[0].passed, found[0].month, found[0].shift) == (None, None, None)
+
+
+# A week without a day is no date to search: its Monday is kept and the planner asks which day.
+WEEKS: list[tuple[str, date, str]] = [
+    ("tuần sau SGN → DAD", MON, "2026-06-08"),
+    ("next week", THU, "2026-06-08"),
+    ("tuần sau", date(2026, 12, 31), "2027-01-04"),
+    ("tuần tới em bay", MON, "2026-06-08"),
+    ("tuần sau nữa", MON, "2026-06-15"),
+    ("the week after next", THU, "2026-06-15"),
+]
+
+
+@pytest.mark.parametrize(("text", "today", "monday"), WEEKS)
+def test_a_week_without_a_day_is_no_day(text: str, today: date, monday: str) -> None:
+    found = dates(text, today)
+    assert [(m.days, m.day, m.week) for m in found] == [((), None, date.fromisoformat(monday))]
 
 
 # (typed, today, the date as said, the same day and month at its next occurrence)
