@@ -91,8 +91,11 @@ def count(number: int, noun: str, language: Language, plural: str | None = None)
 
 
 def format_hours(hours: float, language: Language) -> str:
-    """A road or flight time in hours: "5 giờ", "4,5 giờ" / "5 h", "4.5 h"."""
-    rounded = round(hours * 2) / 2 if hours >= 1 else round(hours, 1)
+    """A road or flight time: "5 giờ", "4,5 giờ", "45 phút" / "5 h", "4.5 h", "45 min"."""
+    if hours < 1:
+        minutes = max(5, round(hours * 60 / 5) * 5)
+        return f"{minutes} phút" if language == "vi" else f"{minutes} min"
+    rounded = round(hours * 2) / 2
     number = format_number(rounded, language)
     return f"{number} giờ" if language == "vi" else f"{number} h"
 

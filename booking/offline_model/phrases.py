@@ -43,8 +43,30 @@ def thanks(language: Language) -> str:
     return "You're welcome! Ask me any time for flights, bookings or the weather."
 
 
-def unsupported(language: Language, *, manages_booking: bool = False) -> str:
-    """A polite no, then what the assistant can do."""
+#: What the traveller asked for that is not sold here, in words for the answer.
+_NOT_SOLD = {
+    "transport": ("vé tàu, xe khách hay các phương tiện khác", "train, bus or other tickets"),
+    "stay": ("phòng khách sạn hay chỗ ở", "hotel rooms or other stays"),
+    "papers": ("visa, hộ chiếu hay bảo hiểm", "visas, passports or insurance"),
+}
+
+
+def unsupported(
+    language: Language, *, manages_booking: bool = False, asked: str | None = None
+) -> str:
+    """A polite no that says plainly what is not sold here, then what the assistant can do.
+
+    Args:
+        asked: "transport", "stay" or "papers" when the request was about one of them.
+    """
+    if asked in _NOT_SOLD:
+        vi, en = _NOT_SOLD[asked]
+        sorry = (
+            f"Xin lỗi, mình chỉ hỗ trợ vé máy bay, chưa đặt được {vi}."
+            if language == "vi"
+            else f"Sorry, I only handle flights: I can't book {en}."
+        )
+        return f"{sorry} {capabilities(language)}"
     if manages_booking:
         sorry = (
             "Xin lỗi, mình chưa đổi vé hay hoàn tiền được: tính năng này sẽ sớm có. "

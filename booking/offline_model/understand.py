@@ -380,7 +380,7 @@ def analyse(
             return Outcome(language, (), step.reply, step.pending_search, lacking)
         return Outcome(language, reply=step.reply, booking=step.draft)
     if off_topic and (not (asks_flight or asks_weather) or _other_transport(topical)):
-        return Outcome(language, reply=phrases.unsupported(language))
+        return Outcome(language, reply=phrases.unsupported(language, asked=_asked_for(topical)))
     accepts_offer = offered_date(history.pending) is not None and _YES.search(utterance.plain)
     if not asks_flight and not asks_weather:
         # Details without a topic word ("ngày mai thì sao?", "2 người") continue whatever the
@@ -517,6 +517,21 @@ def _with_notes(outcome: Outcome, slots: Slots) -> Outcome:
     if slots.infants or slots.converted:
         return replace(outcome, infants=slots.infants, converted=slots.converted)
     return outcome
+
+
+_STAY_WORDS = ("khach san", "hotel", "hotels", "resort", "homestay", "hostel", "airbnb", "phong")
+_PAPER_WORDS = ("visa", "visas", "ho chieu", "passport", "thi thuc", "bao hiem", "insurance")
+
+
+def _asked_for(utterance: Utterance) -> str | None:
+    """Which kind of thing not sold here the message asks for, if one is clear."""
+    if _other_transport(utterance):
+        return "transport"
+    if utterance.has(*_STAY_WORDS):
+        return "stay"
+    if utterance.has(*_PAPER_WORDS):
+        return "papers"
+    return None
 
 
 def _other_transport(utterance: Utterance) -> bool:
