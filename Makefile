@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python -m bench.booking_bench
 	$(BIN)/python -m bench.jepsen_bench
 	$(BIN)/python -m bench.soak_bench --baseline
+	$(BIN)/python -m bench.understanding --baseline eeff667
 
 clean:
 	-$(BIN)/booking db stop

@@ -147,12 +147,14 @@ def flight_request(
     *,
     destination: str | None,
     accepts_offer: bool = False,
+    return_leg: bool = False,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The search arguments (internal keys start with "_") and what they still lack.
 
     Args:
         accepts_offer: the message says yes to the date the last answer offered ("15/6 has
             passed; did you mean 15/6/2027?" - "ừ, năm sau").
+        return_leg: the message asks for the way back ("vé về", "the flight back").
     """
     origin = route.origin.value if route.origin else None
     fresh_route = origin is not None and destination is not None
@@ -165,6 +167,8 @@ def flight_request(
     else:
         arguments = {}
     arguments.pop("_more_dates", None)
+    arguments.pop("_asked", None)
+    arguments.pop("_return_window", None)
     offered = offered_date(arguments)
     arguments.pop("_problem", None)
     if accepts_offer and offered is not None and not slots.dates:
@@ -191,6 +195,22 @@ def flight_request(
         base_day = None
     expecting_return = bool(arguments.get("_round_trip")) and "date" in arguments
     outbound, back = _split_dates(slots, expecting_return)
+    one_way_before = history.pending is None and not arguments.get("_round_trip")
+    if return_leg and back is None and outbound is not None and origin is None and not destination:
+        outbound, back = None, outbound
+    if (
+        back is not None
+        and outbound is None
+        and one_way_before
+        and origin is None
+        and destination is None
+        and not slots.round_trip
+        and arguments.get("from_city")
+        and arguments.get("to_city")
+    ):
+        # "Vé về thì lấy chủ nhật" after a one-way search: the way back, on its own.
+        arguments["from_city"], arguments["to_city"] = arguments["to_city"], arguments["from_city"]
+        outbound, back = back, None
     if outbound is not None:
         if _vague(outbound):
             arguments.pop("date", None)

@@ -42,20 +42,27 @@ _PEOPLE_UNITS = (
     r"|tickets?|seats?|ghe|cho\s+ngoi|suat|nguoi\s+di|thanh\s+vien|members?|travell?ers?"
 )
 _COUNTED = re.compile(
-    rf"(?<!thu\s)(?<!gio\s)(?<!\d[/.:h])\b({_NUM})\s*(?:more\s+|nua\s+)?({_PEOPLE_UNITS})\b(?!\s*/)"
+    rf"(?<!thu\s)(?<!gio\s)(?<!\d[/.:h])\b({_NUM})(?:(?<=\d)\s*|\s+)(?:more\s+|nua\s+)?"
+    rf"({_PEOPLE_UNITS})\b(?!\s*/)"
 )
+#: Airline shorthand: "2ADT 1CHD 1INF", "2ADT1CHD" (adults, children, infants).
+_FARE_CODES = re.compile(r"(?<!\d)(\d)\s*(adts?|chd|cnn|inf)(?![a-z])")
+#: Number words a folded form shares with other words: only their accented spelling counts
+#: ("bảy vé" is seven tickets, "bay về" is flying back; "sáu" six, "sau" after).
+_NUMBER_SPELLINGS = {"bay": "bảy", "sau": "sáu", "nam": "năm", "tu": "tư", "tam": "tám"}
 _GROUP = re.compile(
     rf"\b(?:family\s+of|group\s+of|party\s+of|nhom|doan|gia\s+dinh|ca\s+nha|we\s+are|we're"
-    rf"|there\s+are|chung\s+(?:toi|minh)|bon\s+(?:minh|toi|em)|tui\s+minh)\s+({_COUNT})\b"
+    rf"|there\s+are|chung\s+(?:toi|minh|em)|bon\s+(?:minh|toi|em)|tui\s+(?:minh|em|toi))\s+"
+    rf"({_COUNT})\b"
     rf"(?!\s*(?:h\b|gio|:|/|thang|trieu|tr\b|k\b))"
 )
 _OF_US = re.compile(rf"\b({_NUM})\s+of\s+us\b")
 _CHILD_UNITS = (
-    r"tre\s+em|tre\s+nho|tre|be|dua\s+nho|dua\s+tre|dua|nhoc|chau\s+nho|chau|con\s+nho|con"
+    r"tre\s+em|tre\s+nho|tre|be|dua\s+nho|dua\s+tre|dua\s+con|nhoc|chau\s+nho|chau|con\s+nho|con"
     r"|children|child|kids?|boys?|girls?|sons?|daughters?|chil?drens?"
 )
 _CHILDREN = re.compile(
-    rf"\b({_NUM})\s+({_CHILD_UNITS})\b"
+    rf"\b({_NUM})\s+(?:dua\s+)?({_CHILD_UNITS})\b"
     r"(?!\s+(?:thang|month|ban|nguoi\s+lon|dong\s+nghiep|em|anh|chi|chau\s+(?:gai|trai)))"
 )
 #: One child named by age ("bé 4 tuổi", "cháu 6 tuổi", "a 5-year-old").
@@ -89,7 +96,7 @@ _ONES = re.compile(
     r"|chi\s+gai|con\s+gai|con\s+trai|chau\s+gai|chau\s+trai|ban\s+than)\b"
 )
 _FRIENDS = re.compile(
-    rf"\b({_NUM})\s+(?:dua\s+|nguoi\s+)?(?:ban(?:\s+be)?|dong\s+nghiep|em\s+gai|em\s+trai"
+    rf"\b({_NUM})\s+(?:dua\s+|nguoi\s+)?(?:ban(?:\s+be)?|dong\s+nghiep|em\s+gai|em\s+trai|anh|chi"
     r"|anh\s+trai|chi\s+gai|chau|friends?|colleagues?|cousins?|siblings?|brothers?|sisters?)\b"
 )
 _SPEAKER = r"(?:minh|toi|tui|to|em|anh|chi|i|me|myself)"
@@ -100,7 +107,7 @@ _SPEAKER_JOINED = re.compile(
 _WITH = re.compile(r"\b(?:di\s+(?:voi|cung)|bay\s+(?:voi|cung)|cung\s+voi|dan|with|along\s+with)\b")
 _ACCOMPANIED = re.compile(r"\b(?:voi|cung|with|along\s+with|dan\s+theo|dan)\s+(?:\w+\s+)?$")
 _FOR_OTHERS = re.compile(
-    r"\b(?:cho|for|giup)\s+(?:\w+\s+){0,1}(?:bo|me|ba|cha|ong|vo|chong|con|my|parents)"
+    r"\b(?:cho|for|giup)\s+(?:\w+\s+){0,1}(?:bo|me|ba|cha|ong|vo|chong|con|my|parents|sep|boss)"
 )
 
 
@@ -114,6 +121,19 @@ class Party:
     change: int = 0
     """+1 / -1 when the message adds people to, or takes them from, the party searched
     ("thêm 1 người", "add one more"); ``seats`` is then how many."""
+
+
+def _spelled_as_number(utterance: Utterance, match: re.Match[str]) -> bool:
+    """Whether a count's number and unit are really a number and a unit as typed."""
+    word = " ".join(match[1].split())
+    if (
+        word in _NUMBER_SPELLINGS
+        and utterance.lower[match.start(1) : match.end(1)] != (_NUMBER_SPELLINGS[word])
+    ):
+        return False
+    unit = match.lastindex and match[match.lastindex]
+    # "về" (back) folds to "ve" like "vé" (ticket).
+    return not (unit == "ve" and utterance.lower[match.start(2) : match.end(2)] == "về")
 
 
 def _count(text: str) -> int:
@@ -146,6 +166,13 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
             infants += _count(number) if number else 1
             taken.append(match.span())
     change = _change(plain)
+    codes = [(m, m[2]) for m in _FARE_CODES.finditer(plain) if _free(*m.span(), taken)]
+    if codes:
+        # A travel agent's "2ADT 1CHD 1INF": seats for adults and children, infants on a lap.
+        seats = sum(int(m[1]) for m, kind in codes if kind != "inf")
+        lap = sum(int(m[1]) for m, kind in codes if kind == "inf")
+        taken.extend(m.span() for m, _ in codes)
+        return Party(seats or None, infants + lap, change)
     groups: list[tuple[int, int]] = []
     for match in _KIN_GROUP.finditer(plain):
         if _free(*match.span(), taken):
@@ -172,17 +199,24 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
             else:
                 children += 1
     counted: int | None = None
+    adults: int | None = None
     for pattern in (_GROUP, _OF_US, _COUNTED, _FOR_COUNT):
         for match in pattern.finditer(plain):
             if not _free(*match.span(), taken):
                 continue
             taken.append(match.span())
-            if _stays(plain, match.end()):
+            if _stays(plain, match.end()) or not _spelled_as_number(utterance, match):
                 continue
-            if counted is None:
+            unit = " ".join(match[2].split()) if pattern is _COUNTED else ""
+            if unit in ("nguoi lon", "adult", "adults"):
+                adults = (adults or 0) + _count(match[1])
+            elif counted is None:
                 counted = _count(match[1])
+    if adults is not None:
+        # "2 người lớn 3 trẻ em" is five, whatever total "gia đình 5 người" said beside it.
+        return Party(adults + children, infants, change)
     if counted is not None:
-        # "3 người lớn và 2 trẻ em" is five; "4 người gồm 2 bé" is rare enough to read as six.
+        # "3 người và 2 trẻ em" is five; "4 người gồm 2 bé" is rare enough to read as six.
         return Party(counted + children, infants, change)
     if change:
         return Party(children or None, infants, change) if children or infants else Party(None)
@@ -309,7 +343,9 @@ def _companion(utterance: Utterance, start: int, end: int) -> bool:
     before = utterance.plain[:start].split()[-2:]
     after = utterance.plain[end:].split()[:1]
     word = utterance.plain[start:end]
-    joined = {"voi", "va", "cung", "cho", "and", "with", "my", "&", "+", "dua", "ca"}
+    joined = {"voi", "va", "cung", "cho", "and", "with", "my", "&", "+", "dua", "ca", "giup", "for"}
+    if utterance.plain[:start].rstrip().endswith(","):
+        return True  # A list of travellers: "tôi, vợ, 2 đứa con".
     if word in ("u", "ma", "tia"):
         # "u" (mother, northern), "mạ"/"má" (mother), "tía" (father, southern): only written so,
         # and only next to a Vietnamese conjunction ("Bố và u em", "Mạ với tui").

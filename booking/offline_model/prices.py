@@ -39,6 +39,15 @@ _BARE = re.compile(
 )
 _RANGE_END = re.compile(rf"\s*(?:-|–|den|toi|to)\s*(\d+(?:[.,]\d+)*)\s*({_UNITS})?(?![a-z])")
 _DOLLAR = re.compile(r"()(?:\$|\busd|\bus\$)\s*(\d+(?:[.,]\d+)?)()()()")
+#: Millions said in words with no digit: "tầm triệu rưỡi", "khoảng hai triệu".
+_WORD_MILLIONS = re.compile(
+    rf"(?:\b|(?<=\s)|^)(?:{_CAP_WORDS})\s+(?:(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)\s+)?"
+    r"trieu(\s+ruoi)?\b"
+)
+_MILLION_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8}
+_MILLION_WORDS |= {"chin": 9, "muoi": 10}
+_MILLION_SPELLINGS = {"mot": "một", "hai": "hai", "ba": "ba", "bon": "bốn", "nam": "năm"}
+_MILLION_SPELLINGS |= {"sau": "sáu", "bay": "bảy", "tam": "tám", "chin": "chín", "muoi": "mười"}
 _MILLIONS = frozenset({"million", "mil", "trieu", "tr", "cu", "m", "trieu dong"})
 _MILLIONS |= {"million dong", "million vnd"}
 _THOUSANDS = frozenset({"thousand", "nghin", "ngan", "k"})
@@ -127,4 +136,13 @@ def find_prices(
                     continue
             taken.append((start, end))
             found.append(PriceMention(start, end, vnd, converted))
+    for match in _WORD_MILLIONS.finditer(plain):
+        if not overlaps(*match.span(), taken):
+            word = match[1] or "mot"
+            spelled = utterance.lower[match.start(1) : match.end(1)] if match[1] else "một"
+            # "tầm triệu rưỡi" is about one and a half million: "tầm" folds like "tám" (eight).
+            count = _MILLION_WORDS[word] if spelled == _MILLION_SPELLINGS[word] else 1
+            millions = count * 1_000_000
+            taken.append(match.span())
+            found.append(PriceMention(*match.span(), millions + (500_000 if match[2] else 0), None))
     return sorted(found, key=lambda p: p.start)

@@ -85,7 +85,7 @@ _BEFORE = re.compile(rf"\b(?:truoc|before|earlier\s+than|no\s+later\s+than)\s+{_
 
 _ROUND_TRIP: tuple[str, ...] = (
     *("khu hoi", "round trip", "roundtrip", "return ticket", "return flight", "hai chieu"),
-    *("2 chieu", "di va ve", "ca di lan ve", "return trip", "and back"),
+    *("2 chieu", "di va ve", "ca di lan ve", "return trip", "and back", "rt"),
 )
 _ONE_WAY: tuple[str, ...] = ("mot chieu", "1 chieu", "one way", "oneway")
 
@@ -235,6 +235,9 @@ def _impossible_time(utterance: Utterance) -> str | None:
     return utterance.typed[match.start() : match.end()] if match else None
 
 
+_HOLIDAY_NIGHT = re.compile(r"(?:dem|toi)\s+(?:noel|giang\s+sinh|giao\s+thua|trung\s+thu)")
+
+
 def extract_slots(utterance: Utterance, today: date, usd_rate: int = DEFAULT_USD_VND_RATE) -> Slots:
     """Read every search detail in the message."""
     taken: list[tuple[int, int]] = []
@@ -244,6 +247,9 @@ def extract_slots(utterance: Utterance, today: date, usd_rate: int = DEFAULT_USD
     # "Tối nay" is both a date and a time of day, so the named window looks past date spans.
     window = _named_window(utterance, list(taken))
     dates = find_dates(utterance, today, taken)
+    if any(_HOLIDAY_NIGHT.match(utterance.plain, d.start) for d in dates):
+        # "Đêm Noel", "đêm giao thừa", "Christmas Eve": the night names the day, not the hour.
+        window = None
     party = find_party(utterance, taken)
     passengers = party.seats
     if window is not None and not (after or before):

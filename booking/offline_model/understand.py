@@ -194,6 +194,14 @@ def _search_calls(arguments: Mapping[str, Any]) -> tuple[PlannedCall, ...]:
         back = dict(public)
         back["from_city"], back["to_city"] = public["to_city"], public["from_city"]
         back["date"] = arguments["_return_date"]
+        if arguments.get("_return_window"):
+            back.pop("depart_after", None)
+            back.pop("depart_before", None)
+            after, before = arguments["_return_window"]
+            back.update(
+                {k: v for k, v in (("depart_after", after), ("depart_before", before)) if v}
+            )
+            back = {k: back[k] for k in _ORDER if k in back}
         calls.append(PlannedCall("search_flights", back))
     return tuple(calls)
 
@@ -213,6 +221,7 @@ def _ask(language: Language, arguments: dict[str, Any], missing: tuple[str, ...]
 def _refuse(language: Language, arguments: dict[str, Any], problem: checks.Problem) -> Outcome:
     """Ask instead of calling; what the question asks for is dropped from the pending request."""
     pending = {k: v for k, v in arguments.items() if k not in problem.drop and k != "_problem"}
+    pending["_asked"] = problem.code
     missing = tuple(label for key, label in REQUIRED if not pending.get(key))
     return Outcome(language, (), problem.question, pending, missing or problem.missing)
 
@@ -247,6 +256,26 @@ _YES = re.compile(
     r"\b(?:u|uh|uhm|um|ok|oke|okay|dung|dung\s+roi|vang|yes|yeah|yep|yup|sure|correct|nam\s+sau"
     r"|next\s+year|duoc|chuan|phai|co|da|right)\b"
 )
+_HOW_IS_RAW = ("thế nào", "ra sao", "the nao", "sao rồi", "how is", "how's")
+_BARE_NUMBER = re.compile(r"\s*(\d{1,2})\s*(?:nguoi|ng|khach|ve|pax|people)?\s*[.!]?\s*")
+
+
+def _asked_count(pending: Mapping[str, Any] | None) -> bool:
+    """Whether the last answer asked how many travel (a party it could not search)."""
+    return bool(pending) and (pending or {}).get("_asked") == "passengers"
+
+
+def _bare_count(utterance: Utterance) -> int | None:
+    """A message that is only a number ("9", "3 người"): the answer to "how many?"."""
+    match = _BARE_NUMBER.fullmatch(utterance.plain)
+    return int(match[1]) if match else None
+
+
+#: Words that ask for the way back: "vé về", "chiều về", "the flight back", "return flight".
+_RETURN_LEG = re.compile(
+    r"\b(?:ve\s+ve|chieu\s+ve|chuyen\s+ve|luot\s+ve|ngay\s+ve|(?:the\s+)?(?:flight|way)\s+back"
+    r"|return\s+(?:flight|leg)|flying\s+back)\b"
+)
 _PURPOSE = re.compile(r"\b(?:an|don|choi|nghi|ve\s+que|celebrate|spend)\s*$")
 _PURPOSE_INSIDE = re.compile(r"(?:an|don|choi|nghi)\s")
 _CORRECTION = re.compile(
@@ -277,6 +306,34 @@ def _meant_dates(utterance: Utterance, slots: Slots) -> Slots:
     if purposes and len(purposes) < len(dates):
         dates = [d for d in dates if d not in purposes]
     return slots if dates == list(slots.dates) else replace(slots, dates=tuple(dates))
+
+
+def _leg_windows(
+    utterance: Utterance, slots: Slots, arguments: dict[str, Any], today: date
+) -> dict[str, Any]:
+    """Each leg of a round trip keeps the time of day said in its own clause ("đi 5/6 buổi
+    sáng, về 9/6 buổi tối")."""
+    back = slots.dates[-1]
+    parts = clauses(utterance, lambda _: "flight")
+    own = next((c for c in parts if c.start <= back.start < c.end), None)
+    if own is None or own.start == 0:
+        return arguments
+    typed = utterance.typed
+    only = " " * own.start + typed[own.start : own.end] + " " * (len(typed) - own.end)
+    rest = typed[: own.start] + " " * (own.end - own.start) + typed[own.end :]
+    there = extract_slots(parse_utterance(rest), today)
+    home = extract_slots(parse_utterance(only), today)
+    if not (home.depart_after or home.depart_before):
+        return arguments
+    result = {k: v for k, v in arguments.items() if k not in ("depart_after", "depart_before")}
+    for key, value in (
+        ("depart_after", there.depart_after),
+        ("depart_before", there.depart_before),
+    ):
+        if value:
+            result[key] = value
+    result["_return_window"] = (home.depart_after, home.depart_before)
+    return result
 
 
 def _legs(
@@ -382,12 +439,19 @@ def analyse(
     if off_topic and (not (asks_flight or asks_weather) or _other_transport(topical)):
         return Outcome(language, reply=phrases.unsupported(language, asked=_asked_for(topical)))
     accepts_offer = offered_date(history.pending) is not None and _YES.search(utterance.plain)
+    answers_count = _bare_count(utterance) if _asked_count(history.pending) else None
+    if answers_count is not None:
+        # "Bạn đi bao nhiêu người?" - "9".
+        slots = replace(slots, passengers=answers_count)
     if not asks_flight and not asks_weather:
         # Details without a topic word ("ngày mai thì sao?", "2 người") continue whatever the
         # last turn looked up: the weather after a weather answer, else a flight search.
         weather_follow_up = history.weather_only_turn and history.pending is None
-        if accepts_offer:
+        if accepts_offer or answers_count is not None:
             asks_flight = True
+        elif mentions and not slots.has_filters and topical.has_raw(*_HOW_IS_RAW):
+            # "Nha Trang mai thế nào?": how a place will be is its weather.
+            asks_weather = True
         elif has_details and weather_follow_up and len(mentions) <= 1 and not slots.has_filters:
             asks_weather = True
         elif not has_details and topical.has(*THANKS_WORDS):
@@ -483,7 +547,11 @@ def analyse(
             today,
             destination=destination,
             accepts_offer=bool(accepts_offer),
+            return_leg=_RETURN_LEG.search(utterance.plain) is not None
+            and any(t.raw in ("về", "back", "return", "returning") for t in utterance.tokens),
         )
+        if arguments.get("_return_date") and len(flight_slots.dates) >= 2:
+            arguments = _leg_windows(utterance, flight_slots, arguments, today)
         if not missing:
             problem = checks.check_search(arguments, today, language)
             if problem is not None:

@@ -108,3 +108,64 @@ def test_regional_words_are_read() -> None:
             "HUI", "HAN", "2027-04-13", passengers=2, depart_after="12:00", depart_before="18:00"
         ),
     )
+
+
+def test_each_leg_of_a_round_trip_keeps_its_time_of_day() -> None:
+    found = calls("HN - Phú Quốc đi 5/10 buổi sáng, về 9/10 buổi tối, 4 người")
+    assert found == (
+        search(
+            "HAN", "PQC", "2026-10-05", passengers=4, depart_after="05:00", depart_before="12:00"
+        ),
+        search(
+            "PQC", "HAN", "2026-10-09", passengers=4, depart_after="18:00", depart_before="23:59"
+        ),
+    )
+
+
+def test_a_travel_agents_round_trip_shorthand() -> None:
+    assert calls("HAN-SGN 9/10 RT 12/10 2ADT") == (
+        search("HAN", "SGN", "2026-10-09", passengers=2),
+        search("SGN", "HAN", "2026-10-12", passengers=2),
+    )
+
+
+def test_the_way_back_alone_after_a_one_way_search() -> None:
+    first = user("HN-SG thứ 6 này")
+    plan = understand([first], TUESDAY)
+    assert plan.calls == (search("HAN", "SGN", "2026-10-02"),)
+    history = [
+        first,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {
+                        "name": "search_flights",
+                        "arguments": '{"from_city": "HAN", "to_city": "SGN", "date": "2026-10-02"}',
+                    },
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "{}"},
+        {"role": "assistant", "content": "..."},
+        user("vé về thì lấy chủ nhật"),
+    ]
+    assert understand(history, TUESDAY).calls == (search("SGN", "HAN", "2026-10-04"),)
+
+
+def test_a_bare_number_answers_how_many_travel() -> None:
+    first = user("vé HN SG 10/10 cho 12 người")
+    plan = understand([first], TUESDAY)
+    assert plan.calls == ()
+    assert plan.reply is not None
+    then = understand([first, {"role": "assistant", "content": plan.reply}, user("9")], TUESDAY)
+    assert then.calls == (search("HAN", "SGN", "2026-10-10", passengers=9),)
+
+
+def test_how_a_place_will_be_is_its_weather() -> None:
+    assert calls("Nha Trang mai thế nào") == (
+        PlannedCall("get_weather", {"city": "CXR", "date": "2026-09-30"}),
+    )

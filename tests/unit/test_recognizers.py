@@ -56,6 +56,18 @@ MONDAY = date(2026, 6, 1)
         ("vợ chồng mình và trẻ sơ sinh", 2, 1),
         ("with an infant", 1, 1),
         ("2 người, bé dưới 2 tuổi", 2, 1),
+        ("gia đình 5 người (2 người lớn 3 trẻ em)", 5, 0),
+        ("tụi em 6 đứa sinh viên", 6, 0),
+        ("tôi, vợ, 2 đứa con và 1 bé sơ sinh", 4, 1),
+        ("đặt vé cho ông bà nội với 2 đứa cháu", 4, 0),
+        ("Book giúp sếp và 2 anh phòng kinh doanh", 3, 0),
+        ("Mạ với tui", 2, 0),
+        ("Bố và u em", 2, 0),
+        ("2 mẹ con mình", 2, 0),
+        ("SGN DAD 12/8 2ADT 1CHD", 3, 0),
+        ("SGN HPH 3ADT 2CHD 1INF", 5, 1),
+        ("2ADT1CHD", 3, 0),
+        ("à 3 người thôi, 1 đứa không đi", 3, 0),
     ],
 )
 def test_party(text: str, seats: int, infants: int) -> None:
@@ -72,6 +84,9 @@ def test_party(text: str, seats: int, infants: int) -> None:
         "ngày 15/6",
         "my dad wants Hanoi to Da Lat",
         "anh cần vé rẻ",
+        "mùng 2 Tết bay về Huế",
+        "Cao Bằng từ Sài Gòn bay sao ạ",
+        "Em chào anh chị, em muốn bay",
     ],
 )
 def test_no_party_is_read_where_none_is_said(text: str) -> None:
@@ -97,6 +112,9 @@ def test_no_party_is_read_where_none_is_said(text: str) -> None:
         ("budget around 900k", 900_000),
         ("cheaper than 1,200,000", 1_200_000),
         ("dưới 1500000 đồng", 1_500_000),
+        ("ngân sách tầm triệu rưỡi", 1_500_000),
+        ("khoảng hai triệu", 2_000_000),
+        ("dưới một triệu", 1_000_000),
     ],
 )
 def test_price(text: str, vnd: int) -> None:
@@ -151,7 +169,9 @@ def test_time_window(text: str, after: str | None, before: str | None) -> None:
     assert (slots.depart_after, slots.depart_before) == (after, before)
 
 
-@pytest.mark.parametrize("text", ["vé tới Huế", "good morning", "tôi muốn bay", "tới Đà Lạt"])
+@pytest.mark.parametrize(
+    "text", ["vé tới Huế", "good morning", "tôi muốn bay", "tới Đà Lạt", "đêm Noel bay"]
+)
 def test_no_window_where_none_is_said(text: str) -> None:
     slots = extract_slots(parse_utterance(text), MONDAY)
     assert (slots.depart_after, slots.depart_before) == (None, None)
