@@ -168,6 +168,15 @@ def check_search(arguments: Mapping[str, Any], today: date, language: Language) 
                 else " A larger group can book in several parts."
             )
         return Problem("passengers", text, ("passengers",), ("passengers",))
+    if arguments.get("_infant_alone"):
+        text = (
+            "Em bé dưới 2 tuổi không thể bay một mình: cần một người lớn đi cùng (bé ngồi lòng "
+            "người lớn). Ai sẽ đi cùng bé để mình tìm vé?"
+            if language == "vi"
+            else "An infant under two cannot fly alone: an adult has to travel with them (the "
+            "baby sits on their lap). Who will fly with the baby?"
+        )
+        return Problem("passengers", text, ("_infant_alone",), ("passengers",))
     if arguments.get("_impossible_time"):
         said = arguments["_impossible_time"]
         text = (

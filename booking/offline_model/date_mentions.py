@@ -272,7 +272,8 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
     ),
     (
         re.compile(
-            rf"\b(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<name>{MONTHS})\b"
+            rf"(?:\b(?:the\s+)?|(?<=[\s-]))(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|(?=[a-z]{{3}}\b))"
+            rf"(?P<name>{MONTHS})\b"
             r"(?:,?\s+(?P<y>\d{4})\b)?"
         ),
         _en_month_day,

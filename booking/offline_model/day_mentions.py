@@ -227,7 +227,7 @@ DAY_RULES: list[tuple[re.Pattern[str], Rule]] = [
     # Days counted from today.
     (
         re.compile(
-            r"\b(?:(?:ngay\s+)?hom\s+nay|bua\s+nay|today|tonight|tdy"
+            r"\b(?:(?:ngay\s+)?hom\s+nay|(?<!may\s)bua\s+nay|today|tonight|tdy"
             r"|(?P<part>toi|sang|chieu|trua|dem|khuya)\s+nay"
             r"|this\s+(?:morning|afternoon|evening))\b"
         ),

@@ -248,6 +248,9 @@ def flight_request(
         if slots.depart_before:
             arguments["depart_before"] = slots.depart_before
     arguments.pop("_impossible_time", None)
+    arguments.pop("_infant_alone", None)
+    if slots.infant_alone:
+        arguments["_infant_alone"] = True
     if slots.impossible_time:
         arguments["_impossible_time"] = slots.impossible_time
     if slots.sort == "price":

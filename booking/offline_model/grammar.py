@@ -1,8 +1,8 @@
 """Clauses: which places and dates of a message belong to which request.
 
 "Thời tiết Đà Nẵng cuối tuần này và vé đi đó thứ 6 tuần sau" asks two things, each with its own
-date. The message is cut into clauses at conjunctions ("và", "còn", "rồi", "with", "and",
-"also", "plus") and at punctuation (",", ";", ".", "?", "!"); a clause without a topic word of
+date. The message is cut into clauses at conjunctions ("và", "với", "còn", "rồi", "and", "also",
+"plus") and at punctuation (",", ";", ".", "?", "!", "+"); a clause without a topic word of
 its own belongs to the clause before it (or, at the start, to the one after it). A request
 with no place or date in its own clauses borrows the other's: "weather in Da Nang and flights
 there next Friday" looks up the weather on that Friday too.
@@ -20,13 +20,14 @@ Topic = Literal["flight", "weather"]
 _CONJUNCTIONS: dict[str, frozenset[str] | None] = {
     "va": frozenset({"và", "va"}),
     "con": frozenset({"còn"}),
+    "voi": frozenset({"với"}),
     "roi": frozenset({"rồi"}),
     "and": None,
     "also": None,
     "plus": None,
     "then": None,
 }
-_PUNCTUATION = frozenset(",;.?!\n")
+_PUNCTUATION = frozenset(",;.?!\n+")
 
 T = TypeVar("T")
 

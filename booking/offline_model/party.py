@@ -67,7 +67,7 @@ _CHILDREN = re.compile(
 )
 #: One child named by age ("bé 4 tuổi", "cháu 6 tuổi", "a 5-year-old").
 _AGED_CHILD = re.compile(
-    r"\b(?:be|chau|con|dua|nhoc)\s+(\d{1,2})\s+tuoi\b|\b(\d{1,2})\s*-?\s*years?\s*-?\s*old\b"
+    r"\b(?:be|chau|con|dua|nhoc)(?:\s+(?:nha|minh|em|toi|cua))*\s+(\d{1,2})\s+tuoi\b|\b(\d{1,2})\s*-?\s*years?\s*-?\s*old\b"
 )
 #: Family pairs counted together: "2 mẹ con", "3 bố con", "2 anh em", "hai chị em".
 _KIN_GROUP = re.compile(
@@ -121,6 +121,8 @@ class Party:
     change: int = 0
     """+1 / -1 when the message adds people to, or takes them from, the party searched
     ("thêm 1 người", "add one more"); ``seats`` is then how many."""
+    infant_alone: bool = False
+    """An infant said to fly alone: no airline carries one, so the planner asks who goes along."""
 
 
 def _spelled_as_number(utterance: Utterance, match: re.Match[str]) -> bool:
@@ -145,6 +147,14 @@ def _free(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
     return not any(start < t_end and t_start < end for t_start, t_end in taken)
 
 
+#: "2 triệu một người", "1tr5/người": a price per person, not a party of one.
+_PER_PERSON = re.compile(
+    r"\b(?:\d+\s*)?(?:trieu|tr|k|nghin|ngan|dong|vnd|cu|usd|ruoi)(?:\s*\d)?\s*/?\s*$"
+)
+_ALONE = re.compile(
+    r"\b(?:mot\s+minh|di\s+rieng|alone|by\s+(?:him|her)self|on\s+(?:his|her)\s+own"
+    r"|unaccompanied)\b"
+)
 _STAYS = re.compile(
     r"\s*(?:khong\s+(?:di|bay|theo)|ko\s+di|o\s+nha|khoi\s+di|not\s+(?:coming|going|flying)"
     r"|(?:is|are)\s+not\s+(?:coming|going)|stays?\s+(?:home|behind))\b"
@@ -205,7 +215,11 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
             if not _free(*match.span(), taken):
                 continue
             taken.append(match.span())
-            if _stays(plain, match.end()) or not _spelled_as_number(utterance, match):
+            if (
+                _stays(plain, match.end())
+                or not _spelled_as_number(utterance, match)
+                or _PER_PERSON.search(plain[: match.start()])
+            ):
                 continue
             unit = " ".join(match[2].split()) if pattern is _COUNTED else ""
             if unit in ("nguoi lon", "adult", "adults"):
@@ -227,7 +241,7 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
         # "2 bé" alone travel with a grown-up who did not count themselves.
         return Party(1 + children, infants)
     if infants:
-        return Party(1, infants)
+        return Party(1, infants, infant_alone=_ALONE.search(plain) is not None)
     return Party(None, 0)
 
 

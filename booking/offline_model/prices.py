@@ -25,6 +25,7 @@ _CAP_WORDS = (
     r"|under|below|max(?:imum)?|less\s+than|cheaper\s+than|up\s+to|at\s+most|no\s+more\s+than"
     r"|around|about|approx(?:imately)?|roughly|budget(?:\s+(?:of|is|around|about))?"
     r"|ngan\s+sach|within|for\s+less\s+than|not\s+over|not\s+more\s+than|<=?"
+    r"|nothing\s+(?:over|above|more\s+than)|no\s+(?:higher|more)\s+than|below|cap(?:ped)?\s+at"
 )
 _UNITS = (
     r"trieu\s+dong|million\s+dong|million\s+vnd|million|mil|trieu|tr|cu|m"
@@ -42,7 +43,7 @@ _DOLLAR = re.compile(r"()(?:\$|\busd|\bus\$)\s*(\d+(?:[.,]\d+)?)()()()")
 #: Millions said in words with no digit: "tầm triệu rưỡi", "khoảng hai triệu".
 _WORD_MILLIONS = re.compile(
     rf"(?:\b|(?<=\s)|^)(?:{_CAP_WORDS})\s+(?:(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)\s+)?"
-    r"trieu(\s+ruoi)?\b"
+    r"trieu(?:(\s+ruoi)|\s+(mot|hai|ba|bon|nam|sau|bay|tam|chin)(?!\s+(?:nguoi|ve|khach)))?\b"
 )
 _MILLION_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8}
 _MILLION_WORDS |= {"chin": 9, "muoi": 10}
@@ -143,6 +144,12 @@ def find_prices(
             # "tầm triệu rưỡi" is about one and a half million: "tầm" folds like "tám" (eight).
             count = _MILLION_WORDS[word] if spelled == _MILLION_SPELLINGS[word] else 1
             millions = count * 1_000_000
+            if (
+                match[3]
+                and utterance.lower[match.start(3) : match.end(3)] == (_MILLION_SPELLINGS[match[3]])
+            ):
+                # "một triệu tám": and eight hundred thousand.
+                millions += _MILLION_WORDS[match[3]] * 100_000
             taken.append(match.span())
             found.append(PriceMention(*match.span(), millions + (500_000 if match[2] else 0), None))
     return sorted(found, key=lambda p: p.start)

@@ -42,6 +42,8 @@ class Slots:
     one_way: bool = False
     infants: int = 0
     """Infants under two: on a lap, no seat."""
+    infant_alone: bool = False
+    """An infant said to fly alone (no airline carries one)."""
     impossible_time: str | None = None
     """A clock time no day has ("lúc 25h", "at 26:00"), as typed: the planner asks."""
     passengers_change: int = 0
@@ -73,7 +75,8 @@ def _time(suffix: str) -> str:
     return (
         rf"(?P<h{suffix}>\d{{1,2}})(?:(?P<colon{suffix}>:)(?P<ma{suffix}>\d{{2}})"
         rf"|(?P<hh{suffix}>h)(?P<mb{suffix}>\d{{2}})?|\s*(?P<gio{suffix}>gio)(?:\s*(?P<mc{suffix}>\d{{1,2}}))?)?"
-        rf"(?:\s*(?P<ampm{suffix}>am|pm|a\.m\.|p\.m\.|sang|chieu|toi|dem))?\b"
+        rf"(?:\s*(?:in\s+the\s+)?(?P<ampm{suffix}>am|pm|a\.m\.|p\.m\.|sang|chieu|toi|dem|evening"
+        rf"|afternoon|morning|night))?\b"
     )
 
 
@@ -103,9 +106,9 @@ def _clock(match: re.Match[str], suffix: str) -> str | None:
         return None
     hour = int(group[f"h{suffix}"])
     minute = int(group[f"ma{suffix}"] or group[f"mb{suffix}"] or group[f"mc{suffix}"] or 0)
-    if ampm in ("pm", "p.m.", "chieu", "toi", "dem") and hour < 12:
+    if ampm in ("pm", "p.m.", "chieu", "toi", "dem", "evening", "afternoon", "night") and hour < 12:
         hour += 12
-    elif ampm in ("am", "a.m.", "sang") and hour == 12:
+    elif ampm in ("am", "a.m.", "sang", "morning") and hour == 12:
         hour = 0
     if hour > 24 or minute > 59:
         return None
@@ -266,6 +269,7 @@ def extract_slots(utterance: Utterance, today: date, usd_rate: int = DEFAULT_USD
         round_trip=utterance.has(*_ROUND_TRIP),
         one_way=utterance.has(*_ONE_WAY),
         infants=party.infants,
+        infant_alone=party.infant_alone,
         passengers_change=party.change,
         impossible_time=_impossible_time(utterance),
         converted=prices[0].converted if prices else None,

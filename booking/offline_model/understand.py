@@ -311,18 +311,25 @@ def _meant_dates(utterance: Utterance, slots: Slots) -> Slots:
 def _leg_windows(
     utterance: Utterance, slots: Slots, arguments: dict[str, Any], today: date
 ) -> dict[str, Any]:
-    """Each leg of a round trip keeps the time of day said in its own clause ("đi 5/6 buổi
-    sáng, về 9/6 buổi tối")."""
-    back = slots.dates[-1]
-    parts = clauses(utterance, lambda _: "flight")
-    own = next((c for c in parts if c.start <= back.start < c.end), None)
-    if own is None or own.start == 0:
-        return arguments
+    """Each leg of a round trip keeps the time of day said with it ("đi 5/6 buổi sáng, về 9/6
+    buổi tối", "đi sáng thứ 5 về chiều chủ nhật"): the message is cut where the way back starts."""
+    out, back = slots.dates[0], slots.dates[-1]
+    marks = [
+        m
+        for m in _WAY_BACK.finditer(utterance.plain, out.end, back.start)
+        if m[0] != "ve" or utterance.lower[m.start() : m.end()] == "về"
+    ]
+    if marks:
+        cut = marks[-1].start()
+    else:
+        parts = clauses(utterance, lambda _: "flight")
+        own = next((c for c in parts if c.start <= back.start < c.end), None)
+        if own is None or own.start == 0:
+            return arguments
+        cut = own.start
     typed = utterance.typed
-    only = " " * own.start + typed[own.start : own.end] + " " * (len(typed) - own.end)
-    rest = typed[: own.start] + " " * (own.end - own.start) + typed[own.end :]
-    there = extract_slots(parse_utterance(rest), today)
-    home = extract_slots(parse_utterance(only), today)
+    there = extract_slots(parse_utterance(typed[:cut] + " " * (len(typed) - cut)), today)
+    home = extract_slots(parse_utterance(" " * cut + typed[cut:]), today)
     if not (home.depart_after or home.depart_before):
         return arguments
     result = {k: v for k, v in arguments.items() if k not in ("depart_after", "depart_before")}
@@ -334,6 +341,9 @@ def _leg_windows(
             result[key] = value
     result["_return_window"] = (home.depart_after, home.depart_before)
     return result
+
+
+_WAY_BACK = re.compile(r"\b(?:ve|return(?:ing)?|back|flying\s+back|coming\s+back)\b")
 
 
 def _legs(

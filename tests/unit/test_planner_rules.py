@@ -169,3 +169,33 @@ def test_how_a_place_will_be_is_its_weather() -> None:
     assert calls("Nha Trang mai thế nào") == (
         PlannedCall("get_weather", {"city": "CXR", "date": "2026-09-30"}),
     )
+
+
+def test_the_way_back_keeps_its_time_of_day_in_one_clause() -> None:
+    assert calls("Khứ hồi Đà Nẵng - Hà Nội, đi sáng thứ 5 này về chiều chủ nhật") == (
+        search("DAD", "HAN", "2026-10-01", depart_after="05:00", depart_before="12:00"),
+        search("HAN", "DAD", "2026-10-04", depart_after="12:00", depart_before="18:00"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [("2ADT 1CHD SGN-HAN 22DEC", "2026-12-22"), ("RT HAN-SIN 20OCT-27OCT", "2026-10-20")],
+)
+def test_gds_dates(text: str, day: str) -> None:
+    assert calls(text)[0].arguments["date"] == day
+
+
+def test_an_infant_cannot_fly_alone() -> None:
+    plan = understand(
+        [user("Cho bé nhà mình 1 tuổi bay một mình từ Hà Nội vào Sài Gòn 20/10")], TUESDAY
+    )
+    assert plan.calls == ()
+    assert plan.reply is not None
+    assert "người lớn" in plan.reply
+
+
+def test_a_price_per_person_is_no_party() -> None:
+    found = calls("Vợ chồng mình với bé 6 tháng, Sài Gòn ra Hà Nội 3/10, dưới 2 triệu một người")
+    assert found[0].arguments["passengers"] == 2
+    assert found[0].arguments["max_price"] == 2_000_000
