@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Required, TypedDict
 
-from sqlalchemy import Row, Select, and_, func, select
+from sqlalchemy import Row, Select, Time, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import Unpack
 
@@ -144,8 +144,15 @@ class FlightRepository:
         cabin: str,
         passengers: int,
         airline: str | None,
+        max_price_vnd: int | None = None,
+        depart_after: time | None = None,
+        depart_before: time | None = None,
     ) -> list[date]:
-        """Days within ``days`` of ``around`` (not before ``not_before``) with seats, nearest first."""
+        """Days within ``days`` of ``around`` (not before ``not_before``) with seats, nearest first.
+
+        The same filters as the search hold on those days (price, local departure window,
+        airline), so every day offered has a flight the traveller would take.
+        """
         lo = max(around - timedelta(days=days), not_before)
         conditions = [
             Flight.origin.in_(origins),
@@ -156,9 +163,17 @@ class FlightRepository:
         ]
         if airline is not None:
             conditions.append(Flight.airline_code == airline)
+        if max_price_vnd is not None:
+            conditions.append(Fare.price_vnd <= max_price_vnd)
+        local = cast(func.timezone(Airport.timezone, Flight.departs_at), Time)
+        if depart_after is not None:
+            conditions.append(local >= depart_after)
+        if depart_before is not None:
+            conditions.append(local <= depart_before)
         stmt = (
             select(Flight.service_date)
             .join(Fare, and_(Fare.flight_id == Flight.id, Fare.cabin == cabin))
+            .join(Airport, Airport.iata == Flight.origin)
             .where(*conditions)
             .group_by(Flight.service_date)
         )

@@ -267,6 +267,9 @@ async def _nothing_matched(
         cabin=query.cabin,
         passengers=query.passengers,
         airline=query.airline,
+        max_price_vnd=query.max_price_vnd,
+        depart_after=query.depart_after.time() if query.depart_after else None,
+        depart_before=query.depart_before.time() if query.depart_before else None,
     )
     route = f"{_label([query.origin])} → {_label([query.destination])}"
     on_day, with_seats = await repo.count_on_day(origins, destinations, query.day)

@@ -155,6 +155,29 @@ class TestNothingMatches:
         assert result.nearest_dates
         assert abs((result.nearest_dates[0] - DAY).days) == 1
 
+    async def test_nearest_dates_satisfy_the_same_price_and_time(
+        self, session: AsyncSession, gazetteer: Gazetteer
+    ) -> None:
+        # The day asked has nothing under the cap; the days offered instead must each have a
+        # flight the traveller would take: under the cap and inside the window.
+        cheap = await _search(session, gazetteer, depart_after="12:00", depart_before="18:00")
+        cap = min(o.price_vnd for o in cheap.offers) - 1
+        result = await _search(
+            session, gazetteer, max_price=cap, depart_after="12:00", depart_before="18:00"
+        )
+        assert result.offers == ()
+        assert result.nearest_dates
+        for day in result.nearest_dates:
+            there = await _search(
+                session,
+                gazetteer,
+                date=day.isoformat(),
+                max_price=cap,
+                depart_after="12:00",
+                depart_before="18:00",
+            )
+            assert there.offers, f"{day} was offered but has no flight under {cap} at 12-18"
+
     async def test_filters_that_exclude_everything_say_so(
         self, session: AsyncSession, gazetteer: Gazetteer
     ) -> None:
