@@ -67,14 +67,15 @@ def _flights(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [f for f in flights if isinstance(f, Mapping) and f.get("flight_id") is not None]
 
 
-def _load(content: Any) -> dict[str, Any]:
+def read_result(content: Any) -> dict[str, Any] | None:
+    """A tool message's JSON object (its content a string or text parts), or None if unreadable."""
     if isinstance(content, list):
         content = "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
     try:
         loaded = json.loads(content) if isinstance(content, str) else content
     except json.JSONDecodeError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def turn_results(
@@ -88,7 +89,7 @@ def turn_results(
             break
         found = by_id.get(str(message.get("tool_call_id")))
         if found is not None:
-            results.append((found[0], found[1], _load(message.get("content"))))
+            results.append((found[0], found[1], read_result(message.get("content")) or {}))
     return results
 
 

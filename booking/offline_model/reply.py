@@ -9,7 +9,6 @@ ends with the question for it. Booking results are written by :mod:`receipts`.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from booking.domain.wording import (
     format_vnd,
 )
 from booking.offline_model import phrases
-from booking.offline_model.booking_history import BOOKING_TOOLS
+from booking.offline_model.booking_history import BOOKING_TOOLS, read_result
 from booking.offline_model.error_replies import explain_error
 from booking.offline_model.receipts import booking_answer
 from booking.offline_model.text import Language, tool_calls
@@ -536,13 +535,8 @@ def _results(messages: Sequence[Mapping[str, Any]]) -> tuple[int, list[_Result]]
 
 
 def _load(content: Any) -> dict[str, Any]:
-    if isinstance(content, list):
-        content = "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    try:
-        loaded = json.loads(content) if isinstance(content, str) else content
-    except json.JSONDecodeError:
-        return {"error": {"code": "tool_failed", "message": str(content)}}
-    if not isinstance(loaded, dict):
+    loaded = read_result(content)
+    if loaded is None:
         return {"error": {"code": "tool_failed", "message": str(content)}}
     return loaded
 
