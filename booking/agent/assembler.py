@@ -7,6 +7,11 @@ provider quirk we know of is handled here and nowhere else (tests replay one str
 - ``index`` missing, or the same index reused for every parallel call (told apart by ``id``, or by
   a new ``name`` arriving after the previous call's arguments are complete JSON);
 - ``id`` missing, empty, arriving late, or repeated in every delta; ``name`` repeated in every delta;
+- an ``id`` that changes on every fragment of one call (vLLM, LiteLLM): the same ``index`` with no
+  new name is the same call, whatever the ids say; a name that arrives only after the id;
+- a name split over deltas (``"search_"`` then ``"flights"``): fragments are joined, a repeat is
+  recognised, and the call is announced once the name is a known tool or its arguments begin;
+- the whole argument string re-sent in every delta, or all of it batched into one late delta;
 - arguments re-sent whole at the end (cumulative rather than incremental deltas);
 - text before and after the calls; ``finish_reason`` ``stop`` or missing although calls were made;
 - chunks with empty ``choices``, a final usage-only chunk, ``reasoning_content``/``reasoning``;
@@ -109,6 +114,10 @@ class ToolCallAssembler:
 
     id_prefix: str = "call"
     """Prefix of the ids given to calls whose provider sent none."""
+    known_names: frozenset[str] = frozenset()
+    """The tools the model may call. A name fragment that is not one of them waits for the rest
+    of the name (or for the arguments to begin) before the call is announced; empty announces a
+    call as soon as any name arrives."""
     _text: list[str] = field(default_factory=list)
     _reasoning: list[str] = field(default_factory=list)
     _slots: list[_Slot] = field(default_factory=list)
@@ -174,17 +183,23 @@ class ToolCallAssembler:
             slot = _Slot(index=previous.index, name=name or previous.name, order=len(self._slots))
             self._slots.append(slot)
         pieces: list[Piece] = []
-        if name and not slot.name:
-            slot.name = name
-        if slot.name and not slot.started:
+        if name:
+            slot.name = _joined_name(slot.name, name, started=bool(slot.arguments))
+        added = self._append_arguments(slot, arguments)
+        if slot.name and not slot.started and (self._is_whole_name(slot.name) or slot.arguments):
             slot.started = True
             pieces.append(CallStarted(self._public_id(slot), slot.name))
-            if slot.arguments:  # Arguments that arrived before the name.
+            if slot.arguments:  # Arguments that arrived before or with the end of the name.
                 pieces.append(ArgumentsPiece(self._public_id(slot), slot.arguments))
-        added = self._append_arguments(slot, arguments)
-        if added and slot.started:
+        elif added and slot.started:
             pieces.append(ArgumentsPiece(self._public_id(slot), added))
         return pieces
+
+    def _is_whole_name(self, name: str) -> bool:
+        """Whether ``name`` can be announced: a known tool, or no tool starts with it."""
+        if not self.known_names or name in self.known_names:
+            return True
+        return not any(known.startswith(name) for known in self.known_names)
 
     def _slot_for(self, index: Any, call_id: str | None, name: str, arguments: str) -> _Slot:
         if call_id is not None:
@@ -214,7 +229,12 @@ class ToolCallAssembler:
     @staticmethod
     def _starts_new_call(slot: _Slot, call_id: str | None, name: str, arguments: str) -> bool:
         if call_id is not None and slot.provider_id is not None and call_id != slot.provider_id:
-            return True  # Same index, another id: a provider that reuses indexes.
+            # Same index, another id: a provider that reuses one index for parallel calls starts
+            # each with its name; one whose ids change on every fragment sends no new name
+            # (vLLM, LiteLLM), or only the same one again while the arguments are unfinished.
+            if not name:
+                return _is_complete_json(slot.arguments) and arguments.lstrip().startswith("{")
+            return name != slot.name or _is_complete_json(slot.arguments) or not slot.arguments
         if name and slot.name and _is_complete_json(slot.arguments):
             # A name after complete arguments is a new call, unless the provider merely repeats
             # the name on every delta (then no new arguments object starts here).
@@ -243,6 +263,18 @@ class ToolCallAssembler:
         if slot.call_id is None:
             slot.call_id = slot.provider_id or f"{self.id_prefix}_{slot.order}"
         return slot.call_id
+
+
+def _joined_name(current: str, incoming: str, *, started: bool) -> str:
+    """The call's name after another ``name`` field: a repeat, the whole name again
+    (cumulative), or the next fragment of a name split over deltas."""
+    if not current or incoming == current:
+        return incoming or current
+    if incoming.startswith(current):
+        return incoming  # Cumulative: everything so far plus the rest.
+    if started or current.endswith(incoming):
+        return current  # Arguments already flow, or a tail repeated: the name is complete.
+    return current + incoming
 
 
 def _opens_another_object(current: str, incoming: str) -> bool:

@@ -154,6 +154,7 @@ class Orchestrator:
 
     async def _run(self, turn: Turn) -> AsyncIterator[TurnEvent]:
         tools = self.registry.schemas()
+        known_names = frozenset(self.registry.names())
         tool_errors = 0
         streamed_text: list[str] = []
         if turn.resolved:
@@ -169,7 +170,8 @@ class Orchestrator:
                 return
             yield StepStarted(step, stream.model)
             assembler = ToolCallAssembler(
-                id_prefix=f"call_{len(turn.history) + len(turn.messages)}"
+                id_prefix=f"call_{len(turn.history) + len(turn.messages)}",
+                known_names=known_names,
             )
             try:
                 async for chunk in stream:
@@ -202,6 +204,8 @@ class Orchestrator:
                 turn.messages.append({"role": "assistant", "content": decision.text})
                 if decision.truncated:
                     yield TurnDone("length", turn.usage, incomplete=True)
+                elif decision.filtered:
+                    yield TurnDone("content_filter", turn.usage, incomplete=True)
                 else:
                     yield TurnDone("stop", turn.usage)
                 return

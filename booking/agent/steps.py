@@ -20,14 +20,21 @@ class FinalAnswer:
     text: str
     truncated: bool
     """The provider stopped for length: the answer is incomplete."""
+    filtered: bool = False
+    """The provider's content filter ended the answer (Azure's ``content_filter``)."""
 
 
 Step = RunTools | FinalAnswer
 
 
 def decide(text: str, calls: list[AssembledCall], finish_reason: str | None) -> Step:
-    """Tool calls decide, whatever ``finish_reason`` says: providers send ``stop`` or nothing
-    although calls were made."""
+    """Tool calls decide whatever ``finish_reason`` says (providers send ``stop`` or nothing
+    although calls were made), except when the answer was cut: after ``length`` or
+    ``content_filter`` a call may be half written, so nothing of that response runs."""
+    if finish_reason == "length":
+        return FinalAnswer(text, truncated=True)
+    if finish_reason == "content_filter":
+        return FinalAnswer(text, truncated=False, filtered=True)
     if calls:
         return RunTools(text, calls)
-    return FinalAnswer(text, truncated=finish_reason == "length")
+    return FinalAnswer(text, truncated=False)

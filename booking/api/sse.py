@@ -52,6 +52,19 @@ FINISH_REASONS = {
 }
 
 
+#: What the traveller is told when an answer was cut short by the model, by finish reason.
+NOTICES: dict[str, dict[str, str]] = {
+    "length": {
+        "code": "output_tokens_exhausted",
+        "message": "The model ran out of output tokens: this answer is incomplete.",
+    },
+    "content_filter": {
+        "code": "content_filtered",
+        "message": "The model's provider filtered this answer: it is incomplete.",
+    },
+}
+
+
 def usage_metadata(usage: TurnUsage) -> dict[str, Any]:
     return {
         "modelCalls": usage.model_calls,
@@ -177,7 +190,12 @@ class UIStreamEncoder:
         elif isinstance(event, TurnDone):
             parts += self._close_step()
             metadata = {**usage_metadata(event.usage), "incomplete": event.incomplete}
-            parts.append({"type": "message-metadata", "messageMetadata": {"usage": metadata}})
+            extra: dict[str, Any] = {"usage": metadata}
+            if event.reason in NOTICES:
+                # Why the answer stopped, for any client to show: an ``error`` part here would
+                # end the resumable stream before its ``finish``.
+                extra["notice"] = NOTICES[event.reason]
+            parts.append({"type": "message-metadata", "messageMetadata": extra})
             parts.append(
                 {"type": "finish", "finishReason": FINISH_REASONS.get(event.reason, "other")}
             )

@@ -475,6 +475,18 @@ _EXPLAINERS: dict[str, _Explainer] = {
     "upstream_bad_request": _TECHNICAL,
     "upstream_protocol": _FAILED,
     "upstream_stalled": _FAILED,
+    "upstream_incomplete": _fixed(
+        "Câu trả lời bị ngắt giữa chừng nên chưa có gì được thực hiện. Bạn thử lại nhé.",
+        "The answer was cut off midway, so nothing was done. Please try again.",
+    ),
+    "output_tokens_exhausted": _fixed(
+        "Câu trả lời quá dài nên bị cắt ngang; chưa có gì được thực hiện. Bạn hỏi ngắn gọn hơn nhé.",
+        "The answer ran too long and was cut off; nothing was done. Please ask more briefly.",
+    ),
+    "content_filtered": _fixed(
+        "Câu trả lời đã bị bộ lọc nội dung chặn. Bạn diễn đạt lại giúp mình nhé.",
+        "The answer was stopped by a content filter. Could you rephrase?",
+    ),
     "upstream_timeout": _fixed(
         "Hệ thống đang phản hồi chậm. Bạn thử lại sau ít phút nhé.",
         "We're slow to respond right now. Please try again in a few minutes.",

@@ -74,6 +74,27 @@ class Case:
     """A registry with a misbehaving tool: ``raises`` or ``hangs``."""
     tool_part: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    finish_reason: str = "stop"
+    """The ``finishReason`` a finished turn must end with."""
+    notice: str | None = None
+    """The code of the notice the metadata must carry when the model cut the answer."""
+    no_tool_runs: bool = False
+    """A (half-written) call was streamed: it must not run."""
+
+
+def _half_call(finish: str | None) -> list[bytes]:
+    """Streamed text, then a call to ``flaky`` whose arguments are cut in the middle, then
+    ``finish`` (and [DONE]) or nothing at all: the connection just ends."""
+    head = _partial_then(
+        *sse(
+            chunk({"tool_calls": [{"index": 0, "id": "c9", "type": "function",
+                                   "function": {"name": "flaky", "arguments": ""}}]}),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": "hal'}}]}),
+        )
+    )  # fmt: skip
+    if finish is None:
+        return head
+    return [*head, *sse(chunk({}, finish), "[DONE]")]
 
 
 def _partial_then(*tail: bytes | str) -> list[bytes]:
@@ -146,6 +167,33 @@ CASES = [
         "finish",
     ),
     Case(
+        "the connection ends mid-arguments, with no finish reason and no [DONE]",
+        [Script(events=_half_call(None))],
+        "upstream_incomplete",
+        True,
+        partial="Để tôi xem. ",
+        tool="raises",
+        no_tool_runs=True,
+    ),
+    Case(
+        "finish_reason length in the middle of a tool call",
+        [Script(events=_half_call("length"))],
+        "finish",
+        partial="Để tôi xem. ",
+        tool="raises",
+        finish_reason="length",
+        notice="output_tokens_exhausted",
+        no_tool_runs=True,
+    ),
+    Case(
+        "finish_reason content_filter (Azure), then [DONE]",
+        [Script(events=_partial_then(*sse(chunk({}, "content_filter"), "[DONE]")))],
+        "finish",
+        partial="Để tôi xem. ",
+        finish_reason="content-filter",
+        notice="content_filtered",
+    ),
+    Case(
         "a very slow upstream (under the stall timeout)",
         [Script(events=text_chunks("Một câu trả lời đến rất chậm."), delay_s=STALL_S / 3)],
         "finish",
@@ -207,6 +255,13 @@ def test_every_turn_ends_with_a_terminal_part_and_a_valid_history(
         terminal = parts[-1]
         if case.outcome == "finish":
             assert terminal["type"] == "finish", parts
+            assert terminal["finishReason"] == case.finish_reason
+            notices = [
+                p["messageMetadata"]["notice"]["code"]
+                for p in parts
+                if p["type"] == "message-metadata" and "notice" in p["messageMetadata"]
+            ]
+            assert notices == ([case.notice] if case.notice else [])
         else:
             assert terminal["type"] == "error", parts
             assert terminal["errorText"]
@@ -220,6 +275,8 @@ def test_every_turn_ends_with_a_terminal_part_and_a_valid_history(
         assert text.startswith(case.partial)
         if case.tool_part:
             assert case.tool_part in [p["type"] for p in parts]
+        if case.no_tool_runs:
+            assert not [p for p in parts if p["type"].startswith("tool-output")], parts
 
         # The stored history is valid: the next request is accepted and answered.
         provider.scripts.clear()

@@ -181,6 +181,14 @@ async def assemble(model: OpenAIChatModel) -> tuple[OpenedStream, AssembledRespo
 
 async def _check_case(case: str, provider: FakeProvider, model: OpenAIChatModel) -> None:
     expected = expected_for(case)
+    if "model_error" in expected:
+        # The chunks assemble, but the stream was cut: the client refuses it, never replays it.
+        with pytest.raises(ModelError) as refused:
+            await assemble(model)
+        assert refused.value.code == expected["model_error"]
+        assert refused.value.retryable
+        assert len(provider.requests) == 1
+        return
     if "raises" in expected:
         with pytest.raises((ProviderStreamError, ModelError)) as raised:
             await assemble(model)

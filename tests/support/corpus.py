@@ -40,11 +40,18 @@ def expected_for(case: str) -> dict[str, Any]:
     return json.loads((CORPUS / f"{case}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+#: The tools the corpus streams call, as the orchestrator tells its assembler.
+KNOWN_TOOLS = frozenset(
+    {"search_flights", "get_weather", "hold_booking", "confirm_booking", "cancel_booking"}
+    | {"get_booking"}
+)
+
+
 def assemble(
     chunks: list[dict[str, Any]], assembler: ToolCallAssembler | None = None
 ) -> tuple[list[list[Piece]], AssembledResponse]:
     """Feed every chunk; the pieces each feed returned, and the finished response."""
-    assembler = assembler or ToolCallAssembler()
+    assembler = assembler or ToolCallAssembler(known_names=KNOWN_TOOLS)
     per_chunk = [assembler.feed(chunk) for chunk in chunks]
     return per_chunk, assembler.finish()
 

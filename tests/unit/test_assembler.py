@@ -20,6 +20,7 @@ from booking.agent.assembler import (
     TextPiece,
     ToolCallAssembler,
 )
+from booking.agent.steps import FinalAnswer, RunTools, decide
 from tests.support.corpus import (
     CASES,
     CORPUS,
@@ -56,6 +57,14 @@ REQUIRED_CASES = {
     "text_only_vietnamese",
     "crlf_line_endings",
     "arguments_object_not_string",
+    "id_changes_within_call",
+    "name_split_across_deltas",
+    "stops_mid_arguments",
+    "length_mid_tool_call",
+    "content_filter",
+    "arguments_resent_every_delta",
+    "arguments_batched_late",
+    "name_after_id",
 }
 
 
@@ -70,6 +79,8 @@ def test_corpus_covers_every_known_quirk() -> None:
         assert set(expected) in (
             {"raises"},
             {"text", "reasoning", "calls", "finish_reason", "usage"},
+            # A stream the model client must refuse although the chunks assemble.
+            {"text", "reasoning", "calls", "finish_reason", "usage", "model_error"},
         ), case
         for call in expected.get("calls", ()):
             assert ("arguments" in call) != ("arguments_raw" in call), case
@@ -270,3 +281,37 @@ def test_parse_sse_helper() -> None:
         b'data: {"b":\ndata: 2}\n\ndata: [DONE]\n\n'
     )
     assert parse_sse(raw) == [{"a": 1}, {"b": 2}]
+
+
+def test_a_split_name_is_joined_without_known_tools() -> None:
+    # Without the tool list the call is announced early, but it runs under its whole name.
+    _, response = assemble(corpus_chunks("name_split_across_deltas"), ToolCallAssembler())
+    assert [c.name for c in response.calls] == ["search_flights"]
+
+
+def test_a_split_name_is_announced_once_whole() -> None:
+    per_chunk, _ = assemble(corpus_chunks("name_split_across_deltas"))
+    started = [p for pieces in per_chunk for p in pieces if isinstance(p, CallStarted)]
+    assert started == [CallStarted("call_split_1", "search_flights")]
+    assert per_chunk[0] == []  # "search_" alone is no tool yet.
+
+
+def test_a_new_id_with_a_new_name_on_the_same_index_is_another_call() -> None:
+    # Providers that reuse index 0 for parallel calls still tell them apart.
+    _, response = assemble(corpus_chunks("repeated_index_zero"))
+    assert len(response.calls) >= 2
+
+
+@pytest.mark.parametrize(
+    ("finish", "expected"),
+    [("length", "truncated"), ("content_filter", "filtered"), ("tool_calls", "run"), (None, "run")],
+)
+def test_a_cut_response_runs_nothing(finish: str | None, expected: str) -> None:
+    call = AssembledCall("c1", "search_flights", '{"from_city": "SGN", "to')
+    step = decide("Để tôi xem. ", [call], finish)
+    if expected == "run":
+        assert isinstance(step, RunTools)
+        return
+    assert isinstance(step, FinalAnswer)
+    assert step.text == "Để tôi xem. "
+    assert (step.truncated, step.filtered) == (expected == "truncated", expected == "filtered")

@@ -71,6 +71,7 @@ class _Stream:
         started_at: float,
         ttft_ms: float,
         stall_s: float,
+        saw_done: Callable[[], bool] = lambda: True,
     ) -> None:
         self.model = spec.name
         self.pricing = spec.pricing
@@ -80,14 +81,18 @@ class _Stream:
         self._sdk_stream = sdk_stream
         self._first: dict[str, Any] | None = first
         self._stall_s = stall_s
+        self._saw_done = saw_done
+        """Whether the body carried ``data: [DONE]`` (unknowable in-process: then True)."""
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
+        finished = False
         try:
             if self._first is not None:
                 first, self._first = self._first, None
+                finished = _finishes(first)
                 yield first
             while True:
                 try:
@@ -97,6 +102,17 @@ class _Stream:
                     async with asyncio.timeout(self._stall_s):
                         chunk = await anext(self._sdk_stream)
                 except StopAsyncIteration:
+                    if not finished and not self._saw_done():
+                        # A clean end of the connection with neither a finish reason nor
+                        # [DONE] is a cut, not an answer: nothing of it may run (vercel/ai
+                        # reports such OpenAI-compatible streams as errors too).
+                        raise ModelError(
+                            f"{self._spec.name} stopped mid-answer: the stream ended without "
+                            "a finish reason",
+                            code="upstream_incomplete",
+                            retryable=True,
+                            model=self._spec.name,
+                        ) from None
                     return
                 except TimeoutError:
                     raise ModelError(
@@ -107,7 +123,9 @@ class _Stream:
                     ) from None
                 except Exception as exc:
                     raise _classify(exc, self._spec, started=True) from exc
-                yield _to_dict(chunk, self._spec)
+                data = _to_dict(chunk, self._spec)
+                finished = finished or _finishes(data)
+                yield data
         finally:
             await self.aclose()
 
@@ -250,8 +268,17 @@ class OpenAIChatModel:
                 raise _classify(exc, spec) from exc
             raise
         ttft_ms = (time.perf_counter() - started) * 1000
+        # httpx wraps the transport's body to time it; ours is inside (``_stream``).
+        body = getattr(raw.http_response, "stream", None)
+        body = getattr(body, "_stream", body)
         return _Stream(
-            spec, sdk_stream, _to_dict(first, spec), started, ttft_ms, self._timeouts.stall_s
+            spec,
+            sdk_stream,
+            _to_dict(first, spec),
+            started,
+            ttft_ms,
+            self._timeouts.stall_s,
+            saw_done=(lambda: body.saw_done) if isinstance(body, _FilteredStream) else lambda: True,
         )
 
     def _client(self, spec: ModelSpec) -> openai.AsyncOpenAI:
@@ -316,6 +343,8 @@ class _FilteredStream(httpx2.AsyncByteStream):
 
     def __init__(self, response: httpx2.Response) -> None:
         self._response = response
+        self.saw_done = False
+        """Whether the body carried ``data: [DONE]``."""
         # One iterator for the body's whole life: after ``[DONE]`` the SDK iterates the stream
         # again to drain what is left (so the HTTP/1.1 connection can be reused); a fresh
         # iterator would ask the inner response for its body a second time, fail with
@@ -338,12 +367,14 @@ class _FilteredStream(httpx2.AsyncByteStream):
                     event.append(line)
                     continue
                 if _has_data(event):
+                    self.saw_done = self.saw_done or _is_done(event)
                     out.append(b"\n".join(event) + b"\n\n")
                 event = []
             if out:
                 yield b"".join(out)
         tail = [*event, pending] if pending.rstrip(b"\r") else event
         if _has_data(tail):
+            self.saw_done = self.saw_done or _is_done(tail)
             yield b"\n".join(tail) + b"\n\n"
 
     async def aclose(self) -> None:
@@ -357,6 +388,18 @@ def _has_data(event: list[bytes]) -> bool:
         if line.startswith(b"data:") and line[5:].strip(b" \r"):
             return True
     return False
+
+
+def _is_done(event: list[bytes]) -> bool:
+    return any(line.startswith(b"data:") and line[5:].strip(b" \r") == b"[DONE]" for line in event)
+
+
+def _finishes(chunk: dict[str, Any]) -> bool:
+    """Whether a chunk carries a finish reason (the answer ended, whatever follows)."""
+    return any(
+        isinstance(choice, dict) and choice.get("finish_reason")
+        for choice in chunk.get("choices") or ()
+    )
 
 
 def _to_dict(chunk: object, spec: ModelSpec) -> dict[str, Any]:
