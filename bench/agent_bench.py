@@ -8,7 +8,10 @@ Reported: time to first token (request to first text) and per-chunk delivery lat
 the server to the client seeing it), p50/p99 for each and the difference, plus events/s on a
 stream sent as fast as possible. A chunk held back would show as a latency jump.
 Targets (issue #3): TTFT added p50 <= 2 ms, p99 <= 5 ms; per-chunk added p50 <= 0.5 ms, p99 <= 2 ms.
-Run: ``python -m bench.agent_bench [--runs 200]``.
+``--api responses`` measures the Responses API instead (raw: ``client.responses.create(stream=True)``
+iterating the SDK's typed events; ours: a model configured with ``api = "responses"``), ``--api
+both`` each protocol in turn.
+Run: ``python -m bench.agent_bench [--runs 200] [--api chat|responses|both]``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx2
 import openai
@@ -33,13 +36,20 @@ from booking.domain.dates import SystemClock
 from booking.domain.places import Gazetteer
 
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
+#: What the orchestrator sends the Responses API for MESSAGES (the bench prompt is empty).
+INPUT: list[Any] = [{"type": "message", "role": "user", "content": "hi"}]
+Api = Literal["chat", "responses"]
 
 
 def _q(samples: list[float], p: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[p - 1]
 
 
-async def raw_run(client: openai.AsyncOpenAI, model: str) -> tuple[float, list[float], int]:
+async def raw_run(
+    client: openai.AsyncOpenAI, model: str, api: Api = "chat"
+) -> tuple[float, list[float], int]:
+    if api == "responses":
+        return await raw_responses_run(client, model)
     started = time.monotonic_ns()
     ttft = 0.0
     latencies: list[float] = []
@@ -50,6 +60,22 @@ async def raw_run(client: openai.AsyncOpenAI, model: str) -> tuple[float, list[f
             if not latencies:
                 ttft = (now - started) / 1e6
             latencies.append((now - int(chunk.choices[0].delta.content)) / 1e6)
+    return ttft, latencies, len(latencies)
+
+
+async def raw_responses_run(
+    client: openai.AsyncOpenAI, model: str
+) -> tuple[float, list[float], int]:
+    started = time.monotonic_ns()
+    ttft = 0.0
+    latencies: list[float] = []
+    stream = await client.responses.create(model=model, input=INPUT, store=False, stream=True)
+    async for event in stream:
+        now = time.monotonic_ns()
+        if event.type == "response.output_text.delta":
+            if not latencies:
+                ttft = (now - started) / 1e6
+            latencies.append((now - int(event.delta)) / 1e6)
     return ttft, latencies, len(latencies)
 
 
@@ -66,26 +92,28 @@ async def our_run(orchestrator: Orchestrator) -> tuple[float, list[float], int]:
     return ttft, latencies, len(latencies)
 
 
-def _orchestrator(base_url: str, model: str) -> tuple[Orchestrator, OpenAIChatModel]:
+def _orchestrator(
+    base_url: str, model: str, api: Api = "chat"
+) -> tuple[Orchestrator, OpenAIChatModel]:
     client = OpenAIChatModel(
-        [ModelSpec(name="bench", model=model, base_url=base_url, api_key="k")], "bench"
+        [ModelSpec(name="bench", model=model, base_url=base_url, api_key="k", api=api)], "bench"
     )
     ctx = ToolContext(None, Gazetteer.build([], [], []), SystemClock())  # type: ignore[arg-type]
     # An empty prompt keeps both paths sending the same tiny request.
     return Orchestrator(client, ToolRegistry(), ctx, prompt=lambda _: ""), client
 
 
-async def measure(base_url: str, runs: int, chunks: int, pace_us: int) -> None:
+async def measure(base_url: str, runs: int, chunks: int, pace_us: int, api: Api = "chat") -> None:
     model = f"bench-{chunks}-{pace_us}"
     raw_client = openai.AsyncOpenAI(
         base_url=base_url, api_key="k", max_retries=0, http_client=httpx2.AsyncClient()
     )
-    orchestrator, our_client = _orchestrator(base_url, model)
+    orchestrator, our_client = _orchestrator(base_url, model, api)
     raw: dict[str, list[float]] = {"ttft": [], "chunk": []}
     ours: dict[str, list[float]] = {"ttft": [], "chunk": []}
     held = 0
     for i in range(runs + 10):
-        r = await raw_run(raw_client, model)
+        r = await raw_run(raw_client, model, api)
         o = await our_run(orchestrator)
         if o[2] != chunks:
             held += 1
@@ -96,7 +124,7 @@ async def measure(base_url: str, runs: int, chunks: int, pace_us: int) -> None:
             ours["chunk"] += o[1]
     await raw_client.close()
     await our_client.aclose()
-    print(f"{runs} runs x {chunks} chunks, a chunk every {pace_us} us")
+    print(f"{api}: {runs} runs x {chunks} chunks, a chunk every {pace_us} us")
     for label, key in (("time to first token", "ttft"), ("per-chunk latency", "chunk")):
         r50, r99 = _q(raw[key], 50), _q(raw[key], 99)
         o50, o99 = _q(ours[key], 50), _q(ours[key], 99)
@@ -107,13 +135,13 @@ async def measure(base_url: str, runs: int, chunks: int, pace_us: int) -> None:
     print(f"  runs where a chunk did not become its own event: {held}")
 
 
-async def throughput(base_url: str, chunks: int) -> None:
+async def throughput(base_url: str, chunks: int, api: Api = "chat") -> None:
     model = f"bench-{chunks}-0"
-    orchestrator, client = _orchestrator(base_url, model)
+    orchestrator, client = _orchestrator(base_url, model, api)
     raw_client = openai.AsyncOpenAI(base_url=base_url, api_key="k", max_retries=0)
     await our_run(orchestrator)
     started = time.perf_counter()
-    _, _, n = await raw_run(raw_client, model)
+    _, _, n = await raw_run(raw_client, model, api)
     raw_s = time.perf_counter() - started
     started = time.perf_counter()
     _, _, m = await our_run(orchestrator)
@@ -121,7 +149,7 @@ async def throughput(base_url: str, chunks: int) -> None:
     await client.aclose()
     await raw_client.close()
     print(
-        f"throughput, {chunks} chunks as fast as possible: raw SDK {n / raw_s:,.0f} chunks/s, "
+        f"{api} throughput, {chunks} chunks as fast as possible: raw SDK {n / raw_s:,.0f} chunks/s, "
         f"orchestrator {m / ours_s:,.0f} events/s ({(ours_s - raw_s) / chunks * 1e6:+.1f} us/chunk)"
     )
 
@@ -129,7 +157,9 @@ async def throughput(base_url: str, chunks: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--api", choices=["chat", "responses", "both"], default="chat")
     args = parser.parse_args()
+    apis: list[Api] = ["chat", "responses"] if args.api == "both" else [args.api]
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.stream_server"], stdout=subprocess.PIPE, text=True
     )
@@ -137,8 +167,9 @@ def main() -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         base_url = f"http://127.0.0.1:{port}/v1"
-        asyncio.run(measure(base_url, args.runs, chunks=20, pace_us=2000))
-        asyncio.run(throughput(base_url, chunks=5000))
+        for api in apis:
+            asyncio.run(measure(base_url, args.runs, chunks=20, pace_us=2000, api=api))
+            asyncio.run(throughput(base_url, chunks=5000, api=api))
     finally:
         server.terminate()
         server.wait()

@@ -1,10 +1,12 @@
-"""A fake Chat Completions provider for benchmarks, run in its own process.
+"""A fake Chat Completions and Responses API provider for benchmarks, run in its own process.
 
 Every text chunk's content is the server's ``time.monotonic_ns()`` at the moment it is written
 (CLOCK_MONOTONIC is shared by all processes on Linux), so the client measures each chunk's
 delivery latency exactly. The request's ``model`` picks the shape: ``bench-<chunks>-<pace_us>`` (the first chunk at once,
 the others ``pace_us`` apart); ``bench-<chunks>-<pace_us>-watch`` also records when the client
 closes the request early (:data:`CLOSES`, for a provider run in the benchmark's own process).
+``POST .../responses`` answers with the same chunks as a Responses stream, the way OpenAI frames
+it (named events, sequence numbers, ``response.output_text.delta``, ``response.completed``).
 Run: ``python -m bench.stream_server`` (prints the port on stdout).
 """
 
@@ -31,10 +33,57 @@ def _frame(payload: dict[str, object] | str) -> bytes:
     return b"%x\r\n%s\r\n" % (len(body), body)
 
 
+def _event(kind: str, number: int, **fields: object) -> bytes:
+    data = json.dumps({"type": kind, "sequence_number": number, **fields})
+    body = f"event: {kind}\ndata: {data}\n\n".encode()
+    return b"%x\r\n%s\r\n" % (len(body), body)
+
+
+#: Where every text delta of a benchmark Responses stream goes.
+_AT: dict[str, object] = {"item_id": "msg_b", "output_index": 0, "content_index": 0}
+
+
+class _Responses:
+    """The Responses framing of the same stream: one ``output_text.delta`` per chunk."""
+
+    def __init__(self) -> None:
+        self._number = 0
+        self._text: list[str] = []
+
+    def _next(self, kind: str, **fields: object) -> bytes:
+        self._number += 1
+        return _event(kind, self._number - 1, **fields)
+
+    def start(self) -> bytes:
+        item = {"id": "msg_b", "type": "message", "role": "assistant", "content": []}
+        shell = {"id": "resp_b", "object": "response", "status": "in_progress", "output": []}
+        return self._next("response.created", response=shell) + self._next(
+            "response.output_item.added", output_index=0, item=item
+        )
+
+    def delta(self, content: str) -> bytes:
+        self._text.append(content)
+        return self._next("response.output_text.delta", **_AT, delta=content, logprobs=[])
+
+    def end(self, chunks: int) -> bytes:
+        text = "".join(self._text)
+        part = {"type": "output_text", "text": text, "annotations": []}
+        item = {"id": "msg_b", "type": "message", "role": "assistant", "content": [part]}
+        usage = {"input_tokens": 1, "output_tokens": chunks, "total_tokens": 1 + chunks}
+        response = {"id": "resp_b", "status": "completed", "output": [item], "usage": usage}
+        return (
+            self._next("response.output_text.done", **_AT, text=text, logprobs=[])
+            + self._next("response.output_item.done", output_index=0, item=item)
+            + self._next("response.completed", response=response)
+            + b"0\r\n\r\n"
+        )
+
+
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
+            responses = _Responses() if head.split(b" ", 2)[1].endswith(b"/responses") else None
             length = 0
             for line in head.decode("latin-1").split("\r\n"):
                 if line.lower().startswith("content-length:"):
@@ -53,6 +102,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 gone = asyncio.ensure_future(reader.read(1))
                 gone.add_done_callback(_note_close)
             base = {"id": "b", "object": "chat.completion.chunk", "created": 0, "model": "bench"}
+            if responses is not None:
+                writer.write(responses.start())
             for index in range(int(chunks)):
                 if index and int(pace_us):  # The first chunk at once; then the pace.
                     if gone is None:
@@ -60,9 +111,20 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                     elif (await asyncio.wait({gone}, timeout=int(pace_us) / 1e6))[0]:
                         return
                 content = f"{time.monotonic_ns()} "
-                choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
-                writer.write(_frame({**base, "choices": [choice]}))
+                if responses is not None:
+                    writer.write(responses.delta(content))
+                else:
+                    choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
+                    writer.write(_frame({**base, "choices": [choice]}))
                 await writer.drain()
+            if responses is not None:
+                writer.write(responses.end(int(chunks)))
+                await writer.drain()
+                if gone is not None:
+                    gone.remove_done_callback(_note_close)
+                    gone.cancel()
+                    return
+                continue
             stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
             writer.write(_frame({**base, "choices": [stop]}))
             writer.write(

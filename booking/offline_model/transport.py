@@ -1,7 +1,9 @@
-"""The offline model speaking the Chat Completions protocol, in-process or as a server.
+"""The offline model speaking the Chat Completions and Responses protocols, in-process or served.
 
-:class:`OfflineModel` answers ``POST /chat/completions`` (streaming and not, tool calls, usage)
-and ``GET /models`` from :func:`~booking.offline_model.brain.respond`.
+:class:`OfflineModel` answers ``POST /chat/completions`` and ``POST /responses`` (streaming and
+not, tool calls, usage) and ``GET /models`` from :func:`~booking.offline_model.brain.respond`: a
+Responses request's ``input`` items are read back into Chat Completions messages, so both
+protocols give the same answer.
 :class:`OfflineTransport` plugs it into ``httpx2`` the way ``MockTransport`` plugs in a function,
 so the real ``openai`` SDK sends real requests and parses a real SSE stream with no socket;
 :func:`asgi_app` serves the same thing over HTTP (``booking offline-model serve``).
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -55,6 +58,8 @@ class OfflineModel:
                 "data": [{"id": MODEL_ID, "object": "model", "owned_by": "booking"}],
             }
             return _json(200, models)
+        if method == "POST" and path.rstrip("/").endswith("/responses"):
+            return self._responses(body)
         if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
             return _error(404, f"no route {method} {path}", "not_found")
         try:
@@ -123,6 +128,67 @@ class OfflineModel:
             yield frame([], usage=usage)
         yield b"data: [DONE]\n\n"
 
+    def _responses(self, body: bytes) -> Reply:
+        try:
+            request = json.loads(body)
+            messages = _messages_from_input(request)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return _error(400, f"invalid request: {exc}", "invalid_request_error")
+        response = respond(messages, today(self._clock), usd_rate=self._usd_rate)
+        seed = hashlib.sha256(body).hexdigest()[:16]
+        created = int(self._clock.now().timestamp())
+        prompt_tokens = math.ceil(len(json.dumps(messages, ensure_ascii=False)) / 4)
+        usage = _responses_usage(prompt_tokens, _completion_tokens(response))
+        if request.get("stream"):
+            stream = self._response_events(response, seed, created, usage)
+            return Reply(
+                200, {"content-type": "text/event-stream", "cache-control": "no-cache"}, stream
+            )
+        output = [*_message_items(response, seed, "completed"), *_call_items(response, seed)]
+        return _json(200, _response_object(seed, created, "completed", output, usage))
+
+    async def _response_events(
+        self, response: Response, seed: str, created: int, usage: dict[str, Any]
+    ) -> AsyncIterator[bytes]:
+        """The Responses stream OpenAI sends: every event named and numbered in order."""
+        numbers = itertools.count()
+
+        def event(kind: str, **fields: Any) -> bytes:
+            data = {"type": kind, "sequence_number": next(numbers), **fields}
+            return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+        started = _response_object(seed, created, "in_progress", [], None)
+        yield event("response.created", response=started)
+        yield event("response.in_progress", response=started)
+        output: list[dict[str, Any]] = []
+        for item in _message_items(response, seed, "in_progress"):
+            at = {"item_id": item["id"], "output_index": len(output), "content_index": 0}
+            yield event("response.output_item.added", output_index=len(output), item=item)
+            yield event("response.content_part.added", **at, part=_output_text(""))
+            for piece in _WORD.findall(response.text or ""):
+                await self._pause()
+                yield event("response.output_text.delta", **at, delta=piece, logprobs=[])
+            part = _output_text(response.text or "")
+            yield event("response.output_text.done", **at, text=part["text"], logprobs=[])
+            yield event("response.content_part.done", **at, part=part)
+            done = {**item, "status": "completed", "content": [part]}
+            yield event("response.output_item.done", output_index=len(output), item=done)
+            output.append(done)
+        for item in _call_items(response, seed):
+            await self._pause()
+            at = {"item_id": item["id"], "output_index": len(output)}
+            started_item = {**item, "arguments": "", "status": "in_progress"}
+            yield event("response.output_item.added", output_index=len(output), item=started_item)
+            arguments = item["arguments"]
+            half = len(arguments) // 2
+            for part_text in (arguments[:half], arguments[half:]):
+                yield event("response.function_call_arguments.delta", **at, delta=part_text)
+            yield event("response.function_call_arguments.done", **at, arguments=arguments)
+            yield event("response.output_item.done", output_index=len(output), item=item)
+            output.append(item)
+        completed = _response_object(seed, created, "completed", output, usage)
+        yield event("response.completed", response=completed)
+
     async def _pause(self) -> None:
         if self._pace_s > 0:
             await asyncio.sleep(self._pace_s)
@@ -167,6 +233,114 @@ def _completion(response: Response, seed: str, created: int, prompt_tokens: int)
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         },
+    }
+
+
+def _messages_from_input(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Chat Completions messages for a Responses request: ``instructions`` -> a system message,
+    message items -> messages, ``function_call`` items -> the ``tool_calls`` of the assistant
+    message before them, ``function_call_output`` items -> ``tool`` messages."""
+    messages: list[dict[str, Any]] = []
+    if request.get("instructions"):
+        messages.append({"role": "system", "content": str(request["instructions"])})
+    items = request["input"]
+    if isinstance(items, str):
+        items = [{"type": "message", "role": "user", "content": items}]
+    if not isinstance(items, list) or not items:
+        raise ValueError("input must be a string or a non-empty list of items")
+    for item in items:
+        kind = item.get("type") or ("message" if "role" in item else None)
+        if kind == "message":
+            messages.append({"role": item["role"], "content": _text_of(item.get("content"))})
+        elif kind == "function_call":
+            call = {
+                "id": item["call_id"],
+                "type": "function",
+                "function": {"name": item["name"], "arguments": item.get("arguments") or ""},
+            }
+            last = messages[-1] if messages else None
+            if last is None or last["role"] != "assistant":
+                last = {"role": "assistant", "content": None}
+                messages.append(last)
+            last.setdefault("tool_calls", []).append(call)
+        elif kind == "function_call_output":
+            content = _text_of(item.get("output"))
+            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": content})
+    return messages
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(str(part.get("text") or "") for part in content if isinstance(part, dict))
+    return "" if content is None else str(content)
+
+
+def _output_text(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _message_items(response: Response, seed: str, status: str) -> list[dict[str, Any]]:
+    if not response.text:
+        return []
+    content = [_output_text(response.text)] if status == "completed" else []
+    return [
+        {
+            "id": f"msg_{seed}",
+            "type": "message",
+            "role": "assistant",
+            "status": status,
+            "content": content,
+        }
+    ]
+
+
+def _call_items(response: Response, seed: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"fc_{seed[:8]}_{index}",
+            "type": "function_call",
+            "call_id": f"call_{seed[:8]}_{index}",
+            "name": call.name,
+            "arguments": json.dumps(call.arguments, ensure_ascii=False),
+            "status": "completed",
+        }
+        for index, call in enumerate(response.calls)
+    ]
+
+
+def _responses_usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _response_object(
+    seed: str,
+    created: int,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "id": f"resp_{seed}",
+        "object": "response",
+        "created_at": created,
+        "status": status,
+        "model": MODEL_ID,
+        "output": output,
+        "usage": usage,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "tools": [],
+        "tool_choice": "auto",
+        "parallel_tool_calls": True,
+        "store": False,
+        "metadata": {},
     }
 
 

@@ -255,3 +255,85 @@ class FakeProvider:
         finally:
             self.open_streams -= 1
         return False
+
+
+# The Responses API ------------------------------------------------------------------------------
+
+RESPONSES_CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "responses"
+
+
+def responses_corpus_events(name: str) -> list[bytes]:
+    """A ``tests/corpus/responses`` file split into its SSE events, bytes kept exactly."""
+    raw = (RESPONSES_CORPUS / f"{name}.sse").read_bytes().replace(b"\r\n", b"\n")
+    return [p + b"\n\n" for p in raw.split(b"\n\n") if p.strip()]
+
+
+def response_events(*events: dict[str, Any]) -> list[bytes]:
+    """Responses SSE events (``event:`` and ``data:`` lines), numbered in order."""
+    out = []
+    for number, event in enumerate(events):
+        data = json.dumps({**event, "sequence_number": number}, ensure_ascii=False)
+        out.append(f"event: {event['type']}\ndata: {data}\n\n".encode())
+    return out
+
+
+def responses_text(*pieces: str, usage: bool = True) -> list[bytes]:
+    """A well-formed streamed Responses text answer, one delta per piece."""
+    text = "".join(pieces)
+    shell = {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}
+    item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "in_progress"}
+    at = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "text": text, "annotations": []}
+    done = {**item, "status": "completed", "content": [part]}
+    tokens = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15} if usage else None
+    return response_events(
+        {"type": "response.created", "response": shell},
+        {"type": "response.in_progress", "response": shell},
+        {"type": "response.output_item.added", "output_index": 0, "item": {**item, "content": []}},
+        *({"type": "response.output_text.delta", **at, "delta": p} for p in pieces),
+        {"type": "response.output_text.done", **at, "text": text},
+        {"type": "response.output_item.done", "output_index": 0, "item": done},
+        {
+            "type": "response.completed",
+            "response": {**shell, "status": "completed", "output": [done], "usage": tokens},
+        },
+    )
+
+
+def input_problem(items: Any) -> str | None:
+    """What the Responses API would reject in these input items, or ``None``: every
+    ``function_call_output`` answers an earlier ``function_call``, and every call is answered."""
+    if not isinstance(items, list):
+        return None
+    calls: list[str] = []
+    answered: set[str] = set()
+    for item in items:
+        if item.get("type") == "function_call":
+            calls.append(item.get("call_id"))
+        elif item.get("type") == "function_call_output":
+            if item.get("call_id") not in calls:
+                return (
+                    "No tool call found for function call output with call_id "
+                    f"{item.get('call_id')}."
+                )
+            answered.add(item["call_id"])
+    missing = [call for call in calls if call not in answered]
+    return f"No tool output found for function call {missing[0]}." if missing else None
+
+
+class FakeResponsesProvider(FakeProvider):
+    """A :class:`FakeProvider` that also checks Responses input as the API does (400 if not)."""
+
+    async def _respond(self, request: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        problem = input_problem((request.get("json") or {}).get("input"))
+        if problem is None:
+            return await super()._respond(request, writer)
+        self._next_script()
+        body = {"error": {"message": problem, "type": "invalid_request_error", "param": "input"}}
+        payload = json.dumps(body).encode()
+        writer.write(
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n%s" % (len(payload), payload)
+        )
+        await writer.drain()
+        return True

@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx2
 import openai
@@ -41,6 +41,9 @@ class ModelSpec:
     fallbacks: tuple[str, ...] = ()
     transport: httpx2.AsyncBaseTransport | None = field(default=None, compare=False)
     """In-process transport (the offline model); ``None`` means real HTTP."""
+    api: Literal["chat", "responses"] = "chat"
+    """The upstream protocol: Chat Completions, or the Responses API
+    (:mod:`booking.agent.models.openai_responses`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +231,13 @@ class OpenAIChatModel:
     async def _open_once(
         self, spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> _Stream:
+        if spec.api == "responses":
+            # Imported here: the Responses adapter builds on this module.
+            from booking.agent.models.openai_responses import open_responses_stream
+
+            return await open_responses_stream(
+                self._client(spec), spec, messages, tools, self._timeouts
+            )
         client = self._client(spec)
         started = time.perf_counter()
         kwargs: dict[str, Any] = {

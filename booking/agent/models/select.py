@@ -15,9 +15,12 @@ The TOML file (``BOOKING_LLM_CONFIG``)::
     [models.local]
     base_url = "http://127.0.0.1:11434/v1"  # Ollama
     model = "qwen2.5:7b-instruct"
+    api = "responses"                       # the Responses API; "chat" (the default) otherwise
 
 With no TOML file and no ``BOOKING_LLM_MODEL``, the built-in offline model answers, through the
 same ``openai`` SDK code path as any provider.
+A model from ``BOOKING_LLM_MODEL`` speaks Chat Completions; only the TOML file chooses the protocol
+per model, and a fallback may speak the other one.
 """
 
 from __future__ import annotations
@@ -116,6 +119,11 @@ def _from_toml(settings: Settings, env: Mapping[str, str]) -> tuple[list[ModelSp
                     float(entry["input_per_million_usd"]),
                     float(entry.get("output_per_million_usd", 0)),
                 )
+            api = entry.get("api", "chat")
+            if api not in ("chat", "responses"):
+                raise ModelConfigError(
+                    f'model {name}: api must be "chat" or "responses", not {api!r}'
+                )
             specs.append(
                 ModelSpec(
                     name=name,
@@ -124,6 +132,7 @@ def _from_toml(settings: Settings, env: Mapping[str, str]) -> tuple[list[ModelSp
                     api_key=str(key),
                     pricing=pricing,
                     fallbacks=tuple(entry.get("fallbacks", ())),
+                    api=api,
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -1,0 +1,758 @@
+"""The Responses API over real HTTP on 127.0.0.1, through the openai SDK, against
+:class:`FakeResponsesProvider` and the offline model; and full turns on the seeded database.
+
+Every ``tests/corpus/responses`` stream is replayed through the SDK (whole events, and the exact
+bytes in 7-byte writes) and must assemble to the same expectation as in the pure unit test.
+Observed: the SDK yields ``response.failed`` and ``error`` events as data (neither has a top-level
+``error`` key), so the adapter raises ``upstream_error`` itself; an empty ``data:`` keep-alive
+would break the SDK's JSON parsing and is dropped by the Chat adapter's ``KeepAliveFilter``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+import uvicorn
+from openai.types.responses import (
+    ResponseCompletedEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseOutputItemAddedEvent,
+    ResponseTextDeltaEvent,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from booking.agent.assembler import AssembledResponse, ToolCallAssembler
+from booking.agent.catalog import default_registry
+from booking.agent.context import ToolContext
+from booking.agent.events import (
+    StepStarted,
+    TextDelta,
+    ToolResult,
+    TurnDone,
+    TurnEvent,
+    TurnFailed,
+    Usage,
+)
+from booking.agent.factory import build_orchestrator
+from booking.agent.models.base import ModelError, OpenedStream, Pricing
+from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel, RetryPolicy, Timeouts
+from booking.agent.models.select import OFFLINE_BASE_URL, offline_spec
+from booking.agent.orchestrator import Orchestrator
+from booking.domain.dates import FixedClock
+from booking.domain.places import Gazetteer
+from booking.offline_model.transport import MODEL_ID, OfflineModel, OfflineTransport, asgi_app
+from booking.settings import Settings
+from tests.conftest import TEST_NOW
+from tests.support.corpus import assert_matches
+from tests.support.fake_provider import (
+    RESPONSES_CORPUS,
+    FakeProvider,
+    FakeResponsesProvider,
+    Script,
+    response_events,
+    responses_corpus_events,
+    responses_text,
+    text_chunks,
+)
+
+TIMEOUTS = Timeouts(connect_s=2, first_chunk_s=2, stall_s=1)
+RETRY = RetryPolicy(retries=2, initial_wait_s=0.01, max_wait_s=0.05)
+CASES = sorted(path.stem for path in RESPONSES_CORPUS.glob("*.sse"))
+CLOCK = FixedClock(TEST_NOW)
+
+MESSAGES: list[dict[str, Any]] = [
+    {"role": "system", "content": "Bạn là trợ lý đặt vé máy bay."},
+    {"role": "user", "content": "Thời tiết Đà Nẵng ngày mai thế nào?"},
+]
+TOOLS: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The forecast for a city on a date.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "date": {"type": "string"}},
+                "required": ["city", "date"],
+            },
+        },
+    }
+]
+
+ModelFactory = Callable[..., OpenAIChatModel]
+ProviderFactory = Callable[[], Awaitable[FakeResponsesProvider]]
+
+
+def expected_for(case: str) -> dict[str, Any]:
+    return json.loads((RESPONSES_CORPUS / f"{case}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _handler_owner(task: asyncio.Task[Any]) -> object:
+    coro = task.get_coro()
+    frame = getattr(coro, "cr_frame", None)
+    if getattr(coro, "__qualname__", "") != "FakeProvider._handle" or frame is None:
+        return None
+    return frame.f_locals.get("self")
+
+
+@pytest.fixture
+async def make_provider() -> AsyncIterator[ProviderFactory]:
+    started: list[FakeProvider] = []
+
+    async def make() -> FakeResponsesProvider:
+        provider = FakeResponsesProvider()
+        await provider.start()
+        started.append(provider)
+        return provider
+
+    yield make
+    for provider in started:
+        await provider.stop()
+    # Let handlers still writing to a client that went away finish before the loop closes.
+    handlers = [task for task in asyncio.all_tasks() if _handler_owner(task) in started]
+    if handlers:
+        await asyncio.wait(handlers, timeout=2)
+
+
+@pytest.fixture
+async def provider(make_provider: ProviderFactory) -> FakeResponsesProvider:
+    return await make_provider()
+
+
+@pytest.fixture
+async def make_model() -> AsyncIterator[ModelFactory]:
+    created: list[OpenAIChatModel] = []
+
+    def make(
+        *specs: ModelSpec,
+        primary: str = "fake",
+        timeouts: Timeouts = TIMEOUTS,
+        retry: RetryPolicy = RETRY,
+        sleep: Callable[[float], Any] | None = None,
+    ) -> OpenAIChatModel:
+        model = OpenAIChatModel(list(specs), primary, timeouts=timeouts, retry=retry, sleep=sleep)
+        created.append(model)
+        return model
+
+    yield make
+    for model in created:
+        await model.aclose()
+
+
+def spec_for(provider: FakeProvider, name: str = "fake", **kwargs: Any) -> ModelSpec:
+    kwargs.setdefault("api", "responses")
+    return ModelSpec(name=name, model="m", base_url=provider.base_url, api_key="k", **kwargs)
+
+
+@pytest.fixture
+def model(provider: FakeResponsesProvider, make_model: ModelFactory) -> OpenAIChatModel:
+    return make_model(spec_for(provider))
+
+
+async def read_all(
+    stream: OpenedStream, chunks: list[dict[str, Any]] | None = None
+) -> AssembledResponse:
+    assembler = ToolCallAssembler()
+    try:
+        async for chunk in stream:
+            if chunks is not None:
+                chunks.append(chunk)
+            assembler.feed(chunk)
+    finally:
+        await stream.aclose()
+    return assembler.finish()
+
+
+async def assemble(
+    model: OpenAIChatModel,
+    messages: list[dict[str, Any]] = MESSAGES,
+    chunks: list[dict[str, Any]] | None = None,
+) -> tuple[OpenedStream, AssembledResponse]:
+    stream = await model.open_stream(messages, TOOLS)
+    return stream, await read_all(stream, chunks)
+
+
+def text_of(chunks: list[dict[str, Any]]) -> str:
+    return "".join(
+        c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices")
+    )
+
+
+# The corpus through the SDK ---------------------------------------------------------------------
+
+
+async def _check_case(case: str, provider: FakeResponsesProvider, model: OpenAIChatModel) -> None:
+    expected = expected_for(case)
+    raises = expected.get("raises")
+    if raises is None:
+        stream, response = await assemble(model)
+        assert stream.model == "fake"
+        assert stream.ttft_ms > 0
+        assert_matches(response, expected)
+        assert len(provider.requests) == 1
+        return
+    chunks: list[dict[str, Any]] = []
+    with pytest.raises(ModelError) as raised:
+        await assemble(model, chunks=chunks)
+    error = raised.value
+    assert error.code == raises["code"]
+    assert error.retryable
+    assert error.model == "fake"
+    if "message" in raises:
+        assert raises["message"] in str(error)
+    assert text_of(chunks) == expected["text"]
+    # Nothing streamed yet: retried (then given up); after output: never replayed.
+    assert len(provider.requests) == (1 if expected["text"] else RETRY.retries + 1)
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_corpus_through_the_sdk(
+    case: str, provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    provider.queue(Script(events=responses_corpus_events(case)))
+    await _check_case(case, provider, model)
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_corpus_bytes_split_anywhere(
+    case: str, provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    raw = (RESPONSES_CORPUS / f"{case}.sse").read_bytes()
+    provider.queue(Script(events=[raw[i : i + 7] for i in range(0, len(raw), 7)]))
+    await _check_case(case, provider, model)
+
+
+def test_corpus_events_keep_every_event() -> None:
+    for case in CASES:
+        raw = (RESPONSES_CORPUS / f"{case}.sse").read_bytes().replace(b"\r\n", b"\n")
+        assert b"".join(responses_corpus_events(case)) == raw, case
+
+
+# The request ------------------------------------------------------------------------------------
+
+HISTORY: list[dict[str, Any]] = [
+    *MESSAGES,
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_w",
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "arguments": '{"city": "Đà Nẵng", "date": "2026-06-02"}',
+                },
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_w", "content": '{"temp_c": 31}'},
+]
+
+
+async def test_request_is_a_stateless_streaming_response(
+    provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    provider.queue(Script(events=responses_text("Trời ", "nắng.")))
+    _, response = await assemble(model, HISTORY)
+    assert response.text == "Trời nắng."
+    [request] = provider.requests
+    assert request["method"] == "POST"
+    assert request["path"] == "/v1/responses"
+    assert request["headers"]["authorization"] == "Bearer k"
+    body = request["json"]
+    assert body == {
+        "model": "m",
+        "instructions": "Bạn là trợ lý đặt vé máy bay.",
+        "input": [
+            {"type": "message", "role": "user", "content": MESSAGES[1]["content"]},
+            {
+                "type": "function_call",
+                "call_id": "call_w",
+                "name": "get_weather",
+                "arguments": '{"city": "Đà Nẵng", "date": "2026-06-02"}',
+            },
+            {"type": "function_call_output", "call_id": "call_w", "output": '{"temp_c": 31}'},
+        ],
+        "tools": [
+            {
+                "type": "function",
+                "name": "get_weather",
+                "description": "The forecast for a city on a date.",
+                "parameters": TOOLS[0]["function"]["parameters"],
+                "strict": False,
+            }
+        ],
+        "store": False,
+        "stream": True,
+    }
+
+
+async def test_a_tool_result_without_its_call_is_refused_as_the_api_would(
+    provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    """The fake checks input as the API does, so the contract above is not vacuous."""
+    orphan = [*MESSAGES, {"role": "tool", "tool_call_id": "call_x", "content": "{}"}]
+    with pytest.raises(ModelError) as raised:
+        await model.open_stream(orphan, TOOLS)
+    assert raised.value.code == "upstream_bad_request"
+    assert "call_x" in str(raised.value)
+    assert len(provider.requests) == 1
+
+
+# Retries, timeouts and failures -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, "0.05"), (503, "0.03")])
+async def test_retry_after_is_honoured_then_success(
+    provider: FakeResponsesProvider,
+    make_model: ModelFactory,
+    status: int,
+    retry_after: str,
+) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    model = make_model(
+        spec_for(provider),
+        retry=RetryPolicy(retries=2, initial_wait_s=0.2, max_wait_s=5),
+        sleep=sleep,
+    )
+    provider.queue(
+        Script(status=status, headers={"Retry-After": retry_after}),
+        Script(events=responses_text("Đã ", "có.")),
+    )
+    _, response = await assemble(model)
+    assert response.text == "Đã có."
+    assert waits == [pytest.approx(float(retry_after))]
+    assert len(provider.requests) == 2
+
+
+async def test_429_every_time_is_rate_limited(
+    provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    provider.queue(Script(status=429, headers={"Retry-After": "0.01"}))
+    with pytest.raises(ModelError) as raised:
+        await model.open_stream(MESSAGES, TOOLS)
+    assert raised.value.code == "upstream_rate_limited"
+    assert raised.value.status_code == 429
+    assert len(provider.requests) == 3
+
+
+async def test_401_is_not_retried(provider: FakeResponsesProvider, model: OpenAIChatModel) -> None:
+    body = {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}
+    provider.queue(Script(status=401, json_body=body))
+    with pytest.raises(ModelError) as raised:
+        await model.open_stream(MESSAGES, TOOLS)
+    assert raised.value.code == "upstream_auth"
+    assert "Incorrect API key provided" in str(raised.value)
+    assert len(provider.requests) == 1
+
+
+async def test_failed_before_any_output_is_retried_then_success(
+    provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    provider.queue(
+        Script(events=responses_corpus_events("failed")), Script(events=responses_text("ổn"))
+    )
+    _, response = await assemble(model)
+    assert response.text == "ổn"
+    assert len(provider.requests) == 2
+
+
+async def test_created_then_nothing_is_incomplete_after_retries(
+    provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    provider.queue(Script(events=responses_text("x")[:2]))
+    with pytest.raises(ModelError) as raised:
+        await model.open_stream(MESSAGES, TOOLS)
+    assert raised.value.code == "upstream_incomplete"
+    assert len(provider.requests) == 3
+
+
+async def test_empty_body_is_a_protocol_error(
+    provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    provider.queue(Script(events=[b": nothing\n\n"]))
+    with pytest.raises(ModelError) as raised:
+        await model.open_stream(MESSAGES, TOOLS)
+    assert raised.value.code == "upstream_protocol"
+    assert len(provider.requests) == 3
+
+
+FAST = Timeouts(connect_s=2, first_chunk_s=0.25, stall_s=0.1)
+
+
+async def test_no_output_within_the_first_chunk_timeout(
+    provider: FakeResponsesProvider, make_model: ModelFactory
+) -> None:
+    """``response.created`` alone does not open the stream: the deadline runs to the first
+    text, reasoning or call."""
+    model = make_model(spec_for(provider), timeouts=FAST)
+    events = responses_text("muộn")
+    provider.queue(Script(events=events, pause_before={2: 0.6}))
+    with pytest.raises(ModelError) as raised:
+        await model.open_stream(MESSAGES, TOOLS)
+    assert raised.value.code == "upstream_timeout"
+    assert len(provider.requests) == 3
+
+
+async def test_stall_mid_stream(provider: FakeResponsesProvider, make_model: ModelFactory) -> None:
+    model = make_model(
+        spec_for(provider), timeouts=Timeouts(connect_s=2, first_chunk_s=1, stall_s=0.1)
+    )
+    events = responses_text("Chuyến ", "bay ", "sớm")
+    provider.queue(Script(events=events, pause_before={4: 0.5}))
+    chunks: list[dict[str, Any]] = []
+    with pytest.raises(ModelError) as raised:
+        await assemble(model, chunks=chunks)
+    assert raised.value.code == "upstream_stalled"
+    assert text_of(chunks) == "Chuyến "
+    assert len(provider.requests) == 1
+
+
+async def test_reset_mid_stream(provider: FakeResponsesProvider, model: OpenAIChatModel) -> None:
+    provider.queue(
+        Script(events=responses_text("Một ", "hai ", "ba ", "bốn"), reset_after=5, delay_s=0.02)
+    )
+    chunks: list[dict[str, Any]] = []
+    with pytest.raises(ModelError) as raised:
+        await assemble(model, chunks=chunks)
+    assert raised.value.code in {"upstream_unavailable", "upstream_protocol"}
+    assert text_of(chunks).startswith("Một ")
+    assert len(provider.requests) == 1
+
+
+async def test_the_connection_is_reused_across_streams(
+    provider: FakeResponsesProvider, model: OpenAIChatModel
+) -> None:
+    """The body is read to its end after ``response.completed``, so the connection goes back
+    to the pool."""
+    provider.queue(Script(events=responses_text("Chào ", "bạn."), keep_alive=True))
+    for _ in range(3):
+        _, response = await assemble(model)
+        assert response.text == "Chào bạn."
+    assert provider.connections == 1
+
+
+# Fallbacks across protocols ---------------------------------------------------------------------
+
+
+async def test_falls_back_from_a_responses_model_to_a_chat_model(
+    make_provider: ProviderFactory, make_model: ModelFactory
+) -> None:
+    down, chat = await make_provider(), await make_provider()
+    down.queue(Script(status=503))
+    chat.queue(Script(events=text_chunks("Xin chào")))
+    model = make_model(
+        spec_for(down, "primary", fallbacks=("second",)),
+        spec_for(chat, "second", api="chat"),
+        primary="primary",
+    )
+    stream, response = await assemble(model)
+    assert stream.model == "second"
+    assert response.text == "Xin chào"
+    assert [r["path"] for r in down.requests] == ["/v1/responses"] * 3
+    [request] = chat.requests
+    assert request["path"] == "/v1/chat/completions"
+    assert request["json"]["messages"] == MESSAGES
+
+
+async def test_falls_back_from_a_chat_model_to_a_responses_model(
+    make_provider: ProviderFactory, make_model: ModelFactory
+) -> None:
+    down, responses = await make_provider(), await make_provider()
+    down.queue(Script(status=500))
+    responses.queue(Script(events=responses_text("Vẫn ", "ổn")))
+    model = make_model(
+        spec_for(down, "primary", fallbacks=("second",), api="chat"),
+        spec_for(responses, "second"),
+        primary="primary",
+    )
+    stream, response = await assemble(model)
+    assert stream.model == "second"
+    assert response.text == "Vẫn ổn"
+    assert [r["path"] for r in responses.requests] == ["/v1/responses"]
+
+
+# Turns against the fake provider ----------------------------------------------------------------
+
+
+@pytest.fixture
+def ctx(engine: AsyncEngine, gazetteer: Gazetteer) -> ToolContext:
+    return ToolContext(async_sessionmaker(engine, expire_on_commit=False), gazetteer, CLOCK)
+
+
+async def collect(orchestrator: Orchestrator, text: str) -> list[TurnEvent]:
+    return [event async for event in orchestrator.start([], text)]
+
+
+def call_events(call_id: str, name: str, arguments: str) -> list[bytes]:
+    item = {"type": "function_call", "id": "fc_1", "call_id": call_id, "name": name}
+    done = {**item, "arguments": arguments, "status": "completed"}
+    usage = {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120}
+    return response_events(
+        {"type": "response.created", "response": {}},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**item, "arguments": ""},
+        },
+        {
+            "type": "response.function_call_arguments.delta",
+            "output_index": 0,
+            "delta": arguments[:9],
+        },
+        {
+            "type": "response.function_call_arguments.delta",
+            "output_index": 0,
+            "delta": arguments[9:],
+        },
+        {"type": "response.output_item.done", "output_index": 0, "item": done},
+        {"type": "response.completed", "response": {"output": [done], "usage": usage}},
+    )
+
+
+async def test_a_turn_sends_the_tool_result_back_as_function_call_output(
+    provider: FakeResponsesProvider, make_model: ModelFactory, ctx: ToolContext
+) -> None:
+    arguments = '{"from_city": "SGN", "to_city": "Hà Nội", "date": "2026-06-15"}'
+    provider.queue(
+        Script(events=call_events("call_a", "search_flights", arguments)),
+        Script(events=responses_text("Có nhiều ", "chuyến bay.")),
+    )
+    model = make_model(spec_for(provider, pricing=Pricing(1.0, 2.0)))
+    events = await collect(Orchestrator(model, default_registry(), ctx), "Vé SGN đi HAN 15/6")
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.name == "search_flights"
+    assert result.output["flights"]
+    done = events[-1]
+    assert isinstance(done, TurnDone)
+    assert done.reason == "stop"
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Có nhiều chuyến bay."
+    usages = [e for e in events if isinstance(e, Usage)]
+    assert [(u.prompt_tokens, u.completion_tokens) for u in usages] == [(100, 20), (10, 5)]
+    assert usages[0].cost_usd == pytest.approx((100 * 1.0 + 20 * 2.0) / 1e6)
+    # The second request carried the call and its result, matched by call_id.
+    second = provider.requests[1]["json"]
+    assert [item["type"] for item in second["input"]] == [
+        "message",
+        "function_call",
+        "function_call_output",
+    ]
+    call, output = second["input"][1:]
+    assert (call["call_id"], call["name"], call["arguments"]) == (
+        "call_a",
+        "search_flights",
+        arguments,
+    )
+    assert output["call_id"] == "call_a"
+    assert output["output"] == provider.requests[1]["json"]["input"][2]["output"]
+    assert second["instructions"]
+    assert second["store"] is False
+
+
+async def test_a_stream_that_stops_ends_the_turn_with_the_partial_text(
+    provider: FakeResponsesProvider, model: OpenAIChatModel, ctx: ToolContext
+) -> None:
+    provider.queue(Script(events=responses_corpus_events("stops_without_completed")))
+    events = await collect(Orchestrator(model, default_registry(), ctx), "Giá vé?")
+    failed = events[-1]
+    assert isinstance(failed, TurnFailed)
+    assert failed.code == "upstream_incomplete"
+    assert failed.retryable
+    assert failed.partial_text == "Giá vé từ "
+
+
+# The offline model over /v1/responses -----------------------------------------------------------
+
+
+def offline_responses_spec(name: str = "offline-responses") -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        model=MODEL_ID,
+        base_url=OFFLINE_BASE_URL,
+        api_key="offline",
+        pricing=Pricing(0.0, 0.0),
+        transport=OfflineTransport(OfflineModel(CLOCK)),
+        api="responses",
+    )
+
+
+@pytest.fixture
+async def offline_client() -> AsyncIterator[openai.AsyncOpenAI]:
+    client = openai.AsyncOpenAI(
+        base_url=OFFLINE_BASE_URL,
+        api_key="x",
+        http_client=httpx2.AsyncClient(transport=OfflineTransport(OfflineModel(CLOCK))),
+    )
+    yield client
+    await client.close()
+
+
+class TestOfflineModelProtocol:
+    async def test_non_streaming_text(self, offline_client: openai.AsyncOpenAI) -> None:
+        response = await offline_client.responses.create(model=MODEL_ID, input="hello")
+        assert response.status == "completed"
+        assert response.output_text
+        assert response.usage is not None
+        assert response.usage.total_tokens > 0
+
+    async def test_non_streaming_tool_call(self, offline_client: openai.AsyncOpenAI) -> None:
+        response = await offline_client.responses.create(
+            model=MODEL_ID, input=[{"role": "user", "content": "thời tiết Huế ngày mai"}]
+        )
+        [call] = response.output
+        assert call.type == "function_call"
+        assert call.name == "get_weather"
+        assert call.call_id.startswith("call_")
+        assert '"date": "2026-06-02"' in call.arguments
+
+    async def test_streamed_text_is_typed_events_in_order(
+        self, offline_client: openai.AsyncOpenAI
+    ) -> None:
+        stream = await offline_client.responses.create(
+            model=MODEL_ID, input="hello", instructions="Be brief.", stream=True
+        )
+        events = [event async for event in stream]
+        assert [e.sequence_number for e in events] == list(range(len(events)))
+        assert events[0].type == "response.created"
+        text = "".join(e.delta for e in events if isinstance(e, ResponseTextDeltaEvent))
+        final = events[-1]
+        assert isinstance(final, ResponseCompletedEvent)
+        assert final.response.output_text == text
+        assert final.response.usage is not None
+
+    async def test_streamed_tool_calls(self, offline_client: openai.AsyncOpenAI) -> None:
+        stream = await offline_client.responses.create(
+            model=MODEL_ID,
+            input="Thời tiết Đà Nẵng và vé từ Hà Nội đi Đà Nẵng ngày 12/6",
+            stream=True,
+        )
+        events = [event async for event in stream]
+        names = [
+            e.item.name
+            for e in events
+            if isinstance(e, ResponseOutputItemAddedEvent) and e.item.type == "function_call"
+        ]
+        assert sorted(names) == ["get_weather", "search_flights"]
+        deltas = [e for e in events if isinstance(e, ResponseFunctionCallArgumentsDeltaEvent)]
+        assert len(deltas) == 4
+
+    async def test_same_request_same_bytes(self) -> None:
+        model = OfflineModel(CLOCK)
+        body = b'{"model": "m", "input": "hello", "stream": true}'
+
+        async def read() -> bytes:
+            reply = await model.handle("POST", "/v1/responses", body)
+            return b"".join([piece async for piece in reply.body])
+
+        assert await read() == await read()
+
+    async def test_bad_request(self, offline_client: openai.AsyncOpenAI) -> None:
+        with pytest.raises(openai.BadRequestError):
+            await offline_client.responses.create(model=MODEL_ID, input=[])
+
+
+@pytest.fixture
+def served_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(
+            asgi_app(OfflineModel(CLOCK)), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        threading.Event().wait(0.02)
+    yield port
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_standalone_server_speaks_responses_to_a_plain_openai_client(served_port: int) -> None:
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{served_port}/v1", api_key="anything")
+    stream = client.responses.create(
+        model=MODEL_ID,
+        input="Đặt vé SGN → HAN ngày 15/6",
+        tools=[
+            {
+                "type": "function",
+                "name": "search_flights",
+                "parameters": {"type": "object"},
+                "strict": False,
+            }
+        ],
+        stream=True,
+    )
+    arguments = "".join(
+        e.delta for e in stream if isinstance(e, ResponseFunctionCallArgumentsDeltaEvent)
+    )
+    client.close()
+    assert '"date": "2026-06-15"' in arguments
+
+
+class TestOfflineTurns:
+    @staticmethod
+    def orchestrator(
+        settings: Settings, engine: AsyncEngine, gazetteer: Gazetteer, model: OpenAIChatModel
+    ) -> Orchestrator:
+        return build_orchestrator(
+            settings, async_sessionmaker(engine, expire_on_commit=False), gazetteer, CLOCK, model
+        )
+
+    async def test_search_flights_over_the_responses_protocol(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        gazetteer: Gazetteer,
+        make_model: ModelFactory,
+    ) -> None:
+        model = make_model(offline_responses_spec(), primary="offline-responses")
+        events = await collect(
+            self.orchestrator(settings, engine, gazetteer, model), "Đặt vé SGN → HAN ngày 15/6"
+        )
+        assert [e.model for e in events if isinstance(e, StepStarted)] == ["offline-responses"] * 2
+        result = next(e for e in events if isinstance(e, ToolResult))
+        assert result.name == "search_flights"
+        cheapest = result.output["flights"][0]
+        answer = "".join(e.text for e in events if isinstance(e, TextDelta))
+        assert cheapest["flight_number"] in answer
+        done = events[-1]
+        assert isinstance(done, TurnDone)
+        assert done.reason == "stop"
+        assert done.usage.model_calls == 2
+        assert done.usage.prompt_tokens > 0
+
+    async def test_both_protocols_give_the_same_turn(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        gazetteer: Gazetteer,
+        make_model: ModelFactory,
+    ) -> None:
+        text = "Thời tiết Đà Nẵng và vé từ Hà Nội đi Đà Nẵng ngày 12/6"
+        by_protocol = []
+        for spec in (offline_spec(CLOCK), offline_responses_spec()):
+            model = make_model(spec, primary=spec.name)
+            events = await collect(self.orchestrator(settings, engine, gazetteer, model), text)
+            answer = "".join(e.text for e in events if isinstance(e, TextDelta))
+            usage = [(u.prompt_tokens, u.completion_tokens) for u in events if isinstance(u, Usage)]
+            by_protocol.append((answer, usage))
+        assert by_protocol[0] == by_protocol[1]
+        assert "°C" in by_protocol[0][0]
