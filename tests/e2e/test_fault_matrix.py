@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +24,17 @@ import pytest
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
 from tests.e2e.conftest import StartServer
-from tests.support.fake_provider import FakeProvider, Script, sse, text_chunks
+from tests.support.fake_provider import (
+    FakeProvider,
+    FakeResponsesProvider,
+    Script,
+    responses_corpus_events,
+    responses_text,
+    sse,
+    text_chunks,
+)
 from tests.support.server import (
+    BackgroundLoop,
     RunningServer,
     SSERecord,
     Stream,
@@ -237,6 +248,120 @@ def _parts(records: list[SSERecord]) -> list[dict[str, Any]]:
 def test_every_turn_ends_with_a_terminal_part_and_a_valid_history(
     case: Case, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
 ) -> None:
+    _check_case(case, start, key, provider, llm, text_chunks(ANSWER))
+
+
+@pytest.fixture
+def responses_provider(bg_loop: BackgroundLoop) -> Iterator[FakeResponsesProvider]:
+    fake = FakeResponsesProvider()
+    bg_loop.run(fake.start())
+    yield fake
+    bg_loop.run(fake.stop())
+
+
+@pytest.fixture
+def responses_llm(responses_provider: FakeResponsesProvider, tmp_path: Path) -> dict[str, Any]:
+    """Settings that make ``responses_provider`` the model, over the Responses API."""
+    config = tmp_path / "models.toml"
+    config.write_text(
+        "[models.fake]\n"
+        f'model = "m"\nbase_url = "{responses_provider.base_url}"\napi_key = "k"\n'
+        'api = "responses"\n',
+        encoding="utf-8",
+    )
+    return {"llm_config": config}
+
+
+def _responses_partial_then(*tail: bytes) -> list[bytes]:
+    """Streamed text "Để tôi xem. " over the Responses API (no completion), then ``tail``."""
+    events = responses_text("Để tôi ", "xem. ")
+    return [*events[:5], *tail]
+
+
+RESPONSES_CASES = [
+    Case(
+        "429 with Retry-After, then an answer",
+        [Script(status=429, headers={"retry-after": "0.2"}), Script(events=responses_text(ANSWER))],
+        "finish",
+    ),
+    Case("503 every time", [Script(status=503)], "upstream_unavailable", True),
+    Case("401", [Script(status=401)], "upstream_auth", False),
+    Case(
+        "reset mid-stream",
+        [Script(events=_responses_partial_then(*responses_text("không")), reset_after=5)],
+        "upstream_unavailable",
+        True,
+        partial="Để tôi xem. ",
+    ),
+    Case(
+        "stall between events",
+        [Script(events=responses_text("Để tôi ", "xem. ", "muộn"), pause_before={5: STALL_S + 2})],
+        "upstream_stalled",
+        True,
+        partial="Để tôi xem. ",
+    ),
+    Case(
+        "malformed JSON in an event",
+        [Script(events=_responses_partial_then(b"event: x\ndata: {not json\n\n"))],
+        "upstream_protocol",
+        True,
+        partial="Để tôi xem. ",
+    ),
+    Case(
+        "an error event mid-stream",
+        [Script(events=responses_corpus_events("error_mid_stream"))],
+        "upstream_error",
+        True,
+    ),
+    Case(
+        "response.failed",
+        [Script(events=responses_corpus_events("failed"))],
+        "upstream_error",
+        True,
+    ),
+    Case(
+        "the stream stops without response.completed",
+        [Script(events=responses_corpus_events("stops_without_completed"))],
+        "upstream_incomplete",
+        True,
+    ),
+    Case(
+        "response.incomplete: max_output_tokens",
+        [Script(events=responses_corpus_events("incomplete_max_output_tokens"))],
+        "finish",
+        finish_reason="length",
+        notice="output_tokens_exhausted",
+    ),
+    Case(
+        "response.incomplete: content_filter",
+        [Script(events=responses_corpus_events("incomplete_content_filter"))],
+        "finish",
+        finish_reason="content-filter",
+        notice="content_filtered",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", RESPONSES_CASES, ids=[c.name for c in RESPONSES_CASES])
+def test_every_responses_turn_ends_with_a_terminal_part_and_a_valid_history(
+    case: Case,
+    start: StartServer,
+    key: str,
+    responses_provider: FakeResponsesProvider,
+    responses_llm: dict[str, Any],
+) -> None:
+    """The same matrix with the model on the Responses API: the turn ends the same way."""
+    _check_case(case, start, key, responses_provider, responses_llm, responses_text(ANSWER))
+
+
+def _check_case(
+    case: Case,
+    start: StartServer,
+    key: str,
+    provider: FakeProvider,
+    llm: dict[str, Any],
+    answer: list[bytes],
+) -> None:
     provider.queue(*case.scripts)
     registry = flaky_registry(case.tool) if case.tool else None
     server = start(registry, **llm, **SETTINGS, **case.extra)
@@ -280,7 +405,7 @@ def test_every_turn_ends_with_a_terminal_part_and_a_valid_history(
 
         # The stored history is valid: the next request is accepted and answered.
         provider.scripts.clear()
-        provider.queue(Script(events=text_chunks(ANSWER)))
+        provider.queue(Script(events=answer))
         follow_up = chat_body(conversation_id, "còn gì nữa không?")
         with client.stream("POST", "/v1/chat", json=follow_up) as r:
             assert r.status_code == 200
