@@ -24,10 +24,12 @@ import pytest
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
 from tests.e2e.conftest import StartServer
+from tests.support.corpus import expected_for
 from tests.support.fake_provider import (
     FakeProvider,
     FakeResponsesProvider,
     Script,
+    corpus_events,
     responses_corpus_events,
     responses_text,
     sse,
@@ -529,3 +531,38 @@ def test_a_disconnect_releases_its_stream_and_the_turn_finishes_with_nothing_lef
     while not _at_most(_server_state(server), baseline) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _at_most(_server_state(server), baseline), (_server_state(server), baseline)
+
+
+#: Provider quirks that change nothing for the traveller: the calls run as if sent cleanly.
+QUIRKS_THROUGH_THE_API = [
+    "id_changes_within_call",
+    "name_split_across_deltas",
+    "name_after_id",
+    "arguments_resent_every_delta",
+    "arguments_batched_late",
+]
+
+
+@pytest.mark.parametrize("case", QUIRKS_THROUGH_THE_API)
+def test_quirky_streams_run_their_calls_through_the_api(
+    case: str, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+) -> None:
+    expected = expected_for(case)
+    provider.queue(Script(events=corpus_events(case)), Script(events=text_chunks(ANSWER)))
+    server = start(None, **llm, **SETTINGS)
+    with server.client(key) as client:
+        body = chat_body(new_id(), "vé SGN HAN 15/6 và thời tiết Đà Nẵng")
+        with client.stream("POST", "/v1/chat", json=body) as r:
+            assert r.status_code == 200
+            parts = _parts(Stream(r).read_to_end(DEADLINE_S))
+    started = [p["toolName"] for p in parts if p["type"] == "tool-input-start"]
+    assert started == [call["name"] for call in expected["calls"]]
+    inputs = [p["input"] for p in parts if p["type"] == "tool-input-available"]
+    # The tool's defaults are filled in; what the stream sent must be there exactly.
+    assert [
+        {k: v for k, v in given.items() if k in call["arguments"]}
+        for given, call in zip(inputs, expected["calls"], strict=True)
+    ] == [call["arguments"] for call in expected["calls"]]
+    assert [p["type"] for p in parts].count("tool-output-available") == len(expected["calls"])
+    assert parts[-1] == {"type": "finish", "finishReason": "stop"}
+    assert len(provider.requests) == 2  # The history with every result was accepted.
