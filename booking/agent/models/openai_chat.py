@@ -268,12 +268,7 @@ class OpenAIChatModel:
             if isinstance(exc, TimeoutError):
                 raise _timeout(spec, self._timeouts.first_chunk_s) from None
             if isinstance(exc, StopAsyncIteration):
-                raise ModelError(
-                    f"{spec.name} ended the stream without sending anything",
-                    code="upstream_protocol",
-                    retryable=True,
-                    model=spec.name,
-                ) from None
+                raise _nothing_sent(spec) from None
             if isinstance(exc, Exception):
                 raise _classify(exc, spec) from exc
             raise
@@ -417,6 +412,16 @@ def _to_dict(chunk: object, spec: ModelSpec) -> dict[str, Any]:
         return chunk
     raise ModelError(
         f"{spec.name}: the provider sent a chunk that is not a JSON object ({chunk!r:.80})",
+        code="upstream_protocol",
+        retryable=True,
+        model=spec.name,
+    )
+
+
+def _nothing_sent(spec: ModelSpec) -> ModelError:
+    """The stream ended before its first chunk (or event)."""
+    return ModelError(
+        f"{spec.name} ended the stream without sending anything",
         code="upstream_protocol",
         retryable=True,
         model=spec.name,

@@ -27,6 +27,7 @@ from booking.agent.models.openai_chat import (
     ModelSpec,
     Timeouts,
     _classify,
+    _nothing_sent,
     _Stream,
     _timeout,
     _to_dict,
@@ -124,12 +125,7 @@ async def open_responses_stream(
         if isinstance(exc, StopAsyncIteration):
             if translator.events:
                 raise _incomplete(spec) from None
-            raise ModelError(
-                f"{spec.name} ended the stream without sending anything",
-                code="upstream_protocol",
-                retryable=True,
-                model=spec.name,
-            ) from None
+            raise _nothing_sent(spec) from None
         if isinstance(exc, ModelError):
             raise
         if isinstance(exc, Exception):
