@@ -230,6 +230,9 @@ def find_party(utterance: Utterance, taken: list[tuple[int, int]]) -> Party:
         # "2 người lớn 3 trẻ em" is five, whatever total "gia đình 5 người" said beside it.
         return Party(adults + children, infants, change)
     if counted is not None:
+        if infants and not children and counted <= 1 and _ALONE.search(plain):
+            # "a seat just for my 1-year-old, flying alone": no adult goes along.
+            return Party(1, infants, change, infant_alone=True)
         # "3 người và 2 trẻ em" is five; "4 người gồm 2 bé" is rare enough to read as six.
         return Party(counted + children, infants, change)
     if change:

@@ -164,6 +164,7 @@ def _role(
     last: int,
     after_place: bool,
     quiet: frozenset[int] = frozenset(),
+    arrow_from_place: bool = True,
 ) -> Role:
     """The part the words around a mention give it.
 
@@ -171,13 +172,17 @@ def _role(
         after_place: whether a place stands right before the word before this one, which makes
             an unaccented "ve" between them "về" (back to) rather than "vé" (ticket).
         quiet: indexes of tokens that belong to a date ("chủ nhật tới"): no direction words.
+        arrow_from_place: whether a place stands right before an arrow or dash in front of this
+            mention ("SGN → HAN"); after any other word ("2 kids - Hanoi to Nha Trang") the dash
+            is punctuation, not a route.
     """
     before = _previous_word(tokens, first)
     if before is not None and tokens.index(before) in quiet:
         before = None
     if before is not None and _is_word(before, _FROM_WORDS):
         return "origin"
-    if tokens[first].arrow_before or (before is not None and _is_word(before, _TO_WORDS)):
+    arrow = tokens[first].arrow_before and arrow_from_place
+    if arrow or (before is not None and _is_word(before, _TO_WORDS)):
         return "destination"
     if before is not None and before.word == "ve" and before.raw == "ve" and after_place:
         return "destination"
@@ -288,7 +293,14 @@ def find_places(utterance: Utterance, quiet: tuple[tuple[int, int], ...] = ()) -
             value,
             first,
             last,
-            _role(tokens, first, last, _place_before_word(tokens, first, claimed), silent),
+            _role(
+                tokens,
+                first,
+                last,
+                _place_before_word(tokens, first, claimed),
+                silent,
+                arrow_from_place=first - 1 in claimed or first == 0,
+            ),
         )
         for first, (city, value, last) in ordered
     ]

@@ -22,7 +22,7 @@ from booking.offline_model.lexicon import (
 )
 from booking.offline_model.party import find_party
 from booking.offline_model.prices import DEFAULT_USD_VND_RATE, find_prices
-from booking.offline_model.text import Utterance
+from booking.offline_model.text import TEEN_CODE, Utterance
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +135,10 @@ def _first_phrase(
     return min(found)[2] if found else None
 
 
+#: Words chat shorthand expands to ("ko" -> "không"): their accents say nothing about the writer.
+_EXPANDED = frozenset(w for value in TEEN_CODE.values() for w in value.lower().split())
+
+
 def _named_window(
     utterance: Utterance, taken: list[tuple[int, int]]
 ) -> tuple[str | None, str | None] | None:
@@ -150,7 +154,11 @@ def _named_window(
         elif token.raw == "sáng" or (token.word == "sang" and before in ("buoi", "chuyen")):
             name = "morning"
         elif token.word == "sang" and after in ("mai", "nay", "thu", "t2", "t3", "t4", "t5"):
-            name = "morning" if token.raw != "sang" or before in ("buoi", "chuyen") else None
+            # Unaccented "sang" is also "sang" (over to): the morning when nothing is accented.
+            plain_text = all(t.raw == t.word or t.raw in _EXPANDED for t in utterance.tokens)
+            unaccented = token.raw == "sang" and after in ("mai", "nay") and plain_text
+            morning = token.raw != "sang" or before in ("buoi", "chuyen") or unaccented
+            name = "morning" if morning else None
         elif token.word == "morning" and before != "good":
             name = "morning"
         elif token.word in ("trua", "noon", "midday", "lunchtime"):

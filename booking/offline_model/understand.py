@@ -313,6 +313,8 @@ def _leg_windows(
 ) -> dict[str, Any]:
     """Each leg of a round trip keeps the time of day said with it ("đi 5/6 buổi sáng, về 9/6
     buổi tối", "đi sáng thứ 5 về chiều chủ nhật"): the message is cut where the way back starts."""
+    if _BOTH_WAYS.search(utterance.plain):
+        return arguments  # "morning flights both ways": one window for both legs.
     out, back = slots.dates[0], slots.dates[-1]
     marks = [
         m
@@ -343,6 +345,9 @@ def _leg_windows(
     return result
 
 
+_BOTH_WAYS = re.compile(
+    r"\b(?:both\s+ways|each\s+way|ca\s+(?:2|hai)\s+chieu|ca\s+di\s+(?:lan|va)\s+ve|2\s+chieu\s+deu)\b"
+)
 _WAY_BACK = re.compile(r"\b(?:ve|return(?:ing)?|back|flying\s+back|coming\s+back)\b")
 
 
@@ -385,8 +390,11 @@ def _legs(
         ):
             if value is not None:
                 leg[key] = value
-        if details.passengers is None and slots.passengers is not None and not legs:
-            leg["passengers"] = slots.passengers
+        if details.passengers is None:
+            # "2 người nhé: HN-SG ngày 5/3 rồi SG-PQ ngày 8/3": the party goes on every leg.
+            inherited = legs[-1].get("passengers") if legs else slots.passengers
+            if inherited is not None:
+                leg["passengers"] = inherited
         legs.append(leg)
     return legs if len(legs) >= 2 else []
 
