@@ -9,7 +9,6 @@ raises ``APIError`` on a chunk carrying an ``error`` object, so the adapter ends
 
 from __future__ import annotations
 
-import asyncio
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from booking.agent.assembler import AssembledResponse, ProviderStreamError, ToolCallAssembler
+from booking.agent.assembler import AssembledResponse, ProviderStreamError
 from booking.agent.models.base import ModelError, OpenedStream
 from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel, RetryPolicy, Timeouts
 from tests.support.corpus import CASES, assert_matches, expected_for
@@ -29,9 +28,12 @@ from tests.support.fake_provider import (
     sse,
     text_chunks,
 )
-
-TIMEOUTS = Timeouts(connect_s=2, first_chunk_s=2, stall_s=1)
-RETRY = RetryPolicy(retries=2, initial_wait_s=0.01, max_wait_s=0.05)
+from tests.support.model_streams import (
+    ModelFactory,
+    ModelMaker,
+    read_all,
+    stop_providers,
+)
 
 MESSAGES: list[dict[str, Any]] = [
     {"role": "system", "content": "Bạn là trợ lý đặt vé máy bay."},
@@ -88,18 +90,6 @@ def answer(*pieces: str, finish: str = "stop") -> list[bytes]:
     )
 
 
-ModelFactory = Callable[..., OpenAIChatModel]
-
-
-def _handler_owner(task: asyncio.Task[Any]) -> object:
-    """The FakeProvider whose connection handler this task runs, if any."""
-    coro = task.get_coro()
-    frame = getattr(coro, "cr_frame", None)
-    if getattr(coro, "__qualname__", "") != "FakeProvider._handle" or frame is None:
-        return None
-    return frame.f_locals.get("self")
-
-
 @pytest.fixture
 async def make_provider() -> AsyncIterator[Callable[[], Awaitable[FakeProvider]]]:
     started: list[FakeProvider] = []
@@ -110,13 +100,7 @@ async def make_provider() -> AsyncIterator[Callable[[], Awaitable[FakeProvider]]
         return provider
 
     yield make
-    for provider in started:
-        await provider.stop()
-    # Let connection handlers still writing to a client that went away (stall and reset tests)
-    # finish, rather than be cancelled when the event loop closes at the end of the session.
-    handlers = [task for task in asyncio.all_tasks() if _handler_owner(task) in started]
-    if handlers:
-        await asyncio.wait(handlers, timeout=2)
+    await stop_providers(started)
 
 
 @pytest.fixture
@@ -129,22 +113,9 @@ async def make_model(
     make_provider: Callable[[], Awaitable[FakeProvider]],
 ) -> AsyncIterator[ModelFactory]:
     """Models closed after the test (before the providers stop)."""
-    created: list[OpenAIChatModel] = []
-
-    def make(
-        *specs: ModelSpec,
-        primary: str = "fake",
-        timeouts: Timeouts = TIMEOUTS,
-        retry: RetryPolicy = RETRY,
-        sleep: Callable[[float], Any] | None = None,
-    ) -> OpenAIChatModel:
-        model = OpenAIChatModel(list(specs), primary, timeouts=timeouts, retry=retry, sleep=sleep)
-        created.append(model)
-        return model
-
-    yield make
-    for model in created:
-        await model.aclose()
+    maker = ModelMaker()
+    yield maker
+    await maker.aclose()
 
 
 def spec_for(provider: FakeProvider, name: str = "fake", **kwargs: Any) -> ModelSpec:
@@ -154,21 +125,6 @@ def spec_for(provider: FakeProvider, name: str = "fake", **kwargs: Any) -> Model
 @pytest.fixture
 def model(provider: FakeProvider, make_model: ModelFactory) -> OpenAIChatModel:
     return make_model(spec_for(provider))
-
-
-async def read_all(
-    stream: OpenedStream, chunks: list[dict[str, Any]] | None = None
-) -> AssembledResponse:
-    """Feed every chunk of an opened stream to a fresh assembler (chunks also collected)."""
-    assembler = ToolCallAssembler()
-    try:
-        async for chunk in stream:
-            if chunks is not None:
-                chunks.append(chunk)
-            assembler.feed(chunk)
-    finally:
-        await stream.aclose()
-    return assembler.finish()
 
 
 async def assemble(model: OpenAIChatModel) -> tuple[OpenedStream, AssembledResponse]:

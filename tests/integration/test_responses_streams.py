@@ -10,7 +10,6 @@ would break the SDK's JSON parsing and is dropped by the Chat adapter's ``KeepAl
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import threading
@@ -29,7 +28,7 @@ from openai.types.responses import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from booking.agent.assembler import AssembledResponse, ToolCallAssembler
+from booking.agent.assembler import AssembledResponse
 from booking.agent.catalog import default_registry
 from booking.agent.context import ToolContext
 from booking.agent.events import (
@@ -62,9 +61,14 @@ from tests.support.fake_provider import (
     responses_text,
     text_chunks,
 )
+from tests.support.model_streams import (
+    RETRY,
+    ModelFactory,
+    ModelMaker,
+    read_all,
+    stop_providers,
+)
 
-TIMEOUTS = Timeouts(connect_s=2, first_chunk_s=2, stall_s=1)
-RETRY = RetryPolicy(retries=2, initial_wait_s=0.01, max_wait_s=0.05)
 CASES = sorted(path.stem for path in RESPONSES_CORPUS.glob("*.sse"))
 CLOCK = FixedClock(TEST_NOW)
 
@@ -87,20 +91,11 @@ TOOLS: list[dict[str, Any]] = [
     }
 ]
 
-ModelFactory = Callable[..., OpenAIChatModel]
 ProviderFactory = Callable[[], Awaitable[FakeResponsesProvider]]
 
 
 def expected_for(case: str) -> dict[str, Any]:
     return json.loads((RESPONSES_CORPUS / f"{case}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-
-
-def _handler_owner(task: asyncio.Task[Any]) -> object:
-    coro = task.get_coro()
-    frame = getattr(coro, "cr_frame", None)
-    if getattr(coro, "__qualname__", "") != "FakeProvider._handle" or frame is None:
-        return None
-    return frame.f_locals.get("self")
 
 
 @pytest.fixture
@@ -114,12 +109,7 @@ async def make_provider() -> AsyncIterator[ProviderFactory]:
         return provider
 
     yield make
-    for provider in started:
-        await provider.stop()
-    # Let handlers still writing to a client that went away finish before the loop closes.
-    handlers = [task for task in asyncio.all_tasks() if _handler_owner(task) in started]
-    if handlers:
-        await asyncio.wait(handlers, timeout=2)
+    await stop_providers(started)
 
 
 @pytest.fixture
@@ -129,22 +119,9 @@ async def provider(make_provider: ProviderFactory) -> FakeResponsesProvider:
 
 @pytest.fixture
 async def make_model() -> AsyncIterator[ModelFactory]:
-    created: list[OpenAIChatModel] = []
-
-    def make(
-        *specs: ModelSpec,
-        primary: str = "fake",
-        timeouts: Timeouts = TIMEOUTS,
-        retry: RetryPolicy = RETRY,
-        sleep: Callable[[float], Any] | None = None,
-    ) -> OpenAIChatModel:
-        model = OpenAIChatModel(list(specs), primary, timeouts=timeouts, retry=retry, sleep=sleep)
-        created.append(model)
-        return model
-
-    yield make
-    for model in created:
-        await model.aclose()
+    maker = ModelMaker()
+    yield maker
+    await maker.aclose()
 
 
 def spec_for(provider: FakeProvider, name: str = "fake", **kwargs: Any) -> ModelSpec:
@@ -155,20 +132,6 @@ def spec_for(provider: FakeProvider, name: str = "fake", **kwargs: Any) -> Model
 @pytest.fixture
 def model(provider: FakeResponsesProvider, make_model: ModelFactory) -> OpenAIChatModel:
     return make_model(spec_for(provider))
-
-
-async def read_all(
-    stream: OpenedStream, chunks: list[dict[str, Any]] | None = None
-) -> AssembledResponse:
-    assembler = ToolCallAssembler()
-    try:
-        async for chunk in stream:
-            if chunks is not None:
-                chunks.append(chunk)
-            assembler.feed(chunk)
-    finally:
-        await stream.aclose()
-    return assembler.finish()
 
 
 async def assemble(
