@@ -16,6 +16,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from booking.domain.places import fold
 from booking.domain.wording import format_day
 from booking.offline_model.lexicon import City, place_index
 from booking.offline_model.text import Language
@@ -49,8 +50,6 @@ def city_of(value: Any) -> City | None:
         return index.by_tool_name[text]
     if text.upper() in index.airports:
         return index.airports[text.upper()]
-    from booking.domain.places import fold
-
     return index.aliases.get(fold(text))
 
 
@@ -104,8 +103,6 @@ def _same_place_text(origin: City, destination: City, language: Language) -> str
 
 
 def _suggestions(name: str, language: Language) -> list[str]:
-    from booking.domain.places import fold
-
     index = place_index()
     key = fold(name).replace(" ", "")
     found: list[str] = []

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from booking.offline_model.date_mentions import overlaps
 from booking.offline_model.text import Utterance
 
 #: VND per US dollar used for "under 50 USD" (``BOOKING_USD_VND_RATE`` overrides it).
@@ -105,8 +106,6 @@ def find_prices(
     utterance: Utterance, taken: list[tuple[int, int]], usd_rate: int = DEFAULT_USD_VND_RATE
 ) -> list[PriceMention]:
     """Every fare cap outside ``taken``, in message order; claims their characters."""
-    from booking.offline_model.date_mentions import overlaps
-
     found: list[PriceMention] = []
     plain = utterance.plain.replace("₫", "d").replace("đ", "d")
     for pattern in (_CAP, _BARE, _DOLLAR):

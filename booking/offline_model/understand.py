@@ -549,7 +549,9 @@ def analyse(
     calls: list[PlannedCall] = []
     arguments: dict[str, Any] = {}
     missing: tuple[str, ...] = ()
-    legs = _legs(utterance, flight_mentions, flight_slots, today, usd_rate) if wants_flight else []
+    # Several legs need a date each: with fewer date phrases there is nothing to cut.
+    several = wants_flight and len(flight_slots.dates) >= 2
+    legs = _legs(utterance, flight_mentions, flight_slots, today, usd_rate) if several else []
     if len(legs) >= 2:
         # "HN-SG ngày 5/3 và SG-PQ ngày 8/3": a search per leg, each with its own details.
         for leg in legs:
