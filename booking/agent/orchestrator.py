@@ -100,7 +100,7 @@ class _Prepared:
 
 
 @dataclass
-class Turn:
+class AgentTurn:
     """A running turn: iterate it for events; ``messages`` holds what it adds to the history."""
 
     orchestrator: Orchestrator
@@ -138,21 +138,21 @@ class Orchestrator:
         self.approver = approver
         self.prompt = prompt
 
-    def start(self, history: list[dict[str, Any]], user_text: str) -> Turn:
+    def start(self, history: list[dict[str, Any]], user_text: str) -> AgentTurn:
         """A turn answering ``user_text`` after ``history`` (Chat Completions messages, no system)."""
-        turn = Turn(self, list(history))
+        turn = AgentTurn(self, list(history))
         turn.messages.append({"role": "user", "content": user_text})
         turn.stored = 1
         return turn
 
-    def resume(self, history: list[dict[str, Any]], resolved: list[ResolvedApproval]) -> Turn:
+    def resume(self, history: list[dict[str, Any]], resolved: list[ResolvedApproval]) -> AgentTurn:
         """Continue a turn that paused for approval: act on the decisions, then carry on.
 
         ``history`` ends with the assistant message holding the paused calls (and the results of
         its other calls); the decided calls' results are added first."""
-        return Turn(self, list(history), resolved=list(resolved))
+        return AgentTurn(self, list(history), resolved=list(resolved))
 
-    async def _run(self, turn: Turn) -> AsyncIterator[TurnEvent]:
+    async def _run(self, turn: AgentTurn) -> AsyncIterator[TurnEvent]:
         tools = self.registry.schemas()
         known_names = frozenset(self.registry.names())
         tool_errors = 0
@@ -323,7 +323,7 @@ class Orchestrator:
             f"apr_{uuid.uuid4().hex}", call_id, tool.name, item.arguments, summary, text
         )
 
-    async def _act_on_decisions(self, turn: Turn) -> AsyncIterator[TurnEvent]:
+    async def _act_on_decisions(self, turn: AgentTurn) -> AsyncIterator[TurnEvent]:
         """Run the approved calls with exactly their approved arguments; deny the others."""
         results: dict[str, str] = {}
         runnable: list[_Prepared] = []
@@ -397,7 +397,7 @@ class Orchestrator:
         return ToolResult(call_id, tool.name, output, elapsed())
 
     def _usage(
-        self, stream: OpenedStream, usage: dict[str, Any] | None, step: int, turn: Turn
+        self, stream: OpenedStream, usage: dict[str, Any] | None, step: int, turn: AgentTurn
     ) -> Usage:
         prompt = int((usage or {}).get("prompt_tokens") or 0)
         completion = int((usage or {}).get("completion_tokens") or 0)
@@ -415,7 +415,7 @@ class Orchestrator:
 
     @staticmethod
     def _failed(
-        turn: Turn, code: str, message: str, retryable: bool, text: list[str]
+        turn: AgentTurn, code: str, message: str, retryable: bool, text: list[str]
     ) -> TurnFailed:
         return TurnFailed(code, message, retryable, turn.usage, partial_text="".join(text))
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking.agent.orchestrator import ResolvedApproval
 from booking.db.booking_repository import ApprovalRepository
 from booking.db.conversation_repository import TurnRepository
-from booking.db.models import Approval, Turn
+from booking.db.models import Approval, TurnRow
 from booking.errors import (
     ApprovalDecided,
     ApprovalExpired,
@@ -119,7 +119,7 @@ class ReplyStillRunning(Conflict):
 
 
 async def _still_running(session: AsyncSession, turn_id: str) -> bool:
-    turn = await session.get(Turn, turn_id)
+    turn = await session.get(TurnRow, turn_id)
     return turn is not None and turn.status == "running"
 
 

@@ -37,7 +37,7 @@ from booking.agent.events import (
     Usage,
 )
 from booking.agent.history import close_open_tool_calls, unanswered_calls
-from booking.agent.orchestrator import Orchestrator, ResolvedApproval, Turn as AgentTurn
+from booking.agent.orchestrator import AgentTurn, Orchestrator, ResolvedApproval
 from booking.api import logs
 from booking.api.approvals import arguments_hash
 from booking.api.metrics import Metrics
@@ -54,7 +54,7 @@ from booking.db.conversation_repository import (
     last_seqs,
     start_turn,
 )
-from booking.db.models import Turn
+from booking.db.models import TurnRow
 from booking.errors import BookingError, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -477,7 +477,7 @@ class TurnManager:
 
     # Reading -----------------------------------------------------------------------------
 
-    async def running_turn(self, tenant: str, conversation_id: str) -> Turn | None:
+    async def running_turn(self, tenant: str, conversation_id: str) -> TurnRow | None:
         async with self._sessionmaker() as session:
             if await ConversationRepository(session).get(tenant, conversation_id) is None:
                 raise NotFound(

@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.db.models import ApiKey, Conversation, Message, Turn, TurnEventRow
+from booking.db.models import ApiKey, Conversation, Message, TurnEventRow, TurnRow
 
 
 class ApiKeyRepository:
@@ -95,12 +95,14 @@ class TurnRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def running(self, conversation_id: str) -> Turn | None:
-        stmt = select(Turn).where(Turn.conversation_id == conversation_id, Turn.status == "running")
+    async def running(self, conversation_id: str) -> TurnRow | None:
+        stmt = select(TurnRow).where(
+            TurnRow.conversation_id == conversation_id, TurnRow.status == "running"
+        )
         return await self.session.scalar(stmt)
 
-    async def get(self, turn_id: str) -> Turn | None:
-        return await self.session.get(Turn, turn_id)
+    async def get(self, turn_id: str) -> TurnRow | None:
+        return await self.session.get(TurnRow, turn_id)
 
     async def renew_leases(self, owner: str, lease: timedelta, turn_ids: Sequence[str]) -> None:
         """Renew the leases of the turns this process still runs (only those: a turn it failed
@@ -108,26 +110,26 @@ class TurnRepository:
         if not turn_ids:
             return
         stmt = (
-            update(Turn)
-            .where(Turn.owner == owner, Turn.status == "running", Turn.id.in_(turn_ids))
+            update(TurnRow)
+            .where(TurnRow.owner == owner, TurnRow.status == "running", TurnRow.id.in_(turn_ids))
             .values(lease_until=func.now() + lease)
         )
         await self.session.execute(stmt)
 
-    async def claim_expired(self, limit: int = 100) -> Sequence[Turn]:
+    async def claim_expired(self, limit: int = 100) -> Sequence[TurnRow]:
         """Running turns whose owner stopped renewing: mark them interrupted, return them."""
         expired = (
-            select(Turn.id)
-            .where(Turn.status == "running", Turn.lease_until < func.now())
+            select(TurnRow.id)
+            .where(TurnRow.status == "running", TurnRow.lease_until < func.now())
             .limit(limit)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
         stmt = (
-            update(Turn)
-            .where(Turn.id.in_(expired))
+            update(TurnRow)
+            .where(TurnRow.id.in_(expired))
             .values(status="interrupted", error_code="turn_interrupted", finished_at=func.now())
-            .returning(Turn)
+            .returning(TurnRow)
         )
         return (await self.session.scalars(stmt)).all()
 
@@ -173,8 +175,8 @@ class TurnEventRepository:
     async def for_message(self, conversation_id: str, message_id: str) -> Sequence[TurnEventRow]:
         """Every part of one assistant message, across the turns that wrote it (a reply that
         paused for approval continues in another turn)."""
-        turns = select(Turn.id).where(
-            Turn.conversation_id == conversation_id, Turn.message_id == message_id
+        turns = select(TurnRow.id).where(
+            TurnRow.conversation_id == conversation_id, TurnRow.message_id == message_id
         )
         stmt = (
             select(TurnEventRow)

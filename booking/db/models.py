@@ -261,7 +261,7 @@ class Conversation(Base):
 TURN_STATUSES = ("running", "done", "failed", "cancelled", "interrupted", "awaiting_approval")
 
 
-class Turn(Base):
+class TurnRow(Base):
     """One user message and the assistant's answer to it, run by a server process."""
 
     __tablename__ = "turns"

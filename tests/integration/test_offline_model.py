@@ -25,7 +25,7 @@ from booking.agent.events import (
 from booking.agent.factory import build_orchestrator
 from booking.agent.models.openai_chat import OpenAIChatModel
 from booking.agent.models.select import OFFLINE_NAME, build_model_client
-from booking.agent.orchestrator import Orchestrator, Turn
+from booking.agent.orchestrator import AgentTurn, Orchestrator
 from booking.domain.dates import FixedClock
 from booking.domain.places import Gazetteer
 from booking.offline_model.transport import (
@@ -61,7 +61,7 @@ def orchestrator(
 
 async def run(
     orchestrator: Orchestrator, text: str, history: list[dict[str, Any]] | None = None
-) -> tuple[Turn, list[TurnEvent], str]:
+) -> tuple[AgentTurn, list[TurnEvent], str]:
     turn = orchestrator.start(history or [], text)
     events: list[TurnEvent] = [e async for e in turn]
     answer = "".join(e.text for e in events if isinstance(e, TextDelta))

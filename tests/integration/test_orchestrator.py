@@ -29,7 +29,7 @@ from booking.agent.events import (
     TurnFailed,
 )
 from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel, RetryPolicy, Timeouts
-from booking.agent.orchestrator import ApprovalDecision, Orchestrator, Turn
+from booking.agent.orchestrator import AgentTurn, ApprovalDecision, Orchestrator
 from booking.agent.tools import ToolRegistry
 from booking.domain.dates import FixedClock
 from booking.domain.places import Gazetteer
@@ -108,7 +108,7 @@ def ctx(engine: AsyncEngine, gazetteer: Gazetteer) -> ToolContext:
 
 async def collect(
     orchestrator: Orchestrator, text: str, history: list[dict[str, Any]] | None = None
-) -> tuple[Turn, list[TurnEvent]]:
+) -> tuple[AgentTurn, list[TurnEvent]]:
     turn = orchestrator.start(history or [], text)
     events: list[TurnEvent] = [event async for event in turn]
     return turn, events
