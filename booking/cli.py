@@ -463,7 +463,7 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
-    from booking.api.auth import create_key
+    from booking.domain.api_keys import create_key
     from booking.db.engine import make_async_engine, make_sessionmaker
 
     settings = Settings()
@@ -507,7 +507,7 @@ def serve(
     """Serve the HTTP API (uvicorn, app factory booking.api.app:create_app)."""
     import uvicorn
 
-    from booking.api.logs import configure_logging
+    from booking.logs import configure_logging
     from booking.db import migrate
 
     settings = Settings()

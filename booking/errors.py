@@ -12,10 +12,11 @@ The tree::
     │   ├── InvalidPassengers         422 invalid_passengers
     │   ├── InvalidContact            422 invalid_contact
     │   ├── InvalidReference          422 invalid_reference
-    │   └── IdempotencyKeyReused      422 idempotency_key_reused
+    │   ├── IdempotencyKeyReused      422 idempotency_key_reused
     │   ├── UnknownCabin              422 unknown_cabin
     │   ├── UnknownAirline            422 unknown_airline
-    │   └── InvalidSort               422 invalid_sort
+    │   ├── InvalidSort               422 invalid_sort
+    │   └── MessageTooLong            422 message_too_long
     ├── PlaceError                    422 place_error
     │   ├── UnknownPlace              422 unknown_place
     │   └── AmbiguousPlace            422 ambiguous_place
@@ -32,10 +33,16 @@ The tree::
     │   ├── BookingNotCancellable     409 booking_not_cancellable
     │   ├── ApprovalExpired           409 approval_expired
     │   ├── ApprovalDecided           409 approval_decided
-    │   └── ApprovalMismatch          409 approval_mismatch
+    │   ├── ApprovalMismatch          409 approval_mismatch
+    │   ├── ConversationExists        409 conversation_exists
+    │   └── TurnRunning               409 turn_running
+    ├── Unauthorized                  401 unauthorized
+    ├── RateLimited                   429 rate_limited
     ├── IdempotencyKeyRequired        428 idempotency_key_required
     └── ServiceUnavailable            503 service_unavailable
-        └── DatabaseUnavailable       503 database_unavailable
+        ├── DatabaseUnavailable       503 database_unavailable
+        ├── ServerBusy                503 server_busy
+        └── ShuttingDown              503 shutting_down
 
 Messages are written for the traveller and the model alike: they say what was wrong and what to do.
 """
@@ -103,6 +110,10 @@ class InvalidReference(ValidationFailed):
 
 class IdempotencyKeyReused(ValidationFailed):
     code = "idempotency_key_reused"
+
+
+class MessageTooLong(ValidationFailed):
+    code = "message_too_long"
 
 
 class UnknownCabin(ValidationFailed):
@@ -188,6 +199,26 @@ class ApprovalMismatch(Conflict):
     code = "approval_mismatch"
 
 
+class ConversationExists(Conflict):
+    code = "conversation_exists"
+
+
+class TurnRunning(Conflict):
+    """A reply is still being written (or stored) in the conversation."""
+
+    code = "turn_running"
+
+
+class Unauthorized(BookingError):
+    code = "unauthorized"
+    status = 401
+
+
+class RateLimited(BookingError):
+    code = "rate_limited"
+    status = 429
+
+
 class IdempotencyKeyRequired(BookingError):
     code = "idempotency_key_required"
     status = 428
@@ -200,3 +231,13 @@ class ServiceUnavailable(BookingError):
 
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database_unavailable"
+
+
+class ServerBusy(ServiceUnavailable):
+    """Every turn slot of this process is taken."""
+
+    code = "server_busy"
+
+
+class ShuttingDown(ServiceUnavailable):
+    code = "shutting_down"

@@ -23,24 +23,23 @@ from sse_starlette.sse import AppStatus
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from booking import __version__
+from booking import __version__, logs
 from booking.agent.catalog import default_registry
 from booking.agent.factory import build_orchestrator
 from booking.agent.models.select import build_model_client
 from booking.agent.tools import ToolRegistry
-from booking.api import logs, openapi, problems
+from booking.api import openapi, problems
 from booking.api.auth import RateLimiter
-from booking.api.metrics import Metrics
 from booking.api.problems import problem
 from booking.api.routes import bookings, chat, conversations, domain, health
 from booking.api.state import AppState
-from booking.api.turns import TurnManager
 from booking.db.embedded import database_url
 from booking.db.engine import libpq_url, make_async_engine, make_sessionmaker
 from booking.domain import bookings as bookings_domain
 from booking.domain.dates import Clock, clock_from
 from booking.domain.directory import load_gazetteer
 from booking.settings import Settings, environment
+from booking.turns import Metrics, TurnManager
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"

@@ -1,59 +1,23 @@
-"""Bearer API keys. Keys are random 256-bit secrets, so a plain SHA-256 of the key is stored
-(a slow password hash buys nothing against a key nobody can guess) and compared in the database."""
+"""Who is calling: a bearer API key (see :mod:`booking.domain.api_keys`), and a rate limit per key."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.db.conversation_repository import ApiKeyRepository
-from booking.db.models import ApiKey
-from booking.errors import BookingError
+from booking.domain.api_keys import key_holder
+from booking.errors import RateLimited, Unauthorized
 
-KEY_PREFIX = "bk_"
 DEV_TENANT = "dev"
-
-
-class Unauthorized(BookingError):
-    code = "unauthorized"
-    status = 401
-
-
-class RateLimited(BookingError):
-    code = "rate_limited"
-    status = 429
 
 
 @dataclass(frozen=True, slots=True)
 class Client:
     tenant: str
     key_id: str | None
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-async def create_key(
-    session: AsyncSession, name: str, tenant: str | None = None
-) -> tuple[ApiKey, str]:
-    """Store a new key; return the row and the key itself (shown once, never stored)."""
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(
-        id=uuid.uuid4().hex,
-        tenant=tenant or name,
-        name=name,
-        key_hash=hash_key(key),
-        prefix=key[:10],
-    )
-    await ApiKeyRepository(session).add(row)
-    return row, key
 
 
 async def authenticate(
@@ -66,10 +30,10 @@ async def authenticate(
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
     async with sessionmaker() as session:
-        row = await ApiKeyRepository(session).by_hash(hash_key(token.strip()))
-    if row is None:
+        holder = await key_holder(session, token.strip())
+    if holder is None:
         raise Unauthorized("Unknown or revoked API key.")
-    return Client(row.tenant, row.id)
+    return Client(holder.tenant, holder.key_id)
 
 
 @dataclass

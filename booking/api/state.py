@@ -8,11 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.agent.models.openai_chat import OpenAIChatModel
 from booking.api.auth import RateLimiter
-from booking.api.metrics import Metrics
-from booking.api.turns import TurnManager
 from booking.domain.dates import Clock
 from booking.domain.places import Gazetteer
 from booking.settings import Settings
+from booking.turns import Metrics, TurnManager
 
 
 @dataclass

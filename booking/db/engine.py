@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,3 +34,11 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def libpq_url(url: str) -> str:
     """The SQLAlchemy URL as plain libpq/psycopg takes it (no ``+psycopg`` driver suffix)."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextlib.asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A pooled connection's psycopg connection, for the hot paths that skip the ORM."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        yield raw.driver_connection  # type: ignore[misc]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import pytest
 
 from booking.agent.tools import ToolRegistry
-from booking.api.auth import create_key
+from booking.domain.api_keys import create_key
 from booking.db.engine import make_async_engine, make_sessionmaker
 from booking.settings import Settings
 from tests.conftest import TEST_NOW

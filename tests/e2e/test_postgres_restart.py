@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
-from booking.api.auth import create_key
+from booking.domain.api_keys import create_key
 from booking.db.embedded import crash_embedded, embedded_url
 from booking.db.engine import make_async_engine, make_sessionmaker
 from booking.settings import Settings

@@ -28,7 +28,7 @@ from schemathesis.python import asgi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from booking.api.app import create_app
-from booking.api.auth import create_key
+from booking.domain.api_keys import create_key
 from booking.db import migrate
 from booking.db.engine import make_async_engine, make_sessionmaker
 from booking.settings import Settings

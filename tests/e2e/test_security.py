@@ -33,7 +33,7 @@ import pytest
 from fastapi import FastAPI
 from psycopg import sql
 
-from booking.api.auth import KEY_PREFIX, hash_key
+from booking.domain.api_keys import KEY_PREFIX, hash_key
 from booking.db.engine import libpq_url
 from booking.domain.bookings import REFERENCE_ALPHABET
 from tests.e2e.conftest import MakeKey, SpawnServer, StartServer

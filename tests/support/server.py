@@ -2,7 +2,7 @@
 
 :func:`start_server` runs uvicorn in a daemon thread on a free 127.0.0.1 port, with the app's
 lifespan (engine, turn manager, LISTEN connection), so several servers can share one database in
-one test process and each has its own :class:`~booking.api.turns.TurnManager`, as separate
+one test process and each has its own :class:`~booking.turns.TurnManager`, as separate
 processes would. :class:`BackgroundLoop` runs helpers that need an event loop (the fake provider,
 API key creation) in another thread, so tests stay synchronous and a blocking HTTP read never
 starves them. :func:`read_sse` parses a response body into records that keep ids and comments
@@ -33,7 +33,7 @@ from fastapi import FastAPI
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
 from booking.api.app import create_app
-from booking.api.turns import TurnManager
+from booking.turns import TurnManager
 from booking.settings import Settings
 from tests.support.fake_provider import sse
 

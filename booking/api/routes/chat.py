@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse
 
-from booking.api.approvals import Decision, record_decisions
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
 from booking.api.schemas import CONVERSATION_ID, ChatRequest
-from booking.api.streaming import stream_response
-from booking.errors import NotFound, ValidationFailed
+from booking.api.sse import stream_response
+from booking.errors import MessageTooLong, NotFound, ValidationFailed
+from booking.turns import Decision, record_decisions
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"], responses=problem_responses(401, 429))
 
@@ -38,10 +38,6 @@ STREAM: dict[int | str, dict[str, Any]] = {
         },
     }
 }
-
-
-class MessageTooLong(ValidationFailed):
-    code = "message_too_long"
 
 
 def user_text(body: ChatRequest, limit: int) -> tuple[str, str | None]:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import re
-import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from booking.api.approvals import Decision, record_decisions
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
-from booking.api.routes.chat import STREAM, MessageTooLong
+from booking.api.routes.chat import STREAM
 from booking.api.schemas import (
     CONVERSATION_ID,
     ApprovalDecisionIn,
@@ -29,17 +24,11 @@ from booking.api.schemas import (
     StopResult,
     TurnResult,
 )
+from booking.api.sse import stream_response
 from booking.api.state import AppState
-from booking.api.streaming import stream_response
-from booking.api.transcript import fold_parts, user_message
-from booking.api.turns import ConversationExists, LiveTurn
-from booking.db.conversation_repository import (
-    ConversationRepository,
-    TurnEventRepository,
-    TurnRepository,
-)
-from booking.db.models import Conversation
-from booking.errors import ApprovalNotFound, NotFound, ValidationFailed
+from booking.domain import conversations
+from booking.errors import ApprovalNotFound, MessageTooLong
+from booking.turns import Decision, LiveTurn, record_decisions, transcript
 
 router = APIRouter(
     prefix="/v1/conversations", tags=["conversations"], responses=problem_responses(401, 429)
@@ -80,19 +69,8 @@ Accept = Annotated[str, Header(include_in_schema=False)]
 MAX_CURSOR = 2**53 - 1
 
 
-def _read(c: Conversation, last_event_id: int | None = None) -> ConversationRead:
-    """``last_event_id`` is the newest stored part (the row's cursor moves only as turns end)."""
-    return ConversationRead(
-        id=c.id,
-        title=c.title,
-        created_at=c.created_at,
-        updated_at=c.updated_at,
-        last_event_id=max(c.last_seq, last_event_id or 0),
-    )
-
-
-def _not_found(conversation_id: str) -> NotFound:
-    return NotFound(f"No conversation {conversation_id}.", conversation_id=conversation_id)
+def _not_found(conversation_id: str) -> Exception:
+    return conversations.not_found(conversation_id)
 
 
 @router.post("", status_code=201, responses=problem_responses(409, 413, 422))
@@ -100,17 +78,9 @@ async def create_conversation(
     body: ConversationCreate, client: CurrentClient, state: StateDep
 ) -> ConversationRead:
     """Create a conversation (the id is generated unless given)."""
-    conversation_id = body.id or uuid.uuid4().hex
     async with state.sessionmaker() as session, session.begin():
-        repo = ConversationRepository(session)
-        if await repo.exists_anywhere(conversation_id):
-            raise ConversationExists(
-                f"Conversation {conversation_id} already exists.", conversation_id=conversation_id
-            )
-        conversation = Conversation(id=conversation_id, tenant=client.tenant, title=body.title)
-        await repo.add(conversation)
-        await session.refresh(conversation)
-    return _read(conversation)
+        created = await conversations.create(session, client.tenant, body.id, body.title)
+    return ConversationRead.model_validate(created, from_attributes=True)
 
 
 @router.get("", responses=problem_responses(422))
@@ -121,13 +91,9 @@ async def list_conversations(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ConversationPage:
     """List conversations, most recently active first."""
-    before = _decode_cursor(cursor) if cursor else None
     async with state.sessionmaker() as session:
-        rows = await ConversationRepository(session).page(client.tenant, limit + 1, before)
-        stored = await TurnEventRepository(session).last_seqs([c.id for c in rows[:limit]])
-    items = [_read(c, stored.get(c.id)) for c in rows[:limit]]
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return ConversationPage(items=items, next_cursor=next_cursor)
+        page = await conversations.page(session, client.tenant, limit, cursor)
+    return ConversationPage.model_validate(page, from_attributes=True)
 
 
 @router.get("/{conversation_id}", responses=problem_responses(404, 422))
@@ -136,35 +102,11 @@ async def get_conversation(
 ) -> ConversationDetail:
     """The conversation and its transcript as UI messages, to hydrate a chat window."""
     async with state.sessionmaker() as session:
-        conversation = await ConversationRepository(session).get(client.tenant, conversation_id)
-        if conversation is None:
-            raise _not_found(conversation_id)
-        messages = await ConversationRepository(session).messages(conversation_id)
-        events = await TurnEventRepository(session).for_conversation(conversation_id)
-        running = await TurnRepository(session).running(conversation_id)
-    # A reply that paused for approval continues in another turn as the same message: group the
-    # parts by the message id each turn's `start` names.
-    message_of: dict[str, str] = {}
-    by_message: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        message_id = message_of.setdefault(
-            event.turn_id, str(event.part.get("messageId") or event.turn_id)
-        )
-        by_message.setdefault(message_id, []).append(event.part)
-    transcript = []
-    for m in messages:
-        if m.role == "user":
-            transcript.append(
-                user_message(
-                    m.ui_message_id, str(m.payload.get("content", "")), f"user-{m.position}"
-                )
-            )
-            if message_of.get(m.turn_id) in by_message:
-                transcript.append(fold_parts(by_message.pop(message_of[m.turn_id])))
+        record = await conversations.record(session, client.tenant, conversation_id)
     return ConversationDetail(
-        **_read(conversation, events[-1].seq if events else None).model_dump(),
-        running_turn_id=running.id if running else None,
-        messages=transcript,
+        **ConversationRead.model_validate(record.conversation, from_attributes=True).model_dump(),
+        running_turn_id=record.running_turn_id,
+        messages=transcript(record),
     )
 
 
@@ -175,9 +117,7 @@ async def delete_conversation(
     """Delete a conversation and everything in it (a running reply is stopped first)."""
     await state.turns.stop(client.tenant, conversation_id)
     async with state.sessionmaker() as session, session.begin():
-        if await ConversationRepository(session).get(client.tenant, conversation_id) is None:
-            raise _not_found(conversation_id)
-        await ConversationRepository(session).delete(conversation_id)
+        await conversations.delete(session, client.tenant, conversation_id)
     return Response(status_code=204)
 
 
@@ -245,18 +185,8 @@ async def _reply(
     wants_json = "application/json" in accept and "text/event-stream" not in accept
     if not wants_json:
         return stream_response(state, request, live.conversation_id, live.first_seq - 1)
-    assert live.task is not None
-    # Shielded: a client that goes away must not cancel the turn (only stop does).
-    await asyncio.shield(live.task)
-    async with state.sessionmaker() as session:
-        turn = await TurnRepository(session).get(live.turn_id)
-        rows = await TurnEventRepository(session).for_message(live.conversation_id, live.message_id)
-    return TurnResult(
-        turn_id=live.turn_id,
-        status=turn.status if turn else "done",
-        message=fold_parts(row.part for row in rows),
-        last_event_id=live.parts[-1][0] if live.parts else live.first_seq - 1,
-    )
+    reply = await state.turns.reply(live)
+    return TurnResult.model_validate(reply, from_attributes=True)
 
 
 @router.get(
@@ -277,8 +207,7 @@ async def events(
     if cursor is None and last_event_id:  # An empty one is no cursor, as for EventSource.
         cursor = int(last_event_id)
     async with state.sessionmaker() as session:
-        if await ConversationRepository(session).get(client.tenant, conversation_id) is None:
-            raise _not_found(conversation_id)
+        await conversations.require(session, client.tenant, conversation_id)
     return stream_response(state, request, conversation_id, cursor or 0)
 
 
@@ -288,20 +217,3 @@ async def stop(
 ) -> StopResult:
     """Stop the running reply: its partial answer is kept and its stream ends with `abort`. Idempotent."""
     return StopResult(stopped_turn_id=await state.turns.stop(client.tenant, conversation_id))
-
-
-def _encode_cursor(c: Conversation) -> str:
-    return base64.urlsafe_b64encode(f"{c.updated_at.isoformat()}|{c.id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        stamp, _, conversation_id = (
-            base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        )
-        when = datetime.fromisoformat(stamp)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("Invalid cursor.", cursor=cursor) from None
-    if not conversation_id or when.tzinfo is None:
-        raise ValidationFailed("Invalid cursor.", cursor=cursor)
-    return when, conversation_id

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from booking.api.sse import Part
+from booking.domain.conversations import ConversationRecord
+from booking.turns.ui_stream import Part
 
 
 def fold_parts(parts: Iterable[Part]) -> dict[str, Any]:
@@ -82,3 +83,28 @@ def user_message(ui_message_id: str | None, text: str, fallback_id: str) -> dict
         "role": "user",
         "parts": [{"type": "text", "text": text}],
     }
+
+
+def transcript(record: ConversationRecord) -> list[dict[str, Any]]:
+    """The conversation as UI messages: each user message, then the answer to it.
+
+    A reply that paused for approval continues in another turn as the same message: the parts
+    are grouped by the message id each turn's ``start`` names."""
+    message_of: dict[str, str] = {}
+    by_message: dict[str, list[Part]] = {}
+    for stored in record.parts:
+        message_id = message_of.setdefault(
+            stored.turn_id, str(stored.part.get("messageId") or stored.turn_id)
+        )
+        by_message.setdefault(message_id, []).append(stored.part)
+    messages = []
+    for m in record.messages:
+        if m.role != "user":
+            continue
+        messages.append(
+            user_message(m.ui_message_id, str(m.payload.get("content", "")), f"user-{m.position}")
+        )
+        answer = message_of.get(m.turn_id or "")
+        if answer in by_message:
+            messages.append(fold_parts(by_message.pop(answer)))
+    return messages

@@ -22,14 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.agent.orchestrator import ResolvedApproval
 from booking.db.booking_repository import ApprovalRepository
-from booking.db.conversation_repository import TurnRepository
 from booking.db.models import Approval, TurnRow
+from booking.db.turn_repository import TurnRepository
 from booking.errors import (
     ApprovalDecided,
     ApprovalExpired,
     ApprovalMismatch,
     ApprovalNotFound,
-    Conflict,
+    TurnRunning,
     ValidationFailed,
 )
 
@@ -84,7 +84,7 @@ async def record_decisions(
             assert approval is not None
             status = "approved" if decision.approved else "denied"
             if approval.turn_id not in turn_ids and await _still_running(session, approval.turn_id):
-                raise ReplyStillRunning(
+                raise TurnRunning(
                     "The reply that asked is still being stored; retry in a moment.",
                     running_turn_id=approval.turn_id,
                 )
@@ -112,10 +112,6 @@ async def record_decisions(
             if a.status in ("approved", "denied")
         ]
         return Decided(conversation_id, every[0].message_id, resolved, pending)
-
-
-class ReplyStillRunning(Conflict):
-    code = "turn_running"
 
 
 async def _still_running(session: AsyncSession, turn_id: str) -> bool:

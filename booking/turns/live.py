@@ -1,0 +1,110 @@
+"""A turn running in this process: its parts in memory, released to followers once stored."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from booking.turns.ui_stream import Part, encode_part
+
+if TYPE_CHECKING:
+    from booking.turns.writer import EventWriter
+
+Followed = tuple[int, Part, str]
+"""A part as followers get it: (cursor, part, its compact JSON)."""
+
+
+class Draining(Exception):
+    """The server is shutting down: followers end now and their clients resume elsewhere.
+
+    Not an error anyone sees (no ``BookingError``): the SSE layer answers it with a farewell
+    part telling the client to resume on another process."""
+
+
+@dataclass
+class LiveTurn:
+    """A turn running in this process: its parts so far, and a way to wait for more.
+
+    Followers see a part only once it is stored: a client never holds an id the database does
+    not, so a resume after a crash continues exactly where the client stopped.
+    """
+
+    turn_id: str
+    conversation_id: str
+    message_id: str
+    first_seq: int
+    tenant: str = ""
+    parts: list[tuple[int, Part]] = field(default_factory=list)
+    encoded: list[str] = field(default_factory=list)
+    """Each part's compact JSON, made once for the database and every follower."""
+    done: bool = False
+    task: asyncio.Task[None] | None = None
+    persisted: int = 0
+    """How many of ``parts`` are in the database."""
+    shutdown: bool = False
+    closing: bool = False
+    """The turn has ended and is being stored; cancelling it now would leave it "running"."""
+    writer: EventWriter | None = None
+    draining: bool = False
+    """The server is shutting down: followers stop (the turn itself runs on in its grace)."""
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _flushed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def last_seq(self) -> int:
+        """The cursor of the newest part (the one before the first when there is none)."""
+        return self.parts[-1][0] if self.parts else self.first_seq - 1
+
+    def append(self, seq: int, part: Part) -> None:
+        self.parts.append((seq, part))
+        self.encoded.append(encode_part(part))
+        if self.writer is not None:
+            self.writer.mark(self)
+
+    def stored(self, upto: int) -> None:
+        """The writer stored ``parts[:upto]``: release them to followers."""
+        self.persisted = max(self.persisted, upto)
+        self._flushed.set()
+        self._wake()
+
+    async def flushed(self) -> None:
+        """Wait until every part appended so far is in the database."""
+        target = len(self.parts)
+        while self.persisted < target:
+            self._flushed.clear()
+            if self.writer is not None:
+                self.writer.mark(self)
+            await self._flushed.wait()
+
+    def finish(self) -> None:
+        self.done = True
+        self._wake()
+
+    def drain(self) -> None:
+        self.draining = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def follow(self, after: int) -> AsyncIterator[list[Followed]]:
+        """Stored parts after ``after``, in batches (whatever one group commit released)."""
+        index = bisect.bisect_right(self.parts, after, key=lambda item: item[0])
+        while True:
+            upto = self.persisted
+            if index < upto:
+                yield [
+                    (self.parts[i][0], self.parts[i][1], self.encoded[i])
+                    for i in range(index, upto)
+                ]
+                index = upto
+                continue
+            if self.done and index >= len(self.parts):
+                return
+            if self.draining:
+                raise Draining
+            await self._changed.wait()
