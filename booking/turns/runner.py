@@ -4,6 +4,7 @@ the turn is closed (status, usage, the messages it produced) before its stream e
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from booking.agent.events import (
     ToolResult,
     TurnDone,
     TurnFailed,
+    TurnUsage,
     Usage,
 )
 from booking.agent.history import close_open_tool_calls
@@ -219,12 +221,6 @@ class TurnRunner:
             log.warning("turn %s was closed by another process before it finished", live.turn_id)
 
 
-def _usage_json(usage: Any) -> dict[str, Any]:
-    return {
-        "model_calls": usage.model_calls,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cost_usd": usage.cost_usd,
-        "ttft_ms": usage.ttft_ms,
-        "models": usage.models,
-    }
+def _usage_json(usage: TurnUsage) -> dict[str, Any]:
+    """The turn's usage as stored on its row (every field of :class:`TurnUsage`)."""
+    return dataclasses.asdict(usage)
