@@ -29,6 +29,9 @@ from booking.errors import ConversationExists, NotFound, ValidationFailed
 
 #: A conversation created by its first message is titled with the message's first characters.
 TITLE_CHARS = 80
+#: A new message while a reply waits for approval supersedes that approval: the paused tool
+#: calls are answered with this (so the model's history stays valid) and can never run.
+SUPERSEDED = "The traveller sent a new message instead of answering the approval request."
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,9 +55,6 @@ class FinishedReply:
     last_event_id: int
 
 
-SUPERSEDED = "The traveller sent a new message instead of answering the approval request."
-
-
 class TurnManager:
     def __init__(
         self,
@@ -202,7 +199,7 @@ class TurnManager:
                     user_message=user_message,
                     lease_s=self.leases.lease.total_seconds(),
                     first_part=encode_part(start_part),
-                    answer_open_calls=lambda h: unanswered_calls(h, SUPERSEDED),
+                    answer_open_calls=lambda h: unanswered_calls(h, conversations.SUPERSEDED),
                 )
         except ConversationMissing:
             raise conversations.not_found(conversation_id) from None
