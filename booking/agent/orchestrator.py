@@ -19,18 +19,16 @@ The loop, bounded by ``max_model_calls``::
 A model failure before any output fails the turn with a typed, retryable-or-not error; a failure
 after output has started keeps the partial answer (marked incomplete) and never replays blindly.
 The orchestrator knows nothing of HTTP; cancelling the task that iterates it closes the upstream
-stream and cancels running tools.
+stream and cancels running tools. How each call is checked, put up for approval and run is
+:mod:`booking.agent.tool_calls`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -55,7 +53,6 @@ from booking.agent.events import (
     ToolInputAvailable,
     ToolInputDelta,
     ToolInputError,
-    ToolResult,
     TurnDone,
     TurnEvent,
     TurnFailed,
@@ -65,10 +62,16 @@ from booking.agent.events import (
 from booking.agent.models.base import ModelClient, ModelError, OpenedStream
 from booking.agent.prompts import system_prompt
 from booking.agent.steps import FinalAnswer, decide
-from booking.agent.tools import InvalidToolArguments, Tool, ToolRegistry
-from booking.errors import BookingError
-
-log = logging.getLogger(__name__)
+from booking.agent.tool_calls import (
+    PreparedCall,
+    approval_request,
+    as_content,
+    assistant_message,
+    denied,
+    prepare,
+    run_tools,
+)
+from booking.agent.tools import ToolRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +92,6 @@ class ResolvedApproval:
 
 
 Approver = Callable[[ApprovalRequested], Awaitable[ApprovalDecision]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    call: AssembledCall
-    tool: Tool | None
-    arguments: dict[str, Any] | None
-    error: dict[str, Any] | None
 
 
 @dataclass
@@ -210,13 +205,13 @@ class Orchestrator:
                     yield TurnDone("stop", turn.usage)
                 return
 
-            turn.messages.append(_assistant_message(decision.text, decision.calls))
-            prepared = [self._prepare(call) for call in decision.calls]
+            turn.messages.append(assistant_message(decision.text, decision.calls))
+            prepared = [prepare(self.registry, call) for call in decision.calls]
             results: dict[str, str] = {}
             for item in prepared:
                 if item.error is not None:
                     tool_errors += 1
-                    results[item.call.call_id] = _as_content({"error": item.error})
+                    results[item.call.call_id] = as_content({"error": item.error})
                     yield ToolInputError(
                         item.call.call_id, item.call.name, item.call.arguments, item.error
                     )
@@ -229,9 +224,9 @@ class Orchestrator:
                     continue
                 if item.tool.requires_approval:
                     assert item.arguments is not None
-                    asked = await self._ask(item)
+                    asked = await approval_request(self.ctx, item)
                     if isinstance(asked, ToolError):
-                        results[item.call.call_id] = _as_content({"error": asked.error})
+                        results[item.call.call_id] = as_content({"error": asked.error})
                         yield asked
                         continue
                     yield asked
@@ -241,15 +236,13 @@ class Orchestrator:
                         continue
                     decision_ = await self.approver(asked)
                     if not decision_.approved:
-                        results[item.call.call_id] = _as_content(
-                            {"error": _denied(decision_.reason)}
-                        )
+                        results[item.call.call_id] = as_content({"error": denied(decision_.reason)})
                         yield ToolError(
-                            item.call.call_id, item.tool.name, _denied(decision_.reason), 0.0
+                            item.call.call_id, item.tool.name, denied(decision_.reason), 0.0
                         )
                         continue
                 runnable.append(item)
-            async for event in self._run_tools(runnable, results):
+            async for event in run_tools(self.ctx, runnable, results):
                 yield event
             turn.messages += [
                 {"role": "tool", "tool_call_id": call.call_id, "content": results[call.call_id]}
@@ -278,123 +271,32 @@ class Orchestrator:
         turn.messages.append({"role": "assistant", "content": "".join(streamed_text) + note})
         yield TurnDone("max_model_calls", turn.usage, incomplete=True)
 
-    def _prepare(self, call: AssembledCall) -> _Prepared:
-        tool = self.registry.get(call.name)
-        if tool is None:
-            error = {
-                "code": "unknown_tool",
-                "message": f"There is no tool named '{call.name}'. Available: {', '.join(self.registry.names())}.",
-            }
-            return _Prepared(call, None, None, error)
-        arguments, problem = call.parse()
-        if arguments is None:
-            error = {
-                "code": "invalid_arguments",
-                "message": f"{call.name}: {problem}. Send a JSON object.",
-            }
-            return _Prepared(call, tool, None, error)
-        try:
-            return _Prepared(call, tool, tool.validate(arguments), None)
-        except InvalidToolArguments as exc:
-            return _Prepared(
-                call,
-                tool,
-                None,
-                {"code": "invalid_arguments", "message": str(exc), "errors": exc.errors},
-            )
-
-    async def _ask(self, item: _Prepared) -> ApprovalRequested | ToolError:
-        """The approval request for a call, with what it would do; or why it cannot be done."""
-        assert item.tool is not None
-        assert item.arguments is not None
-        tool, call_id = item.tool, item.call.call_id
-        summary: dict[str, Any] = {"tool": tool.name, "arguments": item.arguments}
-        if tool.describe is not None:
-            try:
-                async with asyncio.timeout(tool.timeout_s):
-                    summary = await tool.describe(self.ctx, item.arguments)
-            except BookingError as exc:
-                return ToolError(call_id, tool.name, exc.to_dict(), 0.0)
-            except TimeoutError:
-                error = {"code": "tool_timeout", "message": f"{tool.name} took too long."}
-                return ToolError(call_id, tool.name, error, 0.0)
-        text = str(summary.get("text") or _summary(item))
-        return ApprovalRequested(
-            f"apr_{uuid.uuid4().hex}", call_id, tool.name, item.arguments, summary, text
-        )
-
     async def _act_on_decisions(self, turn: AgentTurn) -> AsyncIterator[TurnEvent]:
         """Run the approved calls with exactly their approved arguments; deny the others."""
         results: dict[str, str] = {}
-        runnable: list[_Prepared] = []
+        runnable: list[PreparedCall] = []
         for decided in turn.resolved:
             tool = self.registry.get(decided.name)
             if decided.approved and tool is not None:
                 call = AssembledCall(decided.call_id, decided.name, json.dumps(decided.arguments))
-                runnable.append(_Prepared(call, tool, decided.arguments, None))
+                runnable.append(PreparedCall(call, tool, decided.arguments, None))
                 continue
             error = (
-                _denied(decided.reason)
+                denied(decided.reason)
                 if not decided.approved
                 else {
                     "code": "unknown_tool",
                     "message": f"There is no tool named '{decided.name}'.",
                 }
             )
-            results[decided.call_id] = _as_content({"error": error})
+            results[decided.call_id] = as_content({"error": error})
             yield ToolError(decided.call_id, decided.name, error, 0.0)
-        async for event in self._run_tools(runnable, results):
+        async for event in run_tools(self.ctx, runnable, results):
             yield event
         turn.messages += [
             {"role": "tool", "tool_call_id": d.call_id, "content": results[d.call_id]}
             for d in turn.resolved
         ]
-
-    async def _run_tools(
-        self, items: list[_Prepared], results: dict[str, str]
-    ) -> AsyncIterator[TurnEvent]:
-        """Run concurrently; yield each outcome as soon as it is known."""
-        tasks = {asyncio.create_task(self._invoke(item)): item for item in items}
-        try:
-            pending = set(tasks)
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    event = task.result()
-                    results[event.call_id] = _as_content(
-                        event.output if isinstance(event, ToolResult) else {"error": event.error}
-                    )
-                    yield event
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _invoke(self, item: _Prepared) -> ToolResult | ToolError:
-        assert item.tool is not None
-        assert item.arguments is not None
-        tool, call_id = item.tool, item.call.call_id
-        started = time.perf_counter()
-
-        def elapsed() -> float:
-            return (time.perf_counter() - started) * 1000
-
-        try:
-            async with asyncio.timeout(tool.timeout_s):
-                output = await tool.invoke(replace(self.ctx, call_id=call_id), item.arguments)
-        except BookingError as exc:
-            return ToolError(call_id, tool.name, exc.to_dict(), elapsed())
-        except TimeoutError:
-            error = {
-                "code": "tool_timeout",
-                "message": f"{tool.name} took longer than {tool.timeout_s:g} s.",
-            }
-            return ToolError(call_id, tool.name, error, elapsed())
-        except Exception:
-            log.exception("tool %s failed", tool.name, extra={"call_id": call_id})
-            error = {"code": "tool_failed", "message": f"{tool.name} failed unexpectedly."}
-            return ToolError(call_id, tool.name, error, elapsed())
-        return ToolResult(call_id, tool.name, output, elapsed())
 
     def _usage(
         self, stream: OpenedStream, usage: dict[str, Any] | None, step: int, turn: AgentTurn
@@ -418,37 +320,3 @@ class Orchestrator:
         turn: AgentTurn, code: str, message: str, retryable: bool, text: list[str]
     ) -> TurnFailed:
         return TurnFailed(code, message, retryable, turn.usage, partial_text="".join(text))
-
-
-def _assistant_message(text: str, calls: list[AssembledCall]) -> dict[str, Any]:
-    """The assistant message exactly as Chat Completions requires before tool results."""
-    return {
-        "role": "assistant",
-        "content": text or None,
-        "tool_calls": [
-            {
-                "id": c.call_id,
-                "type": "function",
-                "function": {"name": c.name, "arguments": c.arguments or "{}"},
-            }
-            for c in calls
-        ],
-    }
-
-
-def _denied(reason: str | None) -> dict[str, Any]:
-    return {
-        "code": "approval_denied",
-        "message": "The traveller declined this action; nothing was done."
-        + (f" Reason: {reason}" if reason else ""),
-    }
-
-
-def _as_content(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _summary(item: _Prepared) -> str:
-    assert item.tool is not None
-    args = ", ".join(f"{k}={v!r}" for k, v in (item.arguments or {}).items() if v is not None)
-    return f"{item.tool.name}({args})"

@@ -8,9 +8,10 @@ is always passed in.
 """
 
 from booking.offline_model.brain import Response, detect_language, respond
+from booking.offline_model.outcomes import Plan
 from booking.offline_model.planned import PlannedCall
 from booking.offline_model.reply import compose_answer
-from booking.offline_model.understand import Plan, understand
+from booking.offline_model.understand import understand
 
 __all__ = [
     "Plan",

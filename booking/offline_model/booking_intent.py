@@ -17,8 +17,8 @@ from typing import Any
 from booking.domain.wording import clock
 from booking.offline_model.booking_history import Search
 from booking.offline_model.date_mentions import DateMention, overlaps
-from booking.offline_model.lexicon import airline_codes
 from booking.offline_model.place_mentions import Mention
+from booking.offline_model.reference_index import airline_codes
 from booking.offline_model.selection import Choice, Picked, find_choice, pick
 from booking.offline_model.slots import Slots
 from booking.offline_model.text import Utterance

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from booking.offline_model.message_language import conversation_language, detect_language
 from booking.offline_model.planned import PlannedCall
 from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 from booking.offline_model.reply import compose_answer
-from booking.offline_model.understand import conversation_language, detect_language, understand
+from booking.offline_model.understand import understand
 
 __all__ = ["Response", "detect_language", "respond"]
 

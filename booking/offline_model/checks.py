@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from booking.domain.places import fold
 from booking.domain.wording import format_day
-from booking.offline_model.lexicon import City, place_index
+from booking.offline_model.reference_index import City, place_index
 from booking.offline_model.text import Language
 from booking.reference import load_network
 

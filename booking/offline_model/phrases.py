@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from booking.offline_model.lexicon import place_index
+from booking.offline_model.reference_index import place_index
 from booking.offline_model.text import Language
 
 _CAPABILITIES = {

@@ -5,16 +5,13 @@ city. Airport codes are stricter, because many are words ("can", "sin", "dad", "
 counts when typed in upper case ("HAN"), or in lower case when it sits between direction marks
 ("sgn-han", "từ sgn đến han", "sgn → han").
 
-Direction comes from the words around a mention: "từ"/"from" before it makes an origin;
-"đến"/"đi"/"ra"/"vào"/"tới"/"sang"/"bay"/"to" or an arrow before it a destination; a direction
-word or arrow right after an unmarked mention makes it the origin ("Sài Gòn đi Hà Nội"). With
-two unmarked places the first is the origin; a single unmarked place is the destination.
+The words around a mention give it its part (:mod:`place_roles`); :func:`sort_places` settles
+origin, destination and weather place for the whole message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from rapidfuzz import fuzz, process
 
@@ -24,56 +21,18 @@ from booking.offline_model.lexicon import (
     EN_MONTHS,
     EN_WEEKDAYS,
     GUARDED_ALIASES,
-    PLACE_FILLERS,
-    City,
-    place_index,
 )
+from booking.offline_model.place_roles import (
+    AT_WORDS,
+    Role,
+    is_direction,
+    is_word,
+    previous_word,
+    role_of,
+)
+from booking.offline_model.reference_index import City, place_index
 from booking.offline_model.text import Token, Utterance
 
-Role = Literal["origin", "destination", "at", "verb", "none"]
-
-#: Folded direction words with the spellings that carry that meaning; ``None`` accepts any.
-_FROM_WORDS: dict[str, frozenset[str] | None] = {
-    "tu": frozenset({"từ", "tu"}),
-    "from": None,
-    "leaving": None,
-    "departing": None,
-}
-_TO_WORDS: dict[str, frozenset[str] | None] = {
-    "den": frozenset({"đến", "den"}),
-    "toi": frozenset({"tới", "toi"}),
-    "ra": frozenset({"ra"}),
-    "vao": frozenset({"vào", "vao"}),
-    "sang": frozenset({"sang"}),
-    "len": frozenset({"lên", "len"}),
-    "xuong": frozenset({"xuống", "xuong"}),
-    "ve": frozenset({"về"}),
-    "to": frozenset({"to"}),
-    "into": None,
-    "towards": None,
-}
-#: Verbs that point at a destination unless a second place follows with its own mark
-#: ("bay Phú Quốc" flies to Phú Quốc; "bay Hà Nội - Sài Gòn" flies from Hà Nội).
-_VERB_WORDS: dict[str, frozenset[str] | None] = {
-    "bay": frozenset({"bay"}),
-    "di": frozenset({"đi", "di"}),
-    "fly": None,
-    "flying": None,
-    "flight": None,
-    "flights": None,
-    "going": None,
-    "go": None,
-    "travel": None,
-    "visit": None,
-    "visiting": None,
-}
-_AT_WORDS: dict[str, frozenset[str] | None] = {
-    "o": frozenset({"ở", "o"}),
-    "tai": frozenset({"tại", "tai"}),
-    "in": None,
-    "at": None,
-    "for": None,
-}
 #: Words that may follow a lower-case code and still leave it "between markers" ("đến han ngày 15/6").
 _AFTER_CODE_WORDS: frozenset[str] = frozenset(
     {"ngay", "on", "tomorrow", "today", "mai", "hom", "vao", "luc", "thu", "next", "this", "cho"}
@@ -109,20 +68,9 @@ class Mention:
     role: Role
 
 
-def _is_word(token: Token, table: dict[str, frozenset[str] | None]) -> bool:
-    if token.word not in table:
-        return False
-    spellings = table[token.word]
-    return spellings is None or token.raw in spellings
-
-
-def _is_direction(token: Token) -> bool:
-    return (
-        _is_word(token, _FROM_WORDS)
-        or _is_word(token, _TO_WORDS)
-        or _is_word(token, _VERB_WORDS)
-        or (token.word == "ve" and token.raw != "vé")
-    )
+def mention_tokens(mentions: list[Mention]) -> frozenset[int]:
+    """The indexes of the tokens the mentions cover."""
+    return frozenset(i for m in mentions for i in range(m.first, m.last + 1))
 
 
 def _code_allowed(tokens: tuple[Token, ...], index: int) -> bool:
@@ -134,73 +82,11 @@ def _code_allowed(tokens: tuple[Token, ...], index: int) -> bool:
         return False
     previous = tokens[index - 1] if index > 0 else None
     following = tokens[index + 1] if index + 1 < len(tokens) else None
-    marked_before = token.arrow_before or (previous is not None and _is_direction(previous))
-    marked_after = following is not None and (following.arrow_before or _is_direction(following))
+    marked_before = token.arrow_before or (previous is not None and is_direction(previous))
+    marked_after = following is not None and (following.arrow_before or is_direction(following))
     ends = following is None or not following.word.isalpha() or following.word in _AFTER_CODE_WORDS
     starts = previous is None or not previous.word.isalpha() or previous.word in _BEFORE_CODE_WORDS
     return (marked_before and (marked_after or ends)) or (marked_after and starts)
-
-
-def _previous_word(tokens: tuple[Token, ...], index: int) -> Token | None:
-    """The word before ``index``, skipping "thành phố", "sân bay", "the" and the like."""
-    cursor = index - 1
-    while cursor >= 0:
-        token = tokens[cursor]
-        if token.word in PLACE_FILLERS:
-            cursor -= 1
-        elif token.word == "bay" and cursor > 0 and tokens[cursor - 1].word == "san":
-            cursor -= 2
-        elif token.word == "bay" and cursor > 0 and tokens[cursor - 1].word == "may":
-            # "Vé máy bay Hà Nội": "bay" is part of the noun "máy bay", not the verb "fly to".
-            return None
-        else:
-            return token
-    return None
-
-
-def _role(
-    tokens: tuple[Token, ...],
-    first: int,
-    last: int,
-    after_place: bool,
-    quiet: frozenset[int] = frozenset(),
-    arrow_from_place: bool = True,
-) -> Role:
-    """The part the words around a mention give it.
-
-    Args:
-        after_place: whether a place stands right before the word before this one, which makes
-            an unaccented "ve" between them "về" (back to) rather than "vé" (ticket).
-        quiet: indexes of tokens that belong to a date ("chủ nhật tới"): no direction words.
-        arrow_from_place: whether a place stands right before an arrow or dash in front of this
-            mention ("SGN → HAN"); after any other word ("2 kids - Hanoi to Nha Trang") the dash
-            is punctuation, not a route.
-    """
-    before = _previous_word(tokens, first)
-    if before is not None and tokens.index(before) in quiet:
-        before = None
-    if before is not None and _is_word(before, _FROM_WORDS):
-        return "origin"
-    arrow = tokens[first].arrow_before and arrow_from_place
-    if arrow or (before is not None and _is_word(before, _TO_WORDS)):
-        return "destination"
-    if before is not None and before.word == "ve" and before.raw == "ve" and after_place:
-        return "destination"
-    if before is not None and _is_word(before, _AT_WORDS):
-        return "at"
-    following = tokens[last + 1] if last + 1 < len(tokens) else None
-    if following is not None and last + 1 in quiet:
-        following = None
-    if following is not None and (
-        following.arrow_before
-        or _is_word(following, _TO_WORDS)
-        or _is_word(following, _VERB_WORDS)
-        or (following.word == "ve" and following.raw != "vé")
-    ):
-        return "origin"
-    if before is not None and _is_word(before, _VERB_WORDS):
-        return "verb"
-    return "none"
 
 
 #: Chat shorthands for cities, folded -> an alias the gazetteer knows. Hand-kept: these are
@@ -267,7 +153,7 @@ def find_places(utterance: Utterance, quiet: tuple[tuple[int, int], ...] = ()) -
             neighbours = [position - 1, position + 1]
             for step in (-1, 1):
                 middle = position + step
-                if 0 <= middle < len(tokens) and _is_direction(tokens[middle]):
+                if 0 <= middle < len(tokens) and is_direction(tokens[middle]):
                     neighbours.append(position + 2 * step)
             if any(n in found or (n in pending and n != position) for n in neighbours):
                 found[position] = (city, value, position)
@@ -293,7 +179,7 @@ def find_places(utterance: Utterance, quiet: tuple[tuple[int, int], ...] = ()) -
             value,
             first,
             last,
-            _role(
+            role_of(
                 tokens,
                 first,
                 last,
@@ -308,7 +194,7 @@ def find_places(utterance: Utterance, quiet: tuple[tuple[int, int], ...] = ()) -
 
 def _place_before_word(tokens: tuple[Token, ...], first: int, claimed: set[int]) -> bool:
     """Whether the word before the mention at ``first`` follows a place ("Huế ve Sài Gòn")."""
-    before = _previous_word(tokens, first)
+    before = previous_word(tokens, first)
     return before is not None and tokens.index(before) - 1 in claimed
 
 
@@ -327,8 +213,8 @@ def _lenient_at(tokens: tuple[Token, ...], position: int) -> tuple[City, str] | 
 
 
 def _expects_place(tokens: tuple[Token, ...], position: int, claimed: set[int]) -> bool:
-    previous = _previous_word(tokens, position)
-    if previous is not None and (_is_direction(previous) or _is_word(previous, _AT_WORDS)):
+    previous = previous_word(tokens, position)
+    if previous is not None and (is_direction(previous) or is_word(previous, AT_WORDS)):
         return True
     if tokens[position].arrow_before or position - 1 in claimed:
         return True
@@ -387,7 +273,7 @@ def _unknown_at(tokens: tuple[Token, ...], position: int) -> tuple[City, str, in
     asking again for a place the user did name.
     """
     before = tokens[position - 1] if position > 0 else None
-    if before is None or not (_is_direction(before) or _is_word(before, _AT_WORDS)):
+    if before is None or not (is_direction(before) or is_word(before, AT_WORDS)):
         return None
     last = position - 1
     for cursor in range(position, min(position + 3, len(tokens))):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from booking.domain.wording import parse_moment
 from booking.offline_model.date_mentions import overlaps
-from booking.offline_model.lexicon import airline_codes
+from booking.offline_model.reference_index import airline_codes
 from booking.offline_model.text import Utterance
 
 #: How many flights an answer lists, so how far an ordinal can reach.

@@ -12,16 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from booking.offline_model.date_mentions import DateMention, find_dates, overlaps
-from booking.offline_model.lexicon import (
-    CABINS,
-    NUMBER_WORDS,
-    SORTS,
-    TIME_WINDOWS,
-    airline_codes,
-    airline_phrases,
-)
+from booking.offline_model.lexicon import CABINS, NUMBER_WORDS, SORTS, TIME_WINDOWS
 from booking.offline_model.party import find_party
 from booking.offline_model.prices import DEFAULT_USD_VND_RATE, find_prices
+from booking.offline_model.reference_index import airline_codes, airline_phrases
 from booking.offline_model.text import TEEN_CODE, Utterance
 
 

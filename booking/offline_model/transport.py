@@ -26,9 +26,20 @@ import httpx2
 
 from booking.domain.dates import Clock, today
 from booking.offline_model.brain import Response, respond
+from booking.offline_model.payloads import (
+    MODEL_ID,
+    call_items,
+    chat_completion,
+    count_completion_tokens,
+    message_items,
+    output_text,
+    response_object,
+    responses_usage,
+)
 from booking.offline_model.prices import DEFAULT_USD_VND_RATE
 
-MODEL_ID = "booking-offline"
+__all__ = ["MODEL_ID", "OfflineModel", "OfflineTransport", "Reply", "asgi_app"]
+
 _WORD = re.compile(r"\S+\s*|\s+")
 
 
@@ -79,7 +90,7 @@ class OfflineModel:
             return Reply(
                 200, {"content-type": "text/event-stream", "cache-control": "no-cache"}, stream
             )
-        return _json(200, _completion(response, seed, created, prompt_tokens))
+        return _json(200, chat_completion(response, seed, created, prompt_tokens))
 
     async def _stream(
         self, response: Response, seed: str, created: int, prompt_tokens: int, include_usage: bool
@@ -119,7 +130,7 @@ class OfflineModel:
                 yield delta({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
         yield delta({}, "tool_calls" if response.calls else "stop")
         if include_usage:
-            completion_tokens = _completion_tokens(response)
+            completion_tokens = count_completion_tokens(response)
             usage = {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -138,14 +149,14 @@ class OfflineModel:
         seed = hashlib.sha256(body).hexdigest()[:16]
         created = int(self._clock.now().timestamp())
         prompt_tokens = math.ceil(len(json.dumps(messages, ensure_ascii=False)) / 4)
-        usage = _responses_usage(prompt_tokens, _completion_tokens(response))
+        usage = responses_usage(prompt_tokens, count_completion_tokens(response))
         if request.get("stream"):
             stream = self._response_events(response, seed, created, usage)
             return Reply(
                 200, {"content-type": "text/event-stream", "cache-control": "no-cache"}, stream
             )
-        output = [*_message_items(response, seed, "completed"), *_call_items(response, seed)]
-        return _json(200, _response_object(seed, created, "completed", output, usage))
+        output = [*message_items(response, seed, "completed"), *call_items(response, seed)]
+        return _json(200, response_object(seed, created, "completed", output, usage))
 
     async def _response_events(
         self, response: Response, seed: str, created: int, usage: dict[str, Any]
@@ -157,24 +168,24 @@ class OfflineModel:
             data = {"type": kind, "sequence_number": next(numbers), **fields}
             return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
-        started = _response_object(seed, created, "in_progress", [], None)
+        started = response_object(seed, created, "in_progress", [], None)
         yield event("response.created", response=started)
         yield event("response.in_progress", response=started)
         output: list[dict[str, Any]] = []
-        for item in _message_items(response, seed, "in_progress"):
+        for item in message_items(response, seed, "in_progress"):
             at = {"item_id": item["id"], "output_index": len(output), "content_index": 0}
             yield event("response.output_item.added", output_index=len(output), item=item)
-            yield event("response.content_part.added", **at, part=_output_text(""))
+            yield event("response.content_part.added", **at, part=output_text(""))
             for piece in _WORD.findall(response.text or ""):
                 await self._pause()
                 yield event("response.output_text.delta", **at, delta=piece, logprobs=[])
-            part = _output_text(response.text or "")
+            part = output_text(response.text or "")
             yield event("response.output_text.done", **at, text=part["text"], logprobs=[])
             yield event("response.content_part.done", **at, part=part)
             done = {**item, "status": "completed", "content": [part]}
             yield event("response.output_item.done", output_index=len(output), item=done)
             output.append(done)
-        for item in _call_items(response, seed):
+        for item in call_items(response, seed):
             await self._pause()
             at = {"item_id": item["id"], "output_index": len(output)}
             started_item = {**item, "arguments": "", "status": "in_progress"}
@@ -186,54 +197,12 @@ class OfflineModel:
             yield event("response.function_call_arguments.done", **at, arguments=arguments)
             yield event("response.output_item.done", output_index=len(output), item=item)
             output.append(item)
-        completed = _response_object(seed, created, "completed", output, usage)
+        completed = response_object(seed, created, "completed", output, usage)
         yield event("response.completed", response=completed)
 
     async def _pause(self) -> None:
         if self._pace_s > 0:
             await asyncio.sleep(self._pace_s)
-
-
-def _completion_tokens(response: Response) -> int:
-    size = len(response.text or "") + sum(
-        len(c.name) + len(json.dumps(c.arguments, ensure_ascii=False)) for c in response.calls
-    )
-    return max(1, math.ceil(size / 4))
-
-
-def _completion(response: Response, seed: str, created: int, prompt_tokens: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": response.text}
-    if response.calls:
-        message["tool_calls"] = [
-            {
-                "id": f"call_{seed[:8]}_{i}",
-                "type": "function",
-                "function": {
-                    "name": c.name,
-                    "arguments": json.dumps(c.arguments, ensure_ascii=False),
-                },
-            }
-            for i, c in enumerate(response.calls)
-        ]
-    completion_tokens = _completion_tokens(response)
-    return {
-        "id": f"chatcmpl-{seed}",
-        "object": "chat.completion",
-        "created": created,
-        "model": MODEL_ID,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": "tool_calls" if response.calls else "stop",
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
 
 
 def _messages_from_input(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -273,75 +242,6 @@ def _text_of(content: Any) -> str:
     if isinstance(content, list):
         return "".join(str(part.get("text") or "") for part in content if isinstance(part, dict))
     return "" if content is None else str(content)
-
-
-def _output_text(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-
-
-def _message_items(response: Response, seed: str, status: str) -> list[dict[str, Any]]:
-    if not response.text:
-        return []
-    content = [_output_text(response.text)] if status == "completed" else []
-    return [
-        {
-            "id": f"msg_{seed}",
-            "type": "message",
-            "role": "assistant",
-            "status": status,
-            "content": content,
-        }
-    ]
-
-
-def _call_items(response: Response, seed: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": f"fc_{seed[:8]}_{index}",
-            "type": "function_call",
-            "call_id": f"call_{seed[:8]}_{index}",
-            "name": call.name,
-            "arguments": json.dumps(call.arguments, ensure_ascii=False),
-            "status": "completed",
-        }
-        for index, call in enumerate(response.calls)
-    ]
-
-
-def _responses_usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
-    return {
-        "input_tokens": prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": completion_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-
-
-def _response_object(
-    seed: str,
-    created: int,
-    status: str,
-    output: list[dict[str, Any]],
-    usage: dict[str, Any] | None,
-) -> dict[str, Any]:
-    return {
-        "id": f"resp_{seed}",
-        "object": "response",
-        "created_at": created,
-        "status": status,
-        "model": MODEL_ID,
-        "output": output,
-        "usage": usage,
-        "error": None,
-        "incomplete_details": None,
-        "instructions": None,
-        "tools": [],
-        "tool_choice": "auto",
-        "parallel_tool_calls": True,
-        "store": False,
-        "metadata": {},
-    }
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from booking.offline_model.date_mentions import overlaps
-from booking.offline_model.lexicon import EN_MONTHS, EN_WEEKDAYS, airline_phrases
+from booking.offline_model.lexicon import EN_MONTHS, EN_WEEKDAYS
 from booking.offline_model.place_mentions import find_places
+from booking.offline_model.reference_index import airline_phrases
 from booking.offline_model.text import Token, Utterance
 
 #: Longest run of capitalised words still read as one person's name.

@@ -9,58 +9,33 @@ with a :class:`ModelError` and the orchestrator keeps the partial answer.
 
 The SDK's own retries are off (``max_retries=0``) so one policy covers both failures the SDK sees
 (status codes) and those it cannot (a stall or reset before the first chunk).
+
+A model's endpoint, protocol, timeouts and retry policy are :mod:`model_spec`; failures are mapped
+to :class:`ModelError` by :mod:`upstream_errors`; empty keep-alives are dropped by :mod:`keepalive`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import httpx2
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from booking.agent.models.base import ModelError, Pricing
+from booking.agent.models.base import ModelError
+from booking.agent.models.keepalive import KeepAliveFilter, _FilteredStream
+from booking.agent.models.model_spec import ModelSpec, RetryPolicy, Timeouts
+from booking.agent.models.upstream_errors import _classify, _nothing_sent, _timeout, _to_dict
 
+__all__ = ["KeepAliveFilter", "ModelSpec", "OpenAIChatModel", "RetryPolicy", "Timeouts"]
 
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
-    name: str
-    """Our name for it (the key in the model table)."""
-    model: str
-    """The provider's model id sent in requests."""
-    base_url: str
-    api_key: str
-    pricing: Pricing | None = None
-    fallbacks: tuple[str, ...] = ()
-    transport: httpx2.AsyncBaseTransport | None = field(default=None, compare=False)
-    """In-process transport (the offline model); ``None`` means real HTTP."""
-    api: Literal["chat", "responses"] = "chat"
-    """The upstream protocol: Chat Completions, or the Responses API
-    (:mod:`booking.agent.models.openai_responses`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    connect_s: float = 5.0
-    first_chunk_s: float = 10.0
-    """From sending the request to the first chunk."""
-    stall_s: float = 15.0
-    """Longest silence allowed between two chunks."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    retries: int = 2
-    """Attempts after the first, per model, before falling back."""
-    initial_wait_s: float = 0.5
-    max_wait_s: float = 8.0
+#: The defaults of :class:`OpenAIChatModel` (frozen, so one instance serves every client).
+_TIMEOUTS = Timeouts()
+_RETRY = RetryPolicy()
 
 
 class _Stream:
@@ -144,8 +119,8 @@ class OpenAIChatModel:
         specs: Sequence[ModelSpec],
         primary: str,
         *,
-        timeouts: Timeouts = Timeouts(),
-        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = _TIMEOUTS,
+        retry: RetryPolicy = _RETRY,
         sleep: Callable[[float], Any] | None = None,
     ) -> None:
         self._specs = {spec.name: spec for spec in specs}
@@ -310,232 +285,9 @@ class OpenAIChatModel:
         return client
 
 
-class KeepAliveFilter(httpx2.AsyncBaseTransport):
-    """Drop empty ``data:`` lines some providers send as keep-alives.
-
-    The SDK's SSE decoder turns such a line into an event with empty data and then fails to parse
-    it as JSON; SSE comment lines (``: ping``) it already ignores. This wrapper streams the body
-    through unchanged apart from those lines, without buffering more than one line.
-    """
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
-        self._inner = inner
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self._inner.handle_async_request(request)
-        if not response.headers.get("content-type", "").startswith("text/event-stream"):
-            return response
-        # The filtered body is decoded, so it no longer has the original encoding or length.
-        headers = [
-            (k, v)
-            for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length")
-        ]
-        return httpx2.Response(
-            status_code=response.status_code,
-            headers=headers,
-            stream=_FilteredStream(response),
-            request=request,
-            extensions=response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class _FilteredStream(httpx2.AsyncByteStream):
-    """Pass SSE events on one at a time, dropping those with no data (keep-alives)."""
-
-    def __init__(self, response: httpx2.Response) -> None:
-        self._response = response
-        self.saw_done = False
-        """Whether the body carried ``data: [DONE]``."""
-        # One iterator for the body's whole life: after ``[DONE]`` the SDK iterates the stream
-        # again to drain what is left (so the HTTP/1.1 connection can be reused); a fresh
-        # iterator would ask the inner response for its body a second time, fail with
-        # StreamConsumed, and the connection would be closed instead of going back to the pool.
-        self._events = self._filter()
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._events
-
-    async def _filter(self) -> AsyncGenerator[bytes, None]:
-        pending = b""
-        event: list[bytes] = []
-        # aiter_bytes() decodes gzip/deflate, so keep-alives in compressed streams are seen too.
-        async for data in self._response.aiter_bytes():
-            pending += data
-            *lines, pending = pending.split(b"\n")
-            out: list[bytes] = []
-            for line in lines:
-                if line.rstrip(b"\r"):
-                    event.append(line)
-                    continue
-                if _has_data(event):
-                    self.saw_done = self.saw_done or _is_done(event)
-                    out.append(b"\n".join(event) + b"\n\n")
-                event = []
-            if out:
-                yield b"".join(out)
-        tail = [*event, pending] if pending.rstrip(b"\r") else event
-        if _has_data(tail):
-            self.saw_done = self.saw_done or _is_done(tail)
-            yield b"\n".join(tail) + b"\n\n"
-
-    async def aclose(self) -> None:
-        await self._events.aclose()
-        await self._response.aclose()
-
-
-def _has_data(event: list[bytes]) -> bool:
-    """Whether an SSE event carries a non-empty ``data:`` field (``event: ping`` alone does not)."""
-    for line in event:
-        if line.startswith(b"data:") and line[5:].strip(b" \r"):
-            return True
-    return False
-
-
-def _is_done(event: list[bytes]) -> bool:
-    return any(line.startswith(b"data:") and line[5:].strip(b" \r") == b"[DONE]" for line in event)
-
-
 def _finishes(chunk: dict[str, Any]) -> bool:
     """Whether a chunk carries a finish reason (the answer ended, whatever follows)."""
     return any(
         isinstance(choice, dict) and choice.get("finish_reason")
         for choice in chunk.get("choices") or ()
     )
-
-
-def _to_dict(chunk: object, spec: ModelSpec) -> dict[str, Any]:
-    if isinstance(chunk, dict):
-        return chunk
-    raise ModelError(
-        f"{spec.name}: the provider sent a chunk that is not a JSON object ({chunk!r:.80})",
-        code="upstream_protocol",
-        retryable=True,
-        model=spec.name,
-    )
-
-
-def _nothing_sent(spec: ModelSpec) -> ModelError:
-    """The stream ended before its first chunk (or event)."""
-    return ModelError(
-        f"{spec.name} ended the stream without sending anything",
-        code="upstream_protocol",
-        retryable=True,
-        model=spec.name,
-    )
-
-
-def _timeout(spec: ModelSpec, seconds: float | None) -> ModelError:
-    within = f" within {seconds:.3g} s" if seconds else " before the request timed out"
-    return ModelError(
-        f"{spec.name} sent nothing{within}",
-        code="upstream_timeout",
-        retryable=True,
-        model=spec.name,
-    )
-
-
-def _retry_after(response: httpx2.Response) -> float | None:
-    headers = response.headers
-    try:
-        if "retry-after-ms" in headers:
-            return float(headers["retry-after-ms"]) / 1000
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _classify(exc: BaseException, spec: ModelSpec, *, started: bool = False) -> ModelError:
-    """Map SDK and transport failures to one typed error."""
-    if isinstance(exc, ModelError):
-        return exc
-    name = spec.name
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = _error_message(exc)
-        if status in (401, 403):
-            return ModelError(
-                f"{name}: the provider refused the credentials (HTTP {status}: {detail}). "
-                f"Check the API key and base URL ({spec.base_url}).",
-                code="upstream_auth",
-                retryable=False,
-                model=name,
-                status_code=status,
-            )
-        if status in (408, 409, 429) or status >= 500:
-            return ModelError(
-                f"{name}: the provider is {'rate limiting' if status == 429 else 'unavailable'} "
-                f"(HTTP {status}: {detail})",
-                code="upstream_rate_limited" if status == 429 else "upstream_unavailable",
-                retryable=True,
-                model=name,
-                status_code=status,
-                retry_after_s=_retry_after(exc.response),
-            )
-        return ModelError(
-            f"{name}: the provider rejected the request (HTTP {status}: {detail}). "
-            f"Check the model id '{spec.model}' and base URL ({spec.base_url}).",
-            code="upstream_bad_request",
-            retryable=False,
-            model=name,
-            status_code=status,
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return _timeout(spec, None)
-    if isinstance(exc, openai.APIConnectionError):
-        where = (
-            "lost the connection mid-answer"
-            if started
-            else f"cannot reach the provider at {spec.base_url}"
-        )
-        return ModelError(
-            f"{name}: {where}",
-            code="upstream_unavailable",
-            retryable=True,
-            model=name,
-        )
-    if isinstance(exc, openai.APIError):
-        return ModelError(
-            f"{name}: the provider reported an error mid-stream: {exc.message}",
-            code="upstream_error",
-            retryable=True,
-            model=name,
-        )
-    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
-        return ModelError(
-            f"{name}: the provider sent a malformed chunk ({exc})",
-            code="upstream_protocol",
-            retryable=True,
-            model=name,
-        )
-    if isinstance(exc, httpx2.HTTPError | OSError):
-        return ModelError(
-            f"{name}: the connection failed ({type(exc).__name__})",
-            code="upstream_unavailable",
-            retryable=True,
-            model=name,
-        )
-    return ModelError(
-        f"{name}: unexpected failure ({type(exc).__name__}: {exc})",
-        code="upstream_error",
-        retryable=True,
-        model=name,
-    )
-
-
-def _error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return exc.message

@@ -23,16 +23,10 @@ from typing import Any
 import openai
 
 from booking.agent.models.base import ModelError
-from booking.agent.models.openai_chat import (
-    ModelSpec,
-    Timeouts,
-    _classify,
-    _nothing_sent,
-    _Stream,
-    _timeout,
-    _to_dict,
-)
+from booking.agent.models.model_spec import ModelSpec, Timeouts
+from booking.agent.models.openai_chat import _Stream
 from booking.agent.models.responses_wire import ResponsesTranslator, request_body
+from booking.agent.models.upstream_errors import _classify, _nothing_sent, _timeout, _to_dict
 
 #: Longest wait for the end of the body after the final event: reading it to the end gives the
 #: HTTP/1.1 connection back to the pool; a server that keeps it open only loses the connection.
