@@ -9,6 +9,7 @@ import pytest
 
 from booking.offline_model import compose_answer
 from booking.offline_model.brain import respond
+from tests.support.answer_language import assert_vietnamese
 from tests.support.offline_answers import (
     HAN,
     SEARCH,
@@ -21,7 +22,6 @@ from tests.support.offline_answers import (
     no_flights,
     query,
 )
-from tests.unit.test_answer_language import assert_vietnamese
 
 
 class TestFlights:

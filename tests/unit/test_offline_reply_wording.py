@@ -10,6 +10,7 @@ import pytest
 
 from booking.offline_model import compose_answer, reply
 from booking.offline_model.outcomes import Outcome
+from tests.support.answer_language import assert_english, assert_vietnamese
 from tests.support.offline_answers import (
     SAPA,
     SEARCH,
@@ -21,7 +22,6 @@ from tests.support.offline_answers import (
     place,
     query,
 )
-from tests.unit.test_answer_language import assert_english, assert_vietnamese
 
 # One language per answer ---------------------------------------------------------------------
 
