@@ -36,6 +36,7 @@ from booking.db.engine import libpq_url, make_async_engine
 from booking.db.repositories import SearchCriteria, search_statement
 from booking.domain.directory import load_gazetteer
 from booking.domain.flights import build_query, search_flights
+from booking.domain.search_request import SearchRequest
 from booking.domain.types import SearchQuery
 from booking.settings import Settings
 from seed.load import SeedOptions, seed_database
@@ -104,7 +105,10 @@ async def run(n: int, today: date, database: str) -> None:
             (a, b, today + timedelta(days=rng.randrange(1, 100)))
             for a, b in (rng.choice(ROUTES) for _ in range(n))
         ]
-        queries = [build_query(places, today, from_city=a, to_city=b, date=d) for a, b, d in cases]
+        queries = [
+            build_query(places, today, SearchRequest(from_city=a, to_city=b, date=d.isoformat()))
+            for a, b, d in cases
+        ]
 
         # (a) Database time: the compiled statement, prepared, on a bare connection.
         compiled = [_compile(q) for q in queries]
@@ -122,7 +126,8 @@ async def run(n: int, today: date, database: str) -> None:
         for round_ in (0, 1):
             for a, b, d in cases:
                 started = time.perf_counter()
-                await search_flights(session, places, today, from_city=a, to_city=b, date=d)
+                request = SearchRequest(from_city=a, to_city=b, date=d.isoformat())
+                await search_flights(session, places, today, request)
                 if round_:
                     call_ms.append((time.perf_counter() - started) * 1000)
 

@@ -13,30 +13,11 @@ from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
 from booking.domain import bookings, flights, weather
 from booking.domain.approval_text import approval_summary
-from booking.domain.types import (
-    DEFAULT_LIMIT,
-    DEFAULT_PASSENGERS,
-    PassengerCount,
-    PriceVnd,
-    ResultLimit,
-)
+from booking.domain.search_request import SearchRequest
 from booking.errors import BookingError
 
 
-async def search_flights(
-    ctx: ToolContext,
-    from_city: str,
-    to_city: str,
-    date: str,
-    passengers: PassengerCount = DEFAULT_PASSENGERS,
-    cabin: Literal["economy", "business"] = "economy",
-    max_price: PriceVnd | None = None,
-    depart_after: str | None = None,
-    depart_before: str | None = None,
-    airline: str | None = None,
-    sort: Literal["price", "departure", "duration"] = "price",
-    limit: ResultLimit = DEFAULT_LIMIT,
-) -> dict[str, Any]:
+async def search_flights(ctx: ToolContext, request: SearchRequest) -> dict[str, Any]:
     """Search scheduled flights with seats on one route and day; cheapest first by default.
 
     Places without an airport are accepted (Sa Pa, Hội An, Hạ Long, Mũi Né, any province
@@ -48,28 +29,11 @@ async def search_flights(
     Returns the resolved airports and date, the matching flights (flight id and number, airline,
     local departure and arrival times, duration, price per passenger and total in VND, seats
     left) and, when nothing matches, the reason and the nearest dates that have seats.
-
-    Args:
-        from_city: Origin city, place or airport as the traveller wrote it, e.g. "Sài Gòn", "HCM",
-            "SGN", "Sa Pa".
-        to_city: Destination city, place or airport, e.g. "Hà Nội", "Da Nang", "PQC", "Hội An".
-        date: Departure date, YYYY-MM-DD (local date in Vietnam for "today"/"tomorrow").
-        passengers: Number of passengers, 1 to 9.
-        cabin: Cabin class.
-        max_price: Highest acceptable price per passenger, in VND (1 to 1,000,000,000).
-        depart_after: Earliest local departure time, HH:MM.
-        depart_before: Latest local departure time, HH:MM.
-        airline: Airline code or name, e.g. "VN", "VietJet".
-        sort: Order of results.
-        limit: How many flights to return, 1 to 50.
     """
     async with ctx.sessionmaker() as session:
         result = await flights.search_flights(
-            session, ctx.places, ctx.today(), from_city=from_city, to_city=to_city, date=date,
-            passengers=passengers, cabin=cabin, max_price=max_price, depart_after=depart_after,
-            depart_before=depart_before, airline=airline, sort=sort, limit=limit,
-            max_days_ahead=ctx.max_days_ahead,
-        )  # fmt: skip
+            session, ctx.places, ctx.today(), request, max_days_ahead=ctx.max_days_ahead
+        )
     return result.to_dict()
 
 

@@ -3,7 +3,10 @@
 ``@registry.tool`` reads the parameters after the first (the :class:`ToolContext`, never shown
 to the model), builds a Pydantic model from their annotations and defaults, and takes the
 description from the docstring's first paragraph and each parameter's text from its ``Args:``
-section. Arguments are validated by that model before the tool runs; unknown keys are refused.
+section. A tool whose one parameter after the context is a Pydantic model takes that model
+instead (as pydantic-ai and the agents SDK do): its fields and their descriptions are the schema,
+and the tool is called with the validated model. Arguments are validated before the tool runs;
+unknown keys are refused.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class Tool:
     requires_approval: bool
     """Side-effecting tools may need the traveller's explicit approval before they run."""
     timeout_s: float
+    takes_model: bool = False
+    """Called as ``fn(ctx, params)`` with the validated model, not one argument per field."""
     describe: Describe | None = None
     """For tools that need approval: what the traveller approves (flight, times, passengers,
     price), looked up from the arguments. Raising a ``BookingError`` here skips the approval and
@@ -80,6 +85,8 @@ class Tool:
     async def invoke(self, ctx: ToolContext, arguments: dict[str, Any]) -> Any:
         """Run with already validated arguments (nested objects become their models again)."""
         model = self.params.model_validate(arguments)
+        if self.takes_model:
+            return await self.fn(ctx, model)
         return await self.fn(
             ctx, **{name: getattr(model, name) for name in type(model).model_fields}
         )
@@ -136,14 +143,15 @@ def build_tool(fn: ToolFn, *, read_only: bool, requires_approval: bool, timeout_
     if not params or hints.get(params[0].name) is not ToolContext:
         raise TypeError(f"{fn.__name__}: the first parameter must be `ctx: ToolContext`")
     description, arg_docs = _parse_docstring(inspect.getdoc(fn) or "")
-    fields: dict[str, Any] = {}
-    for param in params[1:]:
-        default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[param.name] = (
-            hints[param.name],
-            Field(default=default, description=arg_docs.get(param.name)),
-        )
-    model = create_model(f"{fn.__name__}_params", __config__=ConfigDict(extra="forbid"), **fields)
+    given = _model_parameter(params[1:], hints)
+    name = f"{fn.__name__}_params"
+    model = (
+        _signature_model(name, params[1:], hints, arg_docs)
+        if given is None
+        # The model as it is, refusing unknown keys (its own config may ignore them, as an HTTP
+        # query model does).
+        else create_model(name, __base__=given, __cls_kwargs__={"extra": "forbid"})
+    )
     return Tool(
         name=fn.__name__,
         description=description,
@@ -152,7 +160,34 @@ def build_tool(fn: ToolFn, *, read_only: bool, requires_approval: bool, timeout_
         read_only=read_only,
         requires_approval=requires_approval,
         timeout_s=timeout_s,
+        takes_model=given is not None,
     )
+
+
+def _signature_model(
+    name: str, params: list[inspect.Parameter], hints: dict[str, Any], docs: dict[str, str]
+) -> type[BaseModel]:
+    """A model with a field per parameter: its annotation, its default, its ``Args:`` text."""
+    fields: dict[str, Any] = {}
+    for param in params:
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (
+            hints[param.name],
+            Field(default=default, description=docs.get(param.name)),
+        )
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _model_parameter(
+    params: list[inspect.Parameter], hints: dict[str, Any]
+) -> type[BaseModel] | None:
+    """The Pydantic model a tool takes as its one parameter after the context, if it does."""
+    if len(params) != 1:
+        return None
+    annotation = hints.get(params[0].name)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:

@@ -31,7 +31,7 @@ from booking.agent.tools import ToolRegistry
 from booking.api import openapi, problems
 from booking.api.auth import RateLimiter
 from booking.api.problems import problem
-from booking.api.routes import bookings, chat, conversations, domain, health
+from booking.api.routes import bookings, chat, conversations, flights, health, places, weather
 from booking.api.state import AppState
 from booking.db.embedded import database_url
 from booking.db.engine import libpq_url, make_async_engine, make_sessionmaker
@@ -157,7 +157,9 @@ def create_app(
         chat.router,
         conversations.router,
         bookings.router,
-        domain.router,
+        flights.router,
+        weather.router,
+        places.router,
         health.router,
     ):
         app.include_router(router)

@@ -19,6 +19,7 @@ from booking.db.models import Fare, Flight
 from booking.db.repositories import FlightRepository
 from booking.domain.dates import check_travel_date, parse_time_of_day, parse_travel_date
 from booking.domain.places import Gazetteer
+from booking.domain.search_request import SearchRequest
 from booking.domain.types import (
     MAX_LIMIT,
     MAX_PASSENGERS,
@@ -53,53 +54,59 @@ SORTS: dict[str, SortKey] = {"price": "price", "departure": "departure", "durati
 NEAREST_WINDOW_DAYS = 14
 
 
+def cabin_named(name: str) -> Cabin:
+    """The cabin a traveller means: "economy", "eco", "phổ thông", "Thương gia"..."""
+    cabin = CABINS.get(name.strip().lower())
+    if cabin is None:
+        raise UnknownCabin(
+            f"Unknown cabin '{name}'; choose economy or business.",
+            cabin=name,
+            allowed=["economy", "business"],
+        )
+    return cabin
+
+
+def sort_named(name: str) -> SortKey:
+    """The order a sort's name asks for: "price", "departure" or "duration"."""
+    if name not in SORTS:
+        raise InvalidSort(f"Unknown sort '{name}'; choose one of {', '.join(SORTS)}.", sort=name)
+    return SORTS[name]
+
+
 def build_query(
-    places: Gazetteer,
-    today: date,
-    *,
-    from_city: str,
-    to_city: str,
-    date: str | date,
-    passengers: int = 1,
-    cabin: str = "economy",
-    max_price: int | None = None,
-    depart_after: str | time | None = None,
-    depart_before: str | time | None = None,
-    airline: str | None = None,
-    sort: str = "price",
-    limit: int = 10,
-    max_days_ahead: int = 365,
+    places: Gazetteer, today: date, request: SearchRequest, *, max_days_ahead: int = 365
 ) -> SearchQuery:
-    """Validate and resolve every argument, raising a typed error for the first bad one."""
-    origin = places.resolve(from_city)
-    destination = places.resolve(to_city)
+    """Validate and resolve every field, raising a typed error for the first bad one.
+
+    A validated :class:`SearchRequest` already keeps passengers, cabin, sort and price within
+    bounds; they are checked again so that the rules hold, with their typed errors, however the
+    request was built.
+    """
+    origin = places.resolve(request.from_city)
+    destination = places.resolve(request.to_city)
     if origin.city.slug == destination.city.slug:
         raise SameOriginDestination(
             f"Origin and destination are both {origin.city.name_vi}; pick two different places.",
             place=origin.city.name_vi,
         )
     _refuse_shared_airport(places, origin, destination)
-    day = check_travel_date(parse_travel_date(date, today), today, max_days_ahead)
+    day = check_travel_date(parse_travel_date(request.date, today), today, max_days_ahead)
+    passengers = request.passengers
     if not 1 <= passengers <= MAX_PASSENGERS:
         raise InvalidPassengers(
             f"A booking is for 1 to {MAX_PASSENGERS} passengers, not {passengers}.",
             passengers=passengers,
         )
-    cabin_key = cabin.strip().lower()
-    if cabin_key not in CABINS:
-        raise UnknownCabin(
-            f"Unknown cabin '{cabin}'; choose economy or business.",
-            cabin=cabin,
-            allowed=["economy", "business"],
-        )
-    if sort not in SORTS:
-        raise InvalidSort(f"Unknown sort '{sort}'; choose one of {', '.join(SORTS)}.", sort=sort)
+    cabin = cabin_named(request.cabin)
+    sort = sort_named(request.sort)
+    max_price = request.max_price
     if max_price is not None and not 1 <= max_price <= MAX_PRICE_VND:
         raise ValidationFailed(
             f"max_price must be between 1 and {MAX_PRICE_VND:,} VND per passenger.",
             max_price=max_price,
         )
     zone = ZoneInfo(origin.city.timezone)
+    depart_after, depart_before = request.depart_after, request.depart_before
     after = _local(day, parse_time_of_day(depart_after), zone) if depart_after else None
     before = _local(day, parse_time_of_day(depart_before), zone) if depart_before else None
     if after and before and after > before:
@@ -113,13 +120,13 @@ def build_query(
         destination=destination,
         day=day,
         passengers=passengers,
-        cabin=CABINS[cabin_key],
+        cabin=cabin,
         max_price_vnd=max_price,
         depart_after=after,
         depart_before=before,
-        airline=places.resolve_airline(airline).code if airline else None,
-        sort=SORTS[sort],
-        limit=max(1, min(limit, MAX_LIMIT)),
+        airline=places.resolve_airline(request.airline).code if request.airline else None,
+        sort=sort,
+        limit=max(1, min(request.limit, MAX_LIMIT)),
     )
 
 
@@ -324,35 +331,10 @@ async def search_flights(
     session: AsyncSession,
     places: Gazetteer,
     today: date,
+    request: SearchRequest,
     *,
-    from_city: str,
-    to_city: str,
-    date: str | date,
-    passengers: int = 1,
-    cabin: str = "economy",
-    max_price: int | None = None,
-    depart_after: str | time | None = None,
-    depart_before: str | time | None = None,
-    airline: str | None = None,
-    sort: str = "price",
-    limit: int = 10,
     max_days_ahead: int = 365,
 ) -> SearchResult:
     """Search flights from what a traveller (or the model) typed; see :func:`build_query`."""
-    query = build_query(
-        places,
-        today,
-        from_city=from_city,
-        to_city=to_city,
-        date=date,
-        passengers=passengers,
-        cabin=cabin,
-        max_price=max_price,
-        depart_after=depart_after,
-        depart_before=depart_before,
-        airline=airline,
-        sort=SORTS[sort],
-        limit=limit,
-        max_days_ahead=max_days_ahead,
-    )
+    query = build_query(places, today, request, max_days_ahead=max_days_ahead)
     return await run_search(session, places, query, today)

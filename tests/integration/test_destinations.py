@@ -17,6 +17,7 @@ from booking.db.models import City, ClimateNormal, NearestAirport, PlaceAlias, W
 from booking.domain.dates import FixedClock
 from booking.domain.flights import search_flights
 from booking.domain.places import Gazetteer
+from booking.domain.search_request import SearchRequest
 from booking.domain.types import SearchResult
 from booking.domain.weather import get_weather
 from booking.errors import SameOriginDestination, SamePlace, UnknownPlace, ValidationFailed
@@ -30,15 +31,12 @@ JANUARY = date(TEST_TODAY.year + 1, 1, 15)
 async def _search(
     session: AsyncSession, places: Gazetteer, from_city: str, to_city: str, **kwargs: Any
 ) -> SearchResult:
-    return await search_flights(
-        session,
-        places,
-        TEST_TODAY,
-        from_city=from_city,
-        to_city=to_city,
-        date=DAY.isoformat(),
-        **kwargs,
+    # Not validated by the model: these tests are about the domain, and its checks are the ones
+    # that refuse (a huge max_price, say).
+    request = SearchRequest.model_construct(
+        from_city=from_city, to_city=to_city, date=DAY.isoformat(), **kwargs
     )
+    return await search_flights(session, places, TEST_TODAY, request)
 
 
 class TestSeeded:

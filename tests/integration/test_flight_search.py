@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Fare, Flight
-from booking.domain.flights import search_flights
+from booking.domain.flights import cabin_named, search_flights, sort_named
 from booking.domain.places import Gazetteer
+from booking.domain.search_request import SearchRequest
 from booking.errors import (
     DateBeyondHorizon,
     DateInPast,
     InvalidPassengers,
+    InvalidSort,
     SameOriginDestination,
     UnknownCabin,
     UnknownPlace,
@@ -24,10 +28,16 @@ from tests.conftest import TEST_TODAY
 DAY = TEST_TODAY + timedelta(days=14)
 
 
-async def _search(session: AsyncSession, places: Gazetteer, **kwargs: object):  # type: ignore[no-untyped-def]
-    args: dict[str, object] = {"from_city": "SGN", "to_city": "Hà Nội", "date": DAY.isoformat()}
+def _request(*, checked: bool = True, **kwargs: Any) -> SearchRequest:
+    """SGN to Hà Nội on DAY with ``kwargs`` changed. ``checked=False`` skips the model's own
+    validation, so that the domain's checks are the ones that refuse."""
+    args: dict[str, Any] = {"from_city": "SGN", "to_city": "Hà Nội", "date": DAY.isoformat()}
     args.update(kwargs)
-    return await search_flights(session, places, TEST_TODAY, **args)  # type: ignore[arg-type]
+    return SearchRequest.model_validate(args) if checked else SearchRequest.model_construct(**args)
+
+
+async def _search(session: AsyncSession, places: Gazetteer, **kwargs: Any):  # type: ignore[no-untyped-def]
+    return await search_flights(session, places, TEST_TODAY, _request(**kwargs))
 
 
 class TestSearchFlights:
@@ -108,8 +118,12 @@ class TestSearchFlights:
     async def test_passenger_count_outside_1_to_9_is_refused(
         self, session: AsyncSession, gazetteer: Gazetteer
     ) -> None:
+        with pytest.raises(ValidationError):
+            _request(passengers=10)
         with pytest.raises(InvalidPassengers):
-            await _search(session, gazetteer, passengers=10)
+            await search_flights(
+                session, gazetteer, TEST_TODAY, _request(checked=False, passengers=10)
+            )
 
     @pytest.mark.parametrize(
         ("kwargs", "error"),
@@ -129,7 +143,16 @@ class TestSearchFlights:
         error: type[Exception],
     ) -> None:
         with pytest.raises(error):
-            await _search(session, gazetteer, **kwargs)
+            await search_flights(session, gazetteer, TEST_TODAY, _request(checked=False, **kwargs))
+
+    def test_cabins_and_sorts_by_name(self) -> None:
+        assert cabin_named(" Thương gia ") == cabin_named("business") == "business"
+        assert cabin_named("eco") == cabin_named("phổ thông") == "economy"
+        assert sort_named("departure") == "departure"
+        with pytest.raises(UnknownCabin):
+            cabin_named("first")
+        with pytest.raises(InvalidSort):
+            sort_named("cheapest")
 
 
 class TestNothingMatches:

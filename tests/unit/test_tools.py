@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
 from booking.agent.catalog import default_registry
 from booking.agent.context import ToolContext
 from booking.agent.tools import InvalidToolArguments, ToolRegistry, build_tool
+from booking.domain.search_request import SearchRequest
 
 
 async def sample(
@@ -28,6 +30,20 @@ async def sample(
         Nothing useful.
     """
     return {}
+
+
+class Lookup(BaseModel):
+    """Not shown to the model: the tool's docstring is its description."""
+
+    model_config = ConfigDict(frozen=True)
+
+    city: str = Field(description="The city, as typed.")
+    days: int = Field(default=1, ge=1, le=7, description="How many days.")
+
+
+async def lookup(ctx: ToolContext, request: Lookup) -> dict[str, Any]:
+    """Look something up, asked as one model."""
+    return {"request": request}
 
 
 class TestSchema:
@@ -76,6 +92,22 @@ class TestSchema:
             assert tool.requires_approval is (tool.name in side_effecting)
             assert (tool.describe is not None) is (tool.name in side_effecting)
 
+    def test_search_flights_takes_the_search_request(self) -> None:
+        search = default_registry().get("search_flights")
+        assert search is not None
+        params = search.schema()["function"]["parameters"]
+        assert list(params["properties"]) == list(SearchRequest.model_fields)
+        assert params["required"] == ["from_city", "to_city", "date"]
+        assert params["additionalProperties"] is False
+        assert params["properties"]["passengers"] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 9,
+            "default": 1,
+            "description": "Number of passengers, 1 to 9.",
+        }
+        assert params["properties"]["cabin"]["enum"] == ["economy", "business"]
+
     def test_registering_a_name_twice_fails(self) -> None:
         registry = ToolRegistry()
         registry.tool()(sample)
@@ -95,3 +127,37 @@ class TestValidate:
         fields = {e["loc"][0] for e in caught.value.errors}
         assert fields == {"city", "days", "unit", "extra"}
         assert "sample" in str(caught.value)
+
+
+class TestModelParameter:
+    tool = build_tool(lookup, read_only=True, requires_approval=False, timeout_s=1)
+
+    def test_schema_is_the_models_fields(self) -> None:
+        function = self.tool.schema()["function"]
+        assert function["description"] == "Look something up, asked as one model."
+        assert function["parameters"] == {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "The city, as typed."},
+                "days": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 7,
+                    "default": 1,
+                    "description": "How many days.",
+                },
+            },
+            "required": ["city"],
+            "additionalProperties": False,
+        }
+
+    def test_refuses_unknown_keys_and_bad_values(self) -> None:
+        with pytest.raises(InvalidToolArguments) as caught:
+            self.tool.validate({"city": "Huế", "days": 8, "extra": 1})
+        assert {e["loc"][0] for e in caught.value.errors} == {"days", "extra"}
+
+    async def test_is_called_with_the_model(self) -> None:
+        ctx: Any = None  # The tool does not read its context.
+        result = await self.tool.invoke(ctx, self.tool.validate({"city": "Huế"}))
+        assert result["request"].model_dump() == {"city": "Huế", "days": 1}
+        assert isinstance(result["request"], Lookup)
