@@ -16,7 +16,8 @@ import psycopg
 from bench.common import BENCH_DB, database_url, server_url
 from booking.db import migrate
 from booking.db.engine import libpq_url
-from seed.load import SeedOptions, _schedule, seed_database
+from seed.flights import timetable
+from seed.load import SeedOptions, seed_database
 
 
 def main() -> None:
@@ -54,7 +55,7 @@ def main() -> None:
 def _schedule_for(scale: float) -> list[object]:
     from booking.reference import load_network
 
-    return list(_schedule(load_network(), SeedOptions(scale=scale)))
+    return list(timetable(load_network(), SeedOptions(scale=scale)))
 
 
 if __name__ == "__main__":

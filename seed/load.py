@@ -31,9 +31,6 @@ from seed.weather import load_weather
 
 __all__ = ["Progress", "SeedOptions", "SeedRefused", "SeedReport", "has_flights", "seed_database"]
 
-#: The timetable under the name bench/seed_bench.py imports it by.
-_schedule = timetable
-
 
 @dataclass(frozen=True)
 class SeedReport:
