@@ -23,8 +23,10 @@ def holds_expire() -> None:
     settings = Settings()
 
     async def work(session: Any, _places: Any, _today: date) -> int:
-        async with session.begin():
-            return await bookings.expire_holds(session, clock_from(settings).now())
+        # The session's transaction is already open (the gazetteer was read in it): commit it.
+        expired = await bookings.expire_holds(session, clock_from(settings).now())
+        await session.commit()
+        return expired
 
     console.print(f"expired {run_domain(settings, work)} held bookings")
 
