@@ -77,6 +77,7 @@ from booking.db import migrate
 from booking.db.embedded import crash_embedded, embedded_url, stop_embedded
 from booking.db.engine import libpq_url
 from booking.domain import bookings
+from booking.domain.types import BookingView
 from booking.errors import BookingError
 from booking.settings import SERVICE_TZ
 from seed.load import SeedOptions, seed_database
@@ -288,16 +289,16 @@ class Buyers:
                     await session.invalidate()
                 self.unknown.setdefault(buyer, set()).add(op)
                 return self.history.complete(invocation, "info", "answer dropped: injected")
-            if op == "confirm" and view["status"] != "confirmed":
-                return self.history.complete(invocation, "fail", f"confirm gave {view['status']}")
-            return self.history.complete(invocation, "ok", str(view["reference"]))
+            if op == "confirm" and view.status != "confirmed":
+                return self.history.complete(invocation, "fail", f"confirm gave {view.status}")
+            return self.history.complete(invocation, "ok", view.reference)
         finally:
             with contextlib.suppress(Exception):  # a dead connection is discarded by the pool
                 await session.close()
 
     async def _call(
         self, session: AsyncSession, buyer: int, op: Op, key: str, reference: str
-    ) -> dict[str, Any]:
+    ) -> BookingView:
         if op == "hold":
             return await bookings.hold(
                 session,

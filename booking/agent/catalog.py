@@ -5,6 +5,7 @@ Docstrings are written for the model: they are the tool descriptions it reads.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,7 @@ from booking.agent.tools import ToolRegistry
 from booking.domain import bookings, flights, weather
 from booking.domain.approval_text import approval_summary
 from booking.domain.search_request import SearchRequest
+from booking.domain.types import BookingView
 from booking.errors import BookingError
 
 
@@ -102,7 +104,7 @@ async def hold_booking(
             actor=f"agent:{ctx.conversation_id}",
             conversation_id=ctx.conversation_id,
         )
-    return {"booking": booking}
+    return {"booking": booking.to_dict()}
 
 
 async def confirm_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
@@ -124,7 +126,9 @@ async def cancel_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
     return await _change(ctx, bookings.cancel, reference)
 
 
-async def _change(ctx: ToolContext, operation: Any, reference: str) -> dict[str, Any]:
+async def _change(
+    ctx: ToolContext, operation: Callable[..., Awaitable[BookingView]], reference: str
+) -> dict[str, Any]:
     """Run ``bookings.confirm`` or ``bookings.cancel`` in a transaction of its own."""
     tenant = _tenant(ctx)
     async with ctx.sessionmaker() as session, session.begin():
@@ -136,7 +140,7 @@ async def _change(ctx: ToolContext, operation: Any, reference: str) -> dict[str,
             actor=f"agent:{ctx.conversation_id}",
             idempotency_key=_key(ctx),
         )
-    return {"booking": booking}
+    return {"booking": booking.to_dict()}
 
 
 async def get_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
@@ -148,7 +152,7 @@ async def get_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
     tenant = _tenant(ctx)
     async with ctx.sessionmaker() as session:
         booking = await bookings.get(session, tenant=tenant, reference=reference)
-    return {"booking": booking}
+    return {"booking": booking.to_dict()}
 
 
 def _worded(preview: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +179,7 @@ async def describe_hold(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str
             now=ctx.clock.now(),
             policy=ctx.booking_policy,
         )
-    return _worded(preview)
+    return _worded(preview.to_dict())
 
 
 async def describe_confirm(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +187,7 @@ async def describe_confirm(ctx: ToolContext, arguments: dict[str, Any]) -> dict[
         preview = await bookings.preview_change(
             session, tenant=_tenant(ctx), reference=arguments["reference"], action="confirm"
         )
-    return _worded(preview)
+    return _worded(preview.to_dict())
 
 
 async def describe_cancel(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +195,7 @@ async def describe_cancel(ctx: ToolContext, arguments: dict[str, Any]) -> dict[s
         preview = await bookings.preview_change(
             session, tenant=_tenant(ctx), reference=arguments["reference"], action="cancel"
         )
-    return _worded(preview)
+    return _worded(preview.to_dict())
 
 
 def _tenant(ctx: ToolContext) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.agent.catalog import default_registry
@@ -11,17 +9,10 @@ from booking.agent.context import ToolContext
 from booking.agent.models.base import ModelClient
 from booking.agent.orchestrator import Approver, Orchestrator
 from booking.agent.tools import ToolRegistry
-from booking.domain.bookings import Policy
+from booking.domain.booking_rules import booking_policy
 from booking.domain.dates import Clock
 from booking.domain.places import Gazetteer
 from booking.settings import Settings
-
-
-def booking_policy(settings: Settings) -> Policy:
-    return Policy(
-        hold_ttl=timedelta(seconds=settings.hold_ttl_s),
-        cutoff=timedelta(seconds=settings.booking_cutoff_s),
-    )
 
 
 def build_orchestrator(

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
+
+from booking.domain.types import MAX_PASSENGERS, BookingStatus, BookingView, Cabin
 
 CONVERSATION_ID = r"^[A-Za-z0-9_-]{1,64}$"
 #: What PostgreSQL text and JSONB cannot hold: NUL, and UTF-16 surrogates (valid in JSON as
@@ -155,6 +165,98 @@ class ApprovalsPending(BaseModel):
 
 class StopResult(BaseModel):
     stopped_turn_id: str | None
+
+
+class PassengerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full_name: str = Field(min_length=1, max_length=120)
+    date_of_birth: str | None = Field(default=None, max_length=10)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=30)
+
+
+class BookingCreate(RequestBody):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "flight_id": 1234,
+                    "passengers": [{"full_name": "Nguyễn Văn An"}],
+                    "contact": {"phone": "0901234567"},
+                }
+            ]
+        },
+    )
+    # The largest integer every JSON parser reads exactly (JavaScript's MAX_SAFE_INTEGER).
+    flight_id: int = Field(ge=1, le=2**53 - 1)
+    cabin: Cabin = "economy"
+    # The 1-9 rule is the domain's (`invalid_passengers`); the 50 only bounds the body.
+    passengers: list[PassengerIn] = Field(
+        max_length=50, json_schema_extra={"minItems": 1, "maxItems": MAX_PASSENGERS}
+    )
+    contact: ContactIn
+
+
+#: A moment written as Python's ``isoformat`` writes it (``+07:00``, never ``Z``): the same text
+#: the agent's booking tools give the model.
+Moment = Annotated[
+    AwareDatetime,
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class BookedFlightRead(BaseModel):
+    flight_id: int
+    flight_number: str
+    airline_code: str
+    airline_name: str
+    origin: str
+    destination: str
+    departs_at: Moment
+    """Local time at the origin."""
+    arrives_at: Moment
+    """Local time at the destination."""
+    duration_minutes: int
+
+
+class PassengerRead(BaseModel):
+    full_name: str
+    date_of_birth: date | None
+
+
+class ContactRead(BaseModel):
+    email: str | None
+    phone: str | None
+
+
+class BookingRead(BaseModel):
+    """A booking; moments in Vietnam time unless said otherwise, amounts in VND."""
+
+    reference: str
+    status: BookingStatus
+    flight: BookedFlightRead
+    cabin: Cabin
+    passengers: list[PassengerRead]
+    contact: ContactRead
+    price_per_passenger_vnd: int
+    total_vnd: int
+    currency: Literal["VND"]
+    hold_expires_at: Moment | None
+    """When the hold lapses, while the booking is held; null in every other status."""
+    created_at: Moment
+    confirmed_at: Moment | None
+    cancelled_at: Moment | None
+    expired_at: Moment | None
+
+    @classmethod
+    def from_view(cls, view: BookingView) -> BookingRead:
+        return cls.model_validate(view.to_dict())
 
 
 class ValidationIssue(BaseModel):

@@ -9,10 +9,10 @@ so ``seats_booked`` always equals the passengers of live bookings (:meth:`invent
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,6 +79,48 @@ _TAKE_SEATS = text(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class FlightRow:
+    """A flight as a booking shows it, times in UTC with each airport's zone to show them in."""
+
+    flight_id: int
+    flight_number: str
+    airline_code: str
+    airline_name: str
+    origin: str
+    destination: str
+    departs_at: datetime
+    arrives_at: datetime
+    origin_tz: str
+    destination_tz: str
+
+
+@dataclass(frozen=True, slots=True)
+class FareRow:
+    """A flight with the price and the seats left of one of its cabins."""
+
+    flight: FlightRow
+    price_vnd: int
+    seats_left: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewHold:
+    """The columns of a booking being held (its reference aside: drawn until one is free)."""
+
+    tenant: str
+    flight_id: int
+    cabin: str
+    passenger_count: int
+    price_per_passenger_vnd: int
+    total_vnd: int
+    contact_email: str | None
+    contact_phone: str | None
+    conversation_id: str | None
+    hold_expires_at: datetime
+    created_at: datetime
+
+
 class BookingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -94,27 +136,17 @@ class BookingRepository:
         )
         return (await self.session.execute(stmt)).first()
 
-    async def flight_view(self, flight_id: int, cabin: str) -> dict[str, Any] | None:
-        """The flight as a traveller reads it (local times), with the cabin's price and seats."""
+    async def flight_view(self, flight_id: int, cabin: str) -> FareRow | None:
+        """The flight with the cabin's price and seats (None when either is missing)."""
         conn = await self.session.connection()
         row = (await conn.execute(_FLIGHT, {"flight_id": flight_id, "cabin": cabin})).first()
         if row is None:
             return None
         number, airline, name, dep, arr, departs, arrives, dep_tz, arr_tz, price, seats = row
-        return {
-            "flight_id": flight_id,
-            "flight_number": number,
-            "airline_code": airline,
-            "airline_name": name,
-            "origin": dep,
-            "destination": arr,
-            "departs_at": departs.astimezone(ZoneInfo(dep_tz)).isoformat(),
-            "arrives_at": arrives.astimezone(ZoneInfo(arr_tz)).isoformat(),
-            "duration_minutes": int((arrives - departs).total_seconds() // 60),
-            "departs_utc": departs,
-            "price_vnd": price,
-            "seats_left": seats,
-        }
+        flight = FlightRow(
+            flight_id, number, airline, name, dep, arr, departs, arrives, dep_tz, arr_tz
+        )
+        return FareRow(flight, int(price), int(seats))
 
     async def flight_exists(self, flight_id: int) -> bool:
         return (
@@ -146,18 +178,30 @@ class BookingRepository:
 
     async def write_hold(
         self,
-        booking: dict[str, Any],
+        reference: str,
+        booking: NewHold,
         passengers: Sequence[tuple[str, date | None]],
         *,
         actor: str,
         key: str,
-        response: dict[str, Any],
+        response: Mapping[str, Any],
     ) -> bool:
         """Insert a held booking with its passengers, audit row and idempotent response; False
         when its reference is taken (nothing is written; the caller draws another)."""
         conn = await self.session.connection()
         params = {
-            **booking,
+            "reference": reference,
+            "tenant": booking.tenant,
+            "flight_id": booking.flight_id,
+            "cabin": booking.cabin,
+            "passenger_count": booking.passenger_count,
+            "price_per_passenger_vnd": booking.price_per_passenger_vnd,
+            "total_vnd": booking.total_vnd,
+            "contact_email": booking.contact_email,
+            "contact_phone": booking.contact_phone,
+            "conversation_id": booking.conversation_id,
+            "hold_expires_at": booking.hold_expires_at,
+            "created_at": booking.created_at,
             "names": [name for name, _ in passengers],
             "births": [born for _, born in passengers],
             "actor": actor,
@@ -193,8 +237,10 @@ class BookingRepository:
             .values({"status": status, column[status]: at})
         )
 
-    async def view_rows(self, reference: str) -> tuple[Row[Any], Sequence[BookingPassenger]]:
-        """The booking with its flight, airline and airport time zones, and its passengers."""
+    async def view_rows(
+        self, reference: str
+    ) -> tuple[Booking, FlightRow, Sequence[BookingPassenger]]:
+        """The booking, its flight (airline and airport time zones), and its passengers."""
         origin, destination = Airport.__table__.alias("o"), Airport.__table__.alias("d")
         stmt = (
             select(
@@ -216,6 +262,19 @@ class BookingRepository:
             .where(Booking.reference == reference)
         )
         row = (await self.session.execute(stmt)).one()
+        booking: Booking = row.Booking
+        flight = FlightRow(
+            booking.flight_id,
+            row.flight_number,
+            row.airline_code,
+            row.airline_name,
+            row.origin,
+            row.destination,
+            row.departs_at,
+            row.arrives_at,
+            row.origin_tz,
+            row.destination_tz,
+        )
         passengers = (
             await self.session.scalars(
                 select(BookingPassenger)
@@ -223,7 +282,7 @@ class BookingRepository:
                 .order_by(BookingPassenger.position)
             )
         ).all()
-        return row, passengers
+        return booking, flight, passengers
 
     async def expire_due(self, now: datetime, limit: int = 500) -> int:
         """Expire held bookings past their time and give their seats back; one statement, so a
@@ -292,7 +351,7 @@ class BookingRepository:
             tenant=tenant, key=key, operation=row[0], request_hash=row[1], response=row[2]
         )
 
-    async def store_response(self, tenant: str, key: str, response: dict[str, Any]) -> None:
+    async def store_response(self, tenant: str, key: str, response: Mapping[str, Any]) -> None:
         await self.session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.tenant == tenant, IdempotencyRecord.key == key)

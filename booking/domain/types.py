@@ -256,3 +256,100 @@ class Forecast:
         data["place"] = self.place.to_dict()
         data["day"] = self.day.isoformat()
         return data
+
+
+# Bookings --------------------------------------------------------------------------------
+
+BookingStatus = Literal["held", "confirmed", "cancelled", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class Passenger:
+    """A traveller, named as on their ID (validated by :mod:`booking.domain.passengers`)."""
+
+    full_name: str
+    date_of_birth: date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        born = self.date_of_birth
+        return {"full_name": self.full_name, "date_of_birth": born.isoformat() if born else None}
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach the booker: a phone number, an e-mail address or both."""
+
+    email: str | None = None
+    phone: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"email": self.email, "phone": self.phone}
+
+
+@dataclass(frozen=True, slots=True)
+class BookedFlight:
+    """The flight as a booking shows it."""
+
+    flight_id: int
+    flight_number: str
+    airline_code: str
+    airline_name: str
+    origin: str
+    destination: str
+    departs_at: datetime
+    """Local time at the origin, zone-aware."""
+    arrives_at: datetime
+    """Local time at the destination, zone-aware."""
+    duration_minutes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["departs_at"] = self.departs_at.isoformat()
+        data["arrives_at"] = self.arrives_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    """A booking as its owner reads it (built by :func:`booking.domain.booking_views.booking_view`).
+
+    Its moments are Vietnam time (Asia/Ho_Chi_Minh); amounts are VND.
+    """
+
+    reference: str
+    status: BookingStatus
+    flight: BookedFlight
+    cabin: Cabin
+    passengers: tuple[Passenger, ...]
+    contact: Contact
+    price_per_passenger_vnd: int
+    total_vnd: int
+    hold_expires_at: datetime | None
+    """When the hold lapses, while the booking is held; None in every other status."""
+    created_at: datetime
+    confirmed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    expired_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The booking as JSON: what the HTTP API returns and the model reads."""
+        return {
+            "reference": self.reference,
+            "status": self.status,
+            "flight": self.flight.to_dict(),
+            "cabin": self.cabin,
+            "passengers": [p.to_dict() for p in self.passengers],
+            "contact": self.contact.to_dict(),
+            "price_per_passenger_vnd": self.price_per_passenger_vnd,
+            "total_vnd": self.total_vnd,
+            "currency": "VND",
+            "hold_expires_at": _isoformat(self.hold_expires_at),
+            "created_at": self.created_at.isoformat(),
+            "confirmed_at": _isoformat(self.confirmed_at),
+            "cancelled_at": _isoformat(self.cancelled_at),
+            "expired_at": _isoformat(self.expired_at),
+        }
+
+
+def _isoformat(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

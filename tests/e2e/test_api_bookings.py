@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from tests.conftest import TEST_NOW
-from tests.e2e.conftest import MakeKey
+from tests.support.api import MakeKey
 from tests.support.server import RunningServer, assert_problem
 
 SEARCH = "/v1/flights/search"
@@ -541,3 +541,39 @@ class TestAuth:
         with server.client("bk_not-a-real-key") as client:
             response = client.post(BOOKINGS, json=hold_body(1, "Nguyễn Văn An"), headers=idem())
         assert_refused(response, 401, "unauthorized")
+
+
+class TestOpenAPI:
+    def test_every_booking_response_is_a_documented_booking(
+        self, server: RunningServer, key: str
+    ) -> None:
+        """Each booking route documents its success as ``BookingRead``, whose properties are the
+        keys of the booking it returns, in order."""
+        with server.client(key) as client:
+            document = client.get("/openapi.json").json()
+            flight = roomy_flight(client, "2026-06-23")
+            held = hold(client, hold_body(flight["flight_id"], "Nguyễn Văn An"))
+            reference = held["reference"]
+            read = client.get(f"{BOOKINGS}/{reference}")
+            confirmed = client.post(f"{BOOKINGS}/{reference}/confirm")
+            cancelled = client.post(f"{BOOKINGS}/{reference}/cancel")
+        operations = {
+            ("post", BOOKINGS, "201"): held,
+            ("get", f"{BOOKINGS}/{{reference}}", "200"): read.json(),
+            ("post", f"{BOOKINGS}/{{reference}}/confirm", "200"): confirmed.json(),
+            ("post", f"{BOOKINGS}/{{reference}}/cancel", "200"): cancelled.json(),
+        }
+        schemas = document["components"]["schemas"]
+        booking = schemas["BookingRead"]
+        for (method, path, status), body in operations.items():
+            response = document["paths"][path][method]["responses"][status]
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/BookingRead"}, (method, path)
+            assert list(body) == list(booking["properties"]), (method, path)
+            assert list(body["flight"]) == list(schemas["BookedFlightRead"]["properties"])
+        assert [body["status"] for body in operations.values()] == [
+            "held",
+            "held",
+            "confirmed",
+            "cancelled",
+        ]

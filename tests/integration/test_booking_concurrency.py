@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from booking.db import migrate
 from booking.domain import bookings
-from booking.domain.bookings import Policy
+from booking.domain.booking_rules import Policy
 from booking.errors import BookingNotCancellable, IdempotencyKeyReused, SoldOut
 from seed.load import SeedOptions, seed_database
 from tests.conftest import TEST_NOW, TEST_TODAY, ScratchDatabases
@@ -132,8 +132,10 @@ def _hold_work(
     tenant: str,
     now: datetime = TEST_NOW,
 ) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
+    """One hold, to run in a transaction of its own; the booking as JSON."""
+
     async def work(session: AsyncSession) -> dict[str, Any]:
-        return await bookings.hold(
+        booking = await bookings.hold(
             session,
             tenant=tenant,
             flight_id=flight_id,
@@ -145,6 +147,7 @@ def _hold_work(
             policy=POLICY,
             actor="test:race",
         )
+        return booking.to_dict()
 
     return work
 
@@ -292,9 +295,10 @@ async def test_holds_cancels_and_the_sweeper_racing_on_one_fare(sessions: Sessio
 
     def cancel(reference: str) -> Callable[[AsyncSession], Awaitable[dict[str, Any]]]:
         async def work(session: AsyncSession) -> dict[str, Any]:
-            return await bookings.cancel(
+            booking = await bookings.cancel(
                 session, tenant=tenant, reference=reference, now=TEST_NOW, actor="test:race"
             )
+            return booking.to_dict()
 
         return work
 

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path
-from pydantic import BaseModel, ConfigDict, Field
 
-from booking.agent.factory import booking_policy
 from booking.api.auth import Client
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
-from booking.api.schemas import RequestBody
+from booking.api.schemas import BookingCreate, BookingRead
 from booking.api.state import AppState
 from booking.domain import bookings
+from booking.domain.booking_rules import REFERENCE_ALPHABET, booking_policy
+from booking.domain.types import BookingView
 from booking.errors import IdempotencyKeyRequired
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"], responses=problem_responses(401, 429))
 # The domain checks references and passenger counts with codes of their own (422
 # `invalid_reference`, `invalid_passengers`), so these rules are stated in the schema only.
-REFERENCE = f"^[{bookings.REFERENCE_ALPHABET}{bookings.REFERENCE_ALPHABET.lower()}]{{6}}$"
+REFERENCE = f"^[{REFERENCE_ALPHABET}{REFERENCE_ALPHABET.lower()}]{{6}}$"
 Reference = Annotated[
     str,
     Path(
@@ -42,41 +43,6 @@ _REQUIRED_IDEMPOTENCY_KEY = {
 }
 
 
-class PassengerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    full_name: str = Field(min_length=1, max_length=120)
-    date_of_birth: str | None = Field(default=None, max_length=10)
-
-
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=30)
-
-
-class BookingCreate(RequestBody):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "flight_id": 1234,
-                    "passengers": [{"full_name": "Nguyễn Văn An"}],
-                    "contact": {"phone": "0901234567"},
-                }
-            ]
-        },
-    )
-    # The largest integer every JSON parser reads exactly (JavaScript's MAX_SAFE_INTEGER).
-    flight_id: int = Field(ge=1, le=2**53 - 1)
-    cabin: Literal["economy", "business"] = "economy"
-    # The 1-9 rule is the domain's (`invalid_passengers`); the 50 only bounds the body.
-    passengers: list[PassengerIn] = Field(
-        max_length=50, json_schema_extra={"minItems": 1, "maxItems": bookings.MAX_PASSENGERS}
-    )
-    contact: ContactIn
-
-
 ERRORS = problem_responses(404, 409, 422)
 
 
@@ -93,7 +59,7 @@ async def hold_booking(
     idempotency_key: Annotated[
         str | None, Header(max_length=_KEY_CHARS, include_in_schema=False)
     ] = None,
-) -> dict[str, Any]:
+) -> BookingRead:
     """Hold seats (requires `Idempotency-Key`; the same key returns the same booking)."""
     if not idempotency_key:
         raise IdempotencyKeyRequired(
@@ -101,7 +67,7 @@ async def hold_booking(
             "books twice."
         )
     async with state.sessionmaker() as session, session.begin():
-        return await bookings.hold(
+        booking = await bookings.hold(
             session,
             tenant=client.tenant,
             flight_id=body.flight_id,
@@ -113,15 +79,15 @@ async def hold_booking(
             policy=booking_policy(state.settings),
             actor=f"api:{client.key_id or 'local'}",
         )
+    return BookingRead.from_view(booking)
 
 
 @router.get("/{reference}", responses=problem_responses(404, 422))
-async def get_booking(
-    reference: Reference, client: CurrentClient, state: StateDep
-) -> dict[str, Any]:
+async def get_booking(reference: Reference, client: CurrentClient, state: StateDep) -> BookingRead:
     """A booking by its reference."""
     async with state.sessionmaker() as session:
-        return await bookings.get(session, tenant=client.tenant, reference=reference)
+        booking = await bookings.get(session, tenant=client.tenant, reference=reference)
+    return BookingRead.from_view(booking)
 
 
 @router.post("/{reference}/confirm", responses=ERRORS)
@@ -130,7 +96,7 @@ async def confirm_booking(
     client: CurrentClient,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> BookingRead:
     """Confirm a held booking (confirming twice returns the confirmed booking)."""
     return await _change(bookings.confirm, reference, client, state, idempotency_key)
 
@@ -141,17 +107,21 @@ async def cancel_booking(
     client: CurrentClient,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> BookingRead:
     """Cancel a held or confirmed booking and release its seats (cancelling twice is a no-op)."""
     return await _change(bookings.cancel, reference, client, state, idempotency_key)
 
 
 async def _change(
-    operation: Any, reference: str, client: Client, state: AppState, key: str | None
-) -> dict[str, Any]:
+    operation: Callable[..., Awaitable[BookingView]],
+    reference: str,
+    client: Client,
+    state: AppState,
+    key: str | None,
+) -> BookingRead:
     """Run ``bookings.confirm`` or ``bookings.cancel`` in the request's transaction."""
     async with state.sessionmaker() as session, session.begin():
-        result: dict[str, Any] = await operation(
+        booking = await operation(
             session,
             tenant=client.tenant,
             reference=reference,
@@ -159,4 +129,4 @@ async def _change(
             actor=f"api:{client.key_id or 'local'}",
             idempotency_key=f"{_SCOPE}{key}" if key else None,
         )
-        return result
+    return BookingRead.from_view(booking)
