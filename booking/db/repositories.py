@@ -1,4 +1,4 @@
-"""Every query lives here. Repositories hold their session and return rows; the domain builds its types."""
+"""Queries for places, flights and weather (one repository each; the other aggregates have their own modules: conversations, turns, the event log, API keys, bookings). Repositories hold their session and return rows; the domain builds its types."""
 
 from __future__ import annotations
 
