@@ -6,7 +6,7 @@ Docstrings are written for the model: they are the tool descriptions it reads.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,7 @@ from booking.agent.tools import ToolRegistry
 from booking.domain import bookings, flights, weather
 from booking.domain.approval_text import approval_summary
 from booking.domain.search_request import SearchRequest
-from booking.domain.types import BookingView
+from booking.domain.types import BookingView, Cabin
 from booking.errors import BookingError
 
 
@@ -75,7 +75,7 @@ async def hold_booking(
     flight_id: int,
     passengers: list[PassengerArg],
     contact: ContactArg,
-    cabin: Literal["economy", "business"] = "economy",
+    cabin: Cabin = "economy",
 ) -> dict[str, Any]:
     """Hold seats on a flight for the named passengers; the traveller is asked to approve first.
 

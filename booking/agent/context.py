@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.domain.bookings import Policy
+from booking.domain.booking_rules import Policy
 from booking.domain.dates import Clock, today
 from booking.domain.places import Gazetteer
 

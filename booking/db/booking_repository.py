@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.db.models import (
     Airline,
     Airport,
-    Approval,
     Booking,
     BookingEvent,
     BookingPassenger,
@@ -356,31 +355,4 @@ class BookingRepository:
             update(IdempotencyRecord)
             .where(IdempotencyRecord.tenant == tenant, IdempotencyRecord.key == key)
             .values(response=response)
-        )
-
-
-class ApprovalRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, values: dict[str, Any]) -> None:
-        await self.session.execute(insert(Approval).values(**values))
-
-    async def get(self, tenant: str, approval_id: str, *, lock: bool = False) -> Approval | None:
-        stmt = select(Approval).where(Approval.id == approval_id, Approval.tenant == tenant)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).first()
-
-    async def for_turn(self, turn_id: str, *, lock: bool = False) -> Sequence[Approval]:
-        stmt = select(Approval).where(Approval.turn_id == turn_id).order_by(Approval.created_at)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).all()
-
-    async def decide(self, approval_id: str, status: str, reason: str | None, at: datetime) -> None:
-        await self.session.execute(
-            update(Approval)
-            .where(Approval.id == approval_id)
-            .values(status=status, reason=reason, decided_at=at)
         )

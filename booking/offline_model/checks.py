@@ -17,13 +17,12 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from booking.domain.places import fold
+from booking.domain.types import MAX_PASSENGERS
 from booking.domain.wording import format_day
 from booking.offline_model.reference_index import City, place_index
 from booking.offline_model.text import Language
 from booking.reference import load_network
 
-#: Seats one booking may hold (the booking rules allow 1 to 9 passengers).
-MAX_PASSENGERS = 9
 #: How far ahead flights are scheduled (``BOOKING_MAX_DAYS_AHEAD``'s default).
 HORIZON_DAYS = 365
 #: Below this score (0-100) a known city is no useful suggestion for an unknown name.

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.agent.orchestrator import ResolvedApproval
-from booking.db.booking_repository import ApprovalRepository
+from booking.db.approval_repository import ApprovalRepository
 from booking.db.models import Approval, TurnRow
 from booking.db.turn_repository import TurnRepository
 from booking.errors import (

@@ -28,7 +28,7 @@ from booking.agent.events import (
 )
 from booking.agent.history import close_open_tool_calls
 from booking.agent.orchestrator import AgentTurn
-from booking.db.booking_repository import ApprovalRepository
+from booking.db.approval_repository import ApprovalRepository
 from booking.db.engine import driver_connection
 from booking.db.event_log import close_turn, last_seqs
 from booking.turns.approvals import arguments_hash
