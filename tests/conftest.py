@@ -28,6 +28,10 @@ from booking.domain.directory import load_gazetteer
 from booking.domain.places import Gazetteer
 from booking.settings import SERVICE_TZ, Settings, normalize_database_url
 from seed.load import SeedOptions, seed_database
+from tests.support import ast_lock
+
+# Before any app thread runs: see the module's docstring (a CPython 3.11.7 race in ``ast``).
+ast_lock.install()
 
 ROOT = Path(__file__).resolve().parents[1]
 #: "Now" for every test: a Monday morning in Vietnam.

@@ -1,33 +1,46 @@
-"""Fixtures for the HTTP API over real sockets: servers, API keys, a fake model provider.
+"""Fixtures for the HTTP API: apps in process, real servers, API keys, a fake model provider.
 
-Every server runs the real app (``create_app``) in uvicorn on the run's migrated, seeded database.
-That database is shared by every test, so each test uses fresh conversation ids and, where it
-lists conversations, a tenant of its own.
+Every app is the real one (``create_app`` with its lifespan) on the run's migrated, seeded
+database. Plain request/response tests reach it in process (:mod:`tests.support.in_process`):
+``server`` is one app with keys on, shared by every test that needs no other settings, and
+``start_app(**settings)`` makes one of a test's own. Tests about the wire (heartbeats,
+disconnects, several servers, restarts, the browser) ``start(**settings)`` uvicorn on a socket,
+or ``spawn`` a process to kill. The database is shared by every test, so each test uses fresh
+conversation ids and, where it lists conversations, a tenant of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 
 from booking.agent.tools import ToolRegistry
-from booking.domain.api_keys import create_key
 from booking.db.engine import make_async_engine, make_sessionmaker
+from booking.domain.api_keys import create_key
 from booking.settings import Settings
 from tests.conftest import TEST_NOW
+from tests.support.api import MakeKey
+from tests.support.approvals import (
+    ApprovalStatus,
+    Bookings,
+    read_approval_status,
+    read_bookings,
+)
 from tests.support.fake_provider import FakeProvider
-from tests.support.server import BackgroundLoop, RunningServer, ServerProcess, start_server
-
-
-class StartServer(Protocol):
-    def __call__(self, registry: ToolRegistry | None = None, **overrides: Any) -> RunningServer: ...
-
-
-MakeKey = Callable[[], str]
+from tests.support.in_process import InProcessApp, StartApp
+from tests.support.server import (
+    BackgroundLoop,
+    RunningServer,
+    ServerProcess,
+    SpawnServer,
+    StartServer,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -89,12 +102,28 @@ def start(base_settings: dict[str, Any]) -> Iterator[StartServer]:
         return server
 
     yield start_one
+    # All at once: each takes uvicorn's shutdown tick and its lifespan's shutdown.
+    for server in servers:
+        server.server.should_exit = True
     for server in reversed(servers):
         if not server.stopped:
             server.stop()
 
 
-SpawnServer = Callable[..., ServerProcess]
+@pytest.fixture
+def start_app(base_settings: dict[str, Any]) -> Iterator[StartApp]:
+    """``start_app(registry=None, **settings)`` runs a new app in process; all are closed after
+    the test."""
+    apps: list[InProcessApp] = []
+
+    def start_one(registry: ToolRegistry | None = None, **overrides: Any) -> InProcessApp:
+        app = InProcessApp(Settings(**{**base_settings, **overrides}), registry)
+        apps.append(app)
+        return app
+
+    yield start_one
+    for app in reversed(apps):
+        app.close()
 
 
 @pytest.fixture
@@ -125,10 +154,22 @@ def spawn(seeded_url: str, tmp_path: Path) -> Iterator[SpawnServer]:
         process.kill()
 
 
-@pytest.fixture
-def server(start: StartServer) -> RunningServer:
-    """A server with API keys on and the built-in offline model."""
-    return start()
+@pytest.fixture(scope="session")
+def server(base_settings: dict[str, Any]) -> Iterator[InProcessApp]:
+    """The app in process with API keys on and the built-in offline model, shared by every test
+    that needs no other settings (none of them may change it)."""
+    app = InProcessApp(Settings(**base_settings))
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(base_settings: dict[str, Any]) -> Iterator[RunningServer]:
+    """A server on a socket with API keys on and the built-in offline model, shared by the tests
+    that need the wire but no other settings (none of them may change it)."""
+    server = start_server(Settings(**base_settings))
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -147,3 +188,15 @@ def provider(bg_loop: BackgroundLoop) -> Iterator[FakeProvider]:
 def llm(provider: FakeProvider) -> dict[str, Any]:
     """Settings that make ``provider`` the model."""
     return {"llm_base_url": provider.base_url, "llm_model": "m", "llm_api_key": "k"}
+
+
+@pytest.fixture
+def bookings_of(seeded_url: str) -> Bookings:
+    """The bookings a conversation made, read from the database."""
+    return functools.partial(read_bookings, seeded_url)
+
+
+@pytest.fixture
+def approval_status(seeded_url: str) -> ApprovalStatus:
+    """An approval's stored status (``None`` when there is no such approval)."""
+    return functools.partial(read_approval_status, seeded_url)

@@ -8,20 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import MakeKey, StartServer
+from tests.support.api import MakeKey, assert_problem, chat_body, conversation, new_id, wait_idle
 from tests.support.fake_provider import FakeProvider, Script, text_chunks
-from tests.support.server import (
-    Gate,
-    RunningServer,
-    Stream,
-    assert_problem,
-    call_chunks,
-    chat_body,
-    conversation,
-    gated_registry,
-    new_id,
-    wait_idle,
-)
+from tests.support.in_process import InProcessApp, StartApp
+from tests.support.sse import Stream
+from tests.support.tools import Gate, call_chunks, gated_registry
 
 SEARCH = "/v1/flights/search"
 
@@ -40,7 +31,7 @@ class TestAuth:
             ("GET", "/v1/models"),
         ],
     )
-    def test_no_key_is_unauthorized(self, server: RunningServer, method: str, path: str) -> None:
+    def test_no_key_is_unauthorized(self, server: InProcessApp, method: str, path: str) -> None:
         with server.client() as client:
             response = client.request(method, path, json={} if method == "POST" else None)
         assert_problem(response, 401, "unauthorized")
@@ -49,17 +40,17 @@ class TestAuth:
         "header",
         ["Bearer bk_not-a-real-key", "Bearer", "Basic dXNlcjpwYXNz", "bk_no_scheme"],
     )
-    def test_wrong_key_is_unauthorized(self, server: RunningServer, header: str) -> None:
+    def test_wrong_key_is_unauthorized(self, server: InProcessApp, header: str) -> None:
         with server.client(headers={"authorization": header}) as client:
             assert_problem(client.get("/v1/conversations"), 401, "unauthorized")
 
-    def test_a_key_must_match_exactly(self, server: RunningServer, make_key: MakeKey) -> None:
+    def test_a_key_must_match_exactly(self, server: InProcessApp, make_key: MakeKey) -> None:
         key = make_key()
         with server.client(key + "x") as client:
             assert_problem(client.get("/v1/conversations"), 401, "unauthorized")
 
-    def test_auth_off_needs_no_key(self, start: StartServer) -> None:
-        server = start(auth="off")
+    def test_auth_off_needs_no_key(self, start_app: StartApp) -> None:
+        server = start_app(auth="off")
         conversation_id = new_id()
         with server.client() as client:
             assert client.get("/v1/conversations").status_code == 200
@@ -89,13 +80,13 @@ class TestValidation:
             ),
         ],
     )
-    def test_chat_body_schema(self, server: RunningServer, key: str, body: dict[str, Any]) -> None:
+    def test_chat_body_schema(self, server: InProcessApp, key: str, body: dict[str, Any]) -> None:
         with server.client(key) as client:
             problem = assert_problem(client.post("/v1/chat", json=body), 422, "validation_failed")
         assert problem["errors"]
         assert all({"loc", "msg", "type"} <= set(e) for e in problem["errors"])
 
-    def test_chat_message_content(self, server: RunningServer, key: str) -> None:
+    def test_chat_message_content(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             last_from_assistant = chat_body(new_id(), "hi")
             last_from_assistant["messages"][0]["role"] = "assistant"
@@ -113,7 +104,7 @@ class TestValidation:
             )
             assert_problem(broken, 422, "validation_failed")
 
-    def test_other_bodies_queries_and_headers(self, server: RunningServer, key: str) -> None:
+    def test_other_bodies_queries_and_headers(self, server: InProcessApp, key: str) -> None:
         conversation_id = new_id()
         with server.client(key) as client:
             assert client.post("/v1/conversations", json={"id": conversation_id}).status_code == 201
@@ -159,8 +150,8 @@ class TestValidation:
 
 
 class TestLimits:
-    def test_message_too_long(self, start: StartServer, key: str) -> None:
-        server = start(max_message_chars=10)
+    def test_message_too_long(self, start_app: StartApp, key: str) -> None:
+        server = start_app(max_message_chars=10)
         conversation_id = new_id()
         with server.client(key) as client:
             too_long = client.post("/v1/chat", json=chat_body(conversation_id, "x" * 11))
@@ -180,8 +171,8 @@ class TestLimits:
                 assert at_limit.status_code == 200
                 Stream(at_limit).read_to_end()
 
-    def test_message_limit_is_the_configured_one(self, start: StartServer, key: str) -> None:
-        server = start(max_message_chars=6000)
+    def test_message_limit_is_the_configured_one(self, start_app: StartApp, key: str) -> None:
+        server = start_app(max_message_chars=6000)
         text = "Đặt vé SGN → HAN ngày 15/6. " + "x" * 4500
         conversation_id = new_id()
         with server.client(key) as client:
@@ -193,7 +184,7 @@ class TestLimits:
             )
         assert response.status_code == 200, response.text
 
-    def test_only_messages_are_too_long_messages(self, server: RunningServer, key: str) -> None:
+    def test_only_messages_are_too_long_messages(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             title = client.post("/v1/conversations", json={"title": "t" * 201})
             city = client.get(
@@ -202,8 +193,8 @@ class TestLimits:
         assert_problem(title, 422, "validation_failed")
         assert_problem(city, 422, "validation_failed")
 
-    def test_body_too_large_with_content_length(self, start: StartServer, key: str) -> None:
-        server = start(max_body_bytes=1024)
+    def test_body_too_large_with_content_length(self, start_app: StartApp, key: str) -> None:
+        server = start_app(max_body_bytes=1024)
         body = chat_body(new_id(), "x" * 2000)
         with server.client(key) as client:
             response = client.post("/v1/chat", json=body)
@@ -211,8 +202,8 @@ class TestLimits:
         assert_problem(response, 413, "body_too_large")
         assert_problem(unauthenticated, 413, "body_too_large")
 
-    def test_body_too_large_without_content_length(self, start: StartServer, key: str) -> None:
-        server = start(max_body_bytes=1024)
+    def test_body_too_large_without_content_length(self, start_app: StartApp, key: str) -> None:
+        server = start_app(max_body_bytes=1024)
         conversation_id = new_id()
 
         def chunked() -> Iterator[bytes]:
@@ -226,8 +217,8 @@ class TestLimits:
         assert "content-length" not in response.request.headers
         assert_problem(response, 413, "body_too_large")
 
-    def test_small_chunked_bodies_pass(self, start: StartServer, key: str) -> None:
-        server = start(max_body_bytes=1024)
+    def test_small_chunked_bodies_pass(self, start_app: StartApp, key: str) -> None:
+        server = start_app(max_body_bytes=1024)
 
         def chunked() -> Iterator[bytes]:
             yield b'{"title": '
@@ -240,8 +231,8 @@ class TestLimits:
         assert response.status_code == 201, response.text
         assert response.json()["title"] == "chunked"
 
-    def test_rate_limited_per_key(self, start: StartServer, make_key: MakeKey) -> None:
-        server = start(rate_limit_per_minute=3)
+    def test_rate_limited_per_key(self, start_app: StartApp, make_key: MakeKey) -> None:
+        server = start_app(rate_limit_per_minute=3)
         key, other = make_key(), make_key()
         with server.client(key) as client, server.client(other) as other_client:
             for _ in range(3):
@@ -254,14 +245,14 @@ class TestLimits:
         assert 1 <= int(retry_after) <= 60
 
     def test_server_busy_past_capacity(
-        self, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+        self, start_app: StartApp, key: str, provider: FakeProvider, llm: dict[str, Any]
     ) -> None:
         gate = Gate.new()
         provider.queue(
             Script(events=call_chunks("c1", "hold", {"label": "a"})),
             Script(events=text_chunks("ok")),
         )
-        server = start(gated_registry(gate), max_running_turns=1, **llm)
+        server = start_app(gated_registry(gate), max_running_turns=1, **llm)
         busy_id, other_id, existing_id = new_id(), new_id(), new_id()
         with server.client(key) as client:
             assert client.post("/v1/conversations", json={"id": existing_id}).status_code == 201
@@ -288,14 +279,14 @@ class TestLimits:
         assert "booking_turns_rejected_total 2.0" in metrics
 
     def test_turn_running_conflict(
-        self, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+        self, start_app: StartApp, key: str, provider: FakeProvider, llm: dict[str, Any]
     ) -> None:
         gate = Gate.new()
         provider.queue(
             Script(events=call_chunks("c1", "hold", {"label": "a"})),
             Script(events=text_chunks("ok")),
         )
-        server = start(gated_registry(gate), **llm)
+        server = start_app(gated_registry(gate), **llm)
         conversation_id = new_id()
         with server.client(key) as client:
             with client.stream("POST", "/v1/chat", json=chat_body(conversation_id, "một")) as r:
@@ -320,7 +311,7 @@ class TestLimits:
 
 
 class TestNotFound:
-    def test_unknown_conversation(self, server: RunningServer, key: str) -> None:
+    def test_unknown_conversation(self, server: InProcessApp, key: str) -> None:
         unknown = new_id()
         path = f"/v1/conversations/{unknown}"
         with server.client(key) as client:
@@ -335,7 +326,7 @@ class TestNotFound:
         for response in responses:
             assert assert_problem(response, 404, "not_found")["conversation_id"] == unknown
 
-    def test_unknown_route_and_method(self, server: RunningServer, key: str) -> None:
+    def test_unknown_route_and_method(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             assert_problem(client.get("/v1/nothing-here"), 404, "not_found")
             assert_problem(client.get("/static/nothing-here.js"), 404, "not_found")
@@ -357,12 +348,12 @@ class TestDomainErrors:
         ],
     )  # fmt: skip
     def test_flight_search(
-        self, server: RunningServer, key: str, params: dict[str, str], code: str
+        self, server: InProcessApp, key: str, params: dict[str, str], code: str
     ) -> None:
         with server.client(key) as client:
             assert_problem(client.get(SEARCH, params=params), 422, code)
 
-    def test_unknown_place_names_suggestions(self, server: RunningServer, key: str) -> None:
+    def test_unknown_place_names_suggestions(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             problem = assert_problem(
                 client.get(
@@ -382,7 +373,7 @@ class TestDomainErrors:
         ],
     )
     def test_weather(
-        self, server: RunningServer, key: str, params: dict[str, str], code: str
+        self, server: InProcessApp, key: str, params: dict[str, str], code: str
     ) -> None:
         with server.client(key) as client:
             assert_problem(client.get("/v1/weather", params=params), 422, code)
@@ -414,7 +405,7 @@ class TestUpstream:
     )
     def test_provider_failure_ends_the_stream_with_an_error(
         self,
-        start: StartServer,
+        start_app: StartApp,
         key: str,
         provider: FakeProvider,
         llm: dict[str, Any],
@@ -423,7 +414,7 @@ class TestUpstream:
         retryable: bool,
     ) -> None:
         provider.queue(script)
-        server = start(**llm)
+        server = start_app(**llm)
         conversation_id = new_id()
         with server.client(key) as client:
             with client.stream("POST", "/v1/chat", json=chat_body(conversation_id, "hi")) as r:

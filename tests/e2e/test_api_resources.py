@@ -1,32 +1,23 @@
 """Conversations (create, list, read, delete), tenant isolation, the travel endpoints and the
-operational ones (health, readiness, metrics, models), over real HTTP."""
+operational ones (health, readiness, metrics, models), through the API, in process."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from tests.e2e.conftest import MakeKey, StartServer
+from tests.support.api import MakeKey, assert_problem, chat_body, conversation, new_id, wait_idle
 from tests.support.fake_provider import FakeProvider, Script, text_chunks
-from tests.support.server import (
-    Gate,
-    RunningServer,
-    Stream,
-    assert_problem,
-    call_chunks,
-    chat_body,
-    conversation,
-    gated_registry,
-    new_id,
-    wait_for,
-    wait_idle,
-)
+from tests.support.in_process import InProcessApp, StartApp
+from tests.support.sse import Stream
+from tests.support.tools import Gate, call_chunks, gated_registry
+from tests.support.waits import wait_for
 
 BOOK = "Đặt vé SGN → HAN ngày 15/6"
 
 
 class TestConversations:
-    def test_create_read_delete(self, server: RunningServer, key: str) -> None:
+    def test_create_read_delete(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             generated = client.post("/v1/conversations", json={})
             assert generated.status_code == 201, generated.text
@@ -62,7 +53,7 @@ class TestConversations:
             # The generated one is untouched.
             assert client.get(f"/v1/conversations/{body['id']}").status_code == 200
 
-    def test_transcript_holds_ui_messages(self, server: RunningServer, key: str) -> None:
+    def test_transcript_holds_ui_messages(self, server: InProcessApp, key: str) -> None:
         conversation_id = new_id()
         with server.client(key) as client:
             with client.stream(
@@ -90,7 +81,7 @@ class TestConversations:
         assert assistant["metadata"]["usage"]["modelCalls"] == 2
 
     def test_list_pages_newest_first_without_duplicates(
-        self, server: RunningServer, key: str
+        self, server: InProcessApp, key: str
     ) -> None:
         with server.client(key) as client:  # a tenant of its own: only these conversations
             created = []
@@ -127,11 +118,11 @@ class TestConversations:
         assert stamps == sorted(stamps, reverse=True)
 
     def test_delete_stops_a_running_reply(
-        self, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+        self, start_app: StartApp, key: str, provider: FakeProvider, llm: dict[str, Any]
     ) -> None:
         gate = Gate.new()
         provider.queue(Script(events=call_chunks("c1", "hold", {"label": "a"})))
-        server = start(gated_registry(gate), **llm)
+        server = start_app(gated_registry(gate), **llm)
         conversation_id = new_id()
         with server.client(key) as client:
             with client.stream("POST", "/v1/chat", json=chat_body(conversation_id, "x")) as r:
@@ -146,13 +137,13 @@ class TestConversations:
 
 
 def test_tenants_cannot_see_each_others_conversations(
-    start: StartServer, make_key: MakeKey, provider: FakeProvider, llm: dict[str, Any]
+    start_app: StartApp, make_key: MakeKey, provider: FakeProvider, llm: dict[str, Any]
 ) -> None:
     gate = Gate.new()
     provider.queue(
         Script(events=call_chunks("c1", "hold", {"label": "a"})), Script(events=text_chunks("ok"))
     )
-    server = start(gated_registry(gate), **llm)
+    server = start_app(gated_registry(gate), **llm)
     key_a, key_b = make_key(), make_key()
     conversation_id = new_id()
     path = f"/v1/conversations/{conversation_id}"
@@ -191,7 +182,7 @@ def test_tenants_cannot_see_each_others_conversations(
 
 
 class TestTravelEndpoints:
-    def test_flight_search(self, server: RunningServer, key: str) -> None:
+    def test_flight_search(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             response = client.get(
                 "/v1/flights/search",
@@ -209,7 +200,7 @@ class TestTravelEndpoints:
         prices = [f["price_vnd"] for f in flights]
         assert prices == sorted(prices)
 
-    def test_weather(self, server: RunningServer, key: str) -> None:
+    def test_weather(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             response = client.get("/v1/weather", params={"city": "Đà Nẵng"})
         assert response.status_code == 200, response.text
@@ -219,7 +210,7 @@ class TestTravelEndpoints:
         assert body["temp_min_c"] <= body["temp_max_c"]
         assert body["is_climate_normal"] is False
 
-    def test_places_autocomplete(self, server: RunningServer, key: str) -> None:
+    def test_places_autocomplete(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             response = client.get("/v1/places", params={"q": "da n"})
         assert response.status_code == 200, response.text
@@ -227,7 +218,7 @@ class TestTravelEndpoints:
         da_nang = next(item for item in items if item["city"] == "Đà Nẵng")
         assert {"iata": "DAD", "name": da_nang["airports"][0]["name"]} in da_nang["airports"]
 
-    def test_models(self, server: RunningServer, key: str) -> None:
+    def test_models(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             response = client.get("/v1/models")
         assert response.status_code == 200
@@ -242,7 +233,7 @@ class TestTravelEndpoints:
 
 
 class TestOperations:
-    def test_health_and_readiness_need_no_key(self, server: RunningServer) -> None:
+    def test_health_and_readiness_need_no_key(self, server: InProcessApp) -> None:
         with server.client() as client:
             health = client.get("/healthz")
             ready = client.get("/readyz")
@@ -251,7 +242,8 @@ class TestOperations:
         assert ready.status_code == 200
         assert ready.json() == {"status": "ready"}
 
-    def test_metrics_count_turns(self, server: RunningServer, key: str) -> None:
+    def test_metrics_count_turns(self, start_app: StartApp, key: str) -> None:
+        server = start_app()  # of its own: the counts start at zero
         with server.client(key) as client:
             with client.stream("POST", "/v1/chat", json=chat_body(new_id(), BOOK)) as response:
                 Stream(response).read_to_end()
@@ -270,7 +262,7 @@ class TestOperations:
         assert "booking_active_turns 0.0" in text
         assert "booking_model_ttft_seconds_count 2.0" in text
 
-    def test_request_ids_are_echoed_or_generated(self, server: RunningServer) -> None:
+    def test_request_ids_are_echoed_or_generated(self, server: InProcessApp) -> None:
         with server.client() as client:
             echoed = client.get("/healthz", headers={"x-request-id": "trace-123"})
             generated = client.get("/healthz")

@@ -60,10 +60,10 @@ def chat_body(chat_id: str, text: str) -> dict[str, Any]:
     }
 
 
-def test_use_chat_parses_a_turn_with_tools(server: RunningServer, key: str) -> None:
+def test_use_chat_parses_a_turn_with_tools(live_server: RunningServer, key: str) -> None:
     chat_id = f"contract-{uuid.uuid4().hex}"
     message = check(
-        f"{server.base_url}/v1/chat",
+        f"{live_server.base_url}/v1/chat",
         key,
         chat_body(chat_id, "Thời tiết Đà Nẵng và vé từ Hà Nội đi Đà Nẵng ngày 12/6"),
     )
@@ -81,15 +81,17 @@ def test_use_chat_parses_a_turn_with_tools(server: RunningServer, key: str) -> N
     assert usage["ttftMs"] is not None
 
 
-def test_use_chat_parses_a_resumed_stream_and_an_error(server: RunningServer, key: str) -> None:
+def test_use_chat_parses_a_resumed_stream_and_an_error(
+    live_server: RunningServer, key: str
+) -> None:
     chat_id = f"contract-{uuid.uuid4().hex}"
-    check(f"{server.base_url}/v1/chat", key, chat_body(chat_id, "Đặt vé SGN → HAN ngày 15/6"))
+    check(f"{live_server.base_url}/v1/chat", key, chat_body(chat_id, "Đặt vé SGN → HAN ngày 15/6"))
     # Nothing running: the resume endpoint answers 204, which the client treats as nothing to do.
-    idle = check(f"{server.base_url}/v1/chat/{chat_id}/stream", key, method="GET")
+    idle = check(f"{live_server.base_url}/v1/chat/{chat_id}/stream", key, method="GET")
     assert idle["errors"] == []
     # A second turn in the same conversation (history from the server) parses cleanly too.
     follow_up = check(
-        f"{server.base_url}/v1/chat", key, chat_body(chat_id, "còn ngày hôm sau thì sao?")
+        f"{live_server.base_url}/v1/chat", key, chat_body(chat_id, "còn ngày hôm sau thì sao?")
     )
     assert follow_up["errors"] == []
     assert any(p["type"] == "tool-search_flights" for p in follow_up["parts"])
@@ -108,10 +110,10 @@ def _ui(message: dict[str, Any]) -> dict[str, Any]:
     return {k: message[k] for k in ("id", "role", "parts", "metadata") if k in message}
 
 
-def test_use_chat_approval_round_trip(server: RunningServer, key: str) -> None:
+def test_use_chat_approval_round_trip(live_server: RunningServer, key: str) -> None:
     """Search, ask to book, approve the way `addToolApprovalResponse` does, and see the same
     assistant message continue to the held booking, all parsed by the `ai` package."""
-    url = f"{server.base_url}/v1/chat"
+    url = f"{live_server.base_url}/v1/chat"
     chat_id = f"contract-{uuid.uuid4().hex}"
     first = _user("Tìm vé Hà Nội đi Đà Nẵng ngày 12/6")
     searched = check(url, key, {"id": chat_id, "messages": [first], "trigger": "submit-message"})

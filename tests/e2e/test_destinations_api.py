@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.server import RunningServer, assert_problem
+from tests.support.api import assert_problem
+from tests.support.in_process import InProcessApp
 
 SEARCH = "/v1/flights/search"
 DATE = "2026-06-15"
 
 
 class TestSearch:
-    def test_to_a_place_without_an_airport(self, server: RunningServer, key: str) -> None:
+    def test_to_a_place_without_an_airport(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             response = client.get(
                 SEARCH, params={"from_city": "SGN", "to_city": "Sa Pa", "date": DATE}
@@ -28,7 +29,7 @@ class TestSearch:
         assert body["flights"]
         assert all(f["destination"] == "HAN" for f in body["flights"])
 
-    def test_from_a_place_without_an_airport(self, server: RunningServer, key: str) -> None:
+    def test_from_a_place_without_an_airport(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             response = client.get(
                 SEARCH, params={"from_city": "Hoi An", "to_city": "Hà Nội", "date": DATE}
@@ -38,7 +39,7 @@ class TestSearch:
         assert body["query"]["from"]["via"]["airport"] == "DAD"
         assert all(f["origin"] == "DAD" for f in body["flights"])
 
-    def test_same_place_is_a_problem(self, server: RunningServer, key: str) -> None:
+    def test_same_place_is_a_problem(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             problem = assert_problem(
                 client.get(
@@ -49,9 +50,7 @@ class TestSearch:
             )
         assert problem["airports"] == ["DAD"]
 
-    def test_unknown_place_suggests_only_close_places(
-        self, server: RunningServer, key: str
-    ) -> None:
+    def test_unknown_place_suggests_only_close_places(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             problem = assert_problem(
                 client.get(SEARCH, params={"from_city": "SGN", "to_city": "Xapa", "date": DATE}),
@@ -74,14 +73,14 @@ class TestBounds:
         ],
     )
     def test_numbers_out_of_bounds_are_422(
-        self, server: RunningServer, key: str, name: str, value: str
+        self, server: InProcessApp, key: str, name: str, value: str
     ) -> None:
         params = {"from_city": "SGN", "to_city": "Sa Pa", "date": DATE, name: value}
         with server.client(key) as client:
             problem = assert_problem(client.get(SEARCH, params=params), 422, "validation_failed")
         assert [e["loc"][-1] for e in problem["errors"]] == [name]
 
-    def test_the_highest_max_price_is_accepted(self, server: RunningServer, key: str) -> None:
+    def test_the_highest_max_price_is_accepted(self, server: InProcessApp, key: str) -> None:
         params = {"from_city": "SGN", "to_city": "Sa Pa", "date": DATE, "max_price": "1000000000"}
         with server.client(key) as client:
             response = client.get(SEARCH, params=params)
@@ -89,7 +88,7 @@ class TestBounds:
 
 
 class TestWeather:
-    def test_a_place_without_an_airport_has_its_own(self, server: RunningServer, key: str) -> None:
+    def test_a_place_without_an_airport_has_its_own(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             sapa = client.get("/v1/weather", params={"city": "Sa Pa", "date": "2027-01-15"})
             hanoi = client.get("/v1/weather", params={"city": "Hà Nội", "date": "2027-01-15"})
@@ -103,7 +102,7 @@ class TestWeather:
 
 
 class TestPlaces:
-    def test_autocomplete_lists_the_nearest_airport(self, server: RunningServer, key: str) -> None:
+    def test_autocomplete_lists_the_nearest_airport(self, server: InProcessApp, key: str) -> None:
         with server.client(key) as client:
             response = client.get("/v1/places", params={"q": "sapa"})
         assert response.status_code == 200, response.text

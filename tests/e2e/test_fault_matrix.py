@@ -23,7 +23,7 @@ import pytest
 
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
-from tests.e2e.conftest import StartServer
+from tests.support.api import chat_body, new_id, replay, wait_idle
 from tests.support.corpus import expected_for
 from tests.support.fake_provider import (
     FakeProvider,
@@ -35,18 +35,10 @@ from tests.support.fake_provider import (
     sse,
     text_chunks,
 )
-from tests.support.server import (
-    BackgroundLoop,
-    RunningServer,
-    SSERecord,
-    Stream,
-    assert_contiguous,
-    call_chunks,
-    chat_body,
-    new_id,
-    replay,
-    wait_idle,
-)
+from tests.support.in_process import StartApp
+from tests.support.server import BackgroundLoop, RunningServer, StartServer
+from tests.support.sse import SSERecord, Stream, assert_contiguous
+from tests.support.tools import call_chunks
 
 FIRST_CHUNK_S = 1.5
 STALL_S = 1.5
@@ -248,9 +240,9 @@ def _parts(records: list[SSERecord]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_every_turn_ends_with_a_terminal_part_and_a_valid_history(
-    case: Case, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+    case: Case, start_app: StartApp, key: str, provider: FakeProvider, llm: dict[str, Any]
 ) -> None:
-    _check_case(case, start, key, provider, llm, text_chunks(ANSWER))
+    _check_case(case, start_app, key, provider, llm, text_chunks(ANSWER))
 
 
 @pytest.fixture
@@ -347,18 +339,18 @@ RESPONSES_CASES = [
 @pytest.mark.parametrize("case", RESPONSES_CASES, ids=[c.name for c in RESPONSES_CASES])
 def test_every_responses_turn_ends_with_a_terminal_part_and_a_valid_history(
     case: Case,
-    start: StartServer,
+    start_app: StartApp,
     key: str,
     responses_provider: FakeResponsesProvider,
     responses_llm: dict[str, Any],
 ) -> None:
     """The same matrix with the model on the Responses API: the turn ends the same way."""
-    _check_case(case, start, key, responses_provider, responses_llm, responses_text(ANSWER))
+    _check_case(case, start_app, key, responses_provider, responses_llm, responses_text(ANSWER))
 
 
 def _check_case(
     case: Case,
-    start: StartServer,
+    start_app: StartApp,
     key: str,
     provider: FakeProvider,
     llm: dict[str, Any],
@@ -366,7 +358,7 @@ def _check_case(
 ) -> None:
     provider.queue(*case.scripts)
     registry = flaky_registry(case.tool) if case.tool else None
-    server = start(registry, **llm, **SETTINGS, **case.extra)
+    server = start_app(registry, **llm, **SETTINGS, **case.extra)
     conversation_id = new_id()
     with server.client(key) as client:
         began = time.monotonic()
@@ -545,11 +537,11 @@ QUIRKS_THROUGH_THE_API = [
 
 @pytest.mark.parametrize("case", QUIRKS_THROUGH_THE_API)
 def test_quirky_streams_run_their_calls_through_the_api(
-    case: str, start: StartServer, key: str, provider: FakeProvider, llm: dict[str, Any]
+    case: str, start_app: StartApp, key: str, provider: FakeProvider, llm: dict[str, Any]
 ) -> None:
     expected = expected_for(case)
     provider.queue(Script(events=corpus_events(case)), Script(events=text_chunks(ANSWER)))
-    server = start(None, **llm, **SETTINGS)
+    server = start_app(None, **llm, **SETTINGS)
     with server.client(key) as client:
         body = chat_body(new_id(), "vé SGN HAN 15/6 và thời tiết Đà Nẵng")
         with client.stream("POST", "/v1/chat", json=body) as r:

@@ -20,26 +20,17 @@ from sqlalchemy import text
 
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
-from booking.domain.api_keys import create_key
 from booking.db.embedded import crash_embedded, embedded_url
 from booking.db.engine import make_async_engine, make_sessionmaker
+from booking.domain.api_keys import create_key
 from booking.settings import Settings
 from seed.load import SeedOptions
 from tests.conftest import TEST_TODAY, own_embedded_server
-from tests.e2e.conftest import StartServer
+from tests.support.api import chat_body, new_id, replay
 from tests.support.fake_provider import FakeProvider, Script, text_chunks
-from tests.support.server import (
-    BackgroundLoop,
-    RunningServer,
-    SSERecord,
-    Stream,
-    assert_contiguous,
-    call_chunks,
-    chat_body,
-    new_id,
-    replay,
-    wire,
-)
+from tests.support.server import BackgroundLoop, RunningServer, StartServer
+from tests.support.sse import SSERecord, Stream, assert_contiguous, wire
+from tests.support.tools import call_chunks
 
 SEED = SeedOptions(seed=11, today=TEST_TODAY, days=5, scale=0.1)
 LONG_ANSWER = " ".join(f"từ{i}" for i in range(40))

@@ -28,9 +28,9 @@ from schemathesis.python import asgi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from booking.api.app import create_app
-from booking.domain.api_keys import create_key
 from booking.db import migrate
 from booking.db.engine import make_async_engine, make_sessionmaker
+from booking.domain.api_keys import create_key
 from booking.settings import Settings
 from seed.load import seed_database
 from tests.conftest import TEST_SEED, ScratchDatabases

@@ -20,9 +20,10 @@ import httpx2
 import psycopg
 
 from booking.db.engine import libpq_url
-from tests.e2e.conftest import MakeKey, SpawnServer
+from tests.support.api import MakeKey, chat_body, new_id, replay
 from tests.support.fake_provider import FakeProvider, Script, text_chunks
-from tests.support.server import chat_body, new_id, read_sse, replay, wire
+from tests.support.server import SpawnServer
+from tests.support.sse import read_sse, wire
 
 STREAMS = 100
 GRACE_S = 1.0

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 
 from bench.soak_bench import MiB, soak
-from tests.e2e.conftest import MakeKey, SpawnServer
+from tests.support.api import MakeKey
+from tests.support.server import SpawnServer
 
 CLIENTS = 6
 DURATION_S = 30.0

@@ -29,8 +29,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.e2e.conftest import MakeKey, StartServer
-from tests.support.server import ROOT
+from tests.support.api import MakeKey
+from tests.support.server import ROOT, StartServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "test-artifacts" / "web-chat.png"
