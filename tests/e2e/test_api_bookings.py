@@ -7,8 +7,6 @@ and only compares seat counts of its own flight before and after its own request
 from __future__ import annotations
 
 import threading
-import time
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,112 +14,23 @@ import httpx2
 import pytest
 
 from tests.conftest import TEST_NOW
-from tests.support.api import MakeKey
-from tests.support.server import RunningServer, assert_problem
+from tests.support.api import MakeKey, Server, assert_problem, post_once
+from tests.support.booking_requests import (
+    BOOKINGS,
+    hold,
+    hold_body,
+    idem,
+    roomy_flight,
+    search,
+    seats_left,
+)
 
-SEARCH = "/v1/flights/search"
-BOOKINGS = "/v1/bookings"
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-CONTACT = {"email": "an.nguyen@example.vn"}
 GIVEN_NAMES = ["An", "Bình", "Cường", "Dũng", "Giang", "Hải", "Khánh", "Linh", "Minh", "Nam"]
 
 
-def assert_refused(response: httpx2.Response, status: int, code: str) -> dict[str, Any]:
-    """``assert_problem``, pausing first when the server failed (5xx).
-
-    After answering 500 the server logs the exception in its own thread; on CPython 3.11 that
-    traceback formatting and pytest's failure report both run ``ast.parse``, whose state the
-    threads share, and the race can abort the whole run with an INTERNALERROR. So that such a
-    failure is reported, let the server finish logging first."""
-    if response.status_code >= 500:
-        time.sleep(0.5)
-    return assert_problem(response, status, code)
-
-
-def post_once(
-    server: RunningServer, key: str, path: str, body: dict[str, Any] | None = None, **headers: str
-) -> httpx2.Response:
-    """One request on a connection of its own (as a client retrying after an error would)."""
-    with server.client(key) as client:
-        response = client.post(path, json=body, headers=headers)
-        response.read()
-        return response
-
-
-def idem() -> dict[str, str]:
-    """A fresh Idempotency-Key header."""
-    return {"idempotency-key": f"e2e-{uuid.uuid4().hex}"}
-
-
-def search(
-    client: httpx2.Client,
-    date: str,
-    *,
-    origin: str = "SGN",
-    destination: str = "HAN",
-    cabin: str = "economy",
-    limit: int = 50,
-) -> list[dict[str, Any]]:
-    response = client.get(
-        SEARCH,
-        params={
-            "from_city": origin,
-            "to_city": destination,
-            "date": date,
-            "cabin": cabin,
-            "limit": limit,
-            "sort": "departure",
-        },
-    )
-    assert response.status_code == 200, response.text
-    flights: list[dict[str, Any]] = response.json()["flights"]
-    return flights
-
-
-def roomy_flight(
-    client: httpx2.Client, date: str, *, origin: str = "SGN", destination: str = "HAN"
-) -> dict[str, Any]:
-    """The flight with the most economy seats left on that day and route."""
-    flights = search(client, date, origin=origin, destination=destination)
-    assert flights, (origin, destination, date)
-    flight = max(flights, key=lambda f: (f["seats_left"], -f["flight_id"]))
-    assert flight["seats_left"] >= 9, flight
-    return flight
-
-
-def seats_left(client: httpx2.Client, flight: dict[str, Any], cabin: str = "economy") -> int:
-    """The seats left on ``flight`` now, as the search endpoint reports them (0 when it is no
-    longer listed, which search does for a sold-out cabin)."""
-    date = flight["departs_at"][:10]
-    for found in search(
-        client, date, origin=flight["origin"], destination=flight["destination"], cabin=cabin
-    ):
-        if found["flight_id"] == flight["flight_id"]:
-            left: int = found["seats_left"]
-            return left
-    return 0
-
-
-def hold_body(flight_id: int, *names: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "flight_id": flight_id,
-        "passengers": [{"full_name": name} for name in names],
-        "contact": CONTACT,
-        **extra,
-    }
-
-
-def hold(
-    client: httpx2.Client, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    response = client.post(BOOKINGS, json=body, headers=headers or idem())
-    assert response.status_code == 201, response.text
-    booking: dict[str, Any] = response.json()
-    return booking
-
-
 class TestHold:
-    def test_hold_needs_an_idempotency_key(self, server: RunningServer, key: str) -> None:
+    def test_hold_needs_an_idempotency_key(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-11")
             before = seats_left(client, flight)
@@ -129,11 +38,11 @@ class TestHold:
             missing = client.post(BOOKINGS, json=body)
             empty = client.post(BOOKINGS, json=body, headers={"idempotency-key": ""})
             after = seats_left(client, flight)
-        assert_refused(missing, 428, "idempotency_key_required")
-        assert_refused(empty, 428, "idempotency_key_required")
+        assert_problem(missing, 428, "idempotency_key_required")
+        assert_problem(empty, 428, "idempotency_key_required")
         assert after == before
 
-    def test_hold_returns_the_held_booking(self, server: RunningServer, key: str) -> None:
+    def test_hold_returns_the_held_booking(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-12")
             before = seats_left(client, flight)
@@ -178,7 +87,7 @@ class TestHold:
         assert after == before - 3
 
     def test_the_same_key_returns_the_same_booking_and_takes_seats_once(
-        self, server: RunningServer, key: str
+        self, server: Server, key: str
     ) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-13")
@@ -196,9 +105,9 @@ class TestHold:
             # The same key for another request is refused, and changes nothing.
             other = hold_body(flight["flight_id"], "Phạm Minh Đức")
             reused = client.post(BOOKINGS, json=other, headers=headers)
-            assert_refused(reused, 422, "idempotency_key_reused")
+            assert_problem(reused, 422, "idempotency_key_reused")
             other_flight = hold_body(flight["flight_id"] + 1, "Phạm Minh Đức", "Phạm Thu Hà")
-            assert_refused(
+            assert_problem(
                 client.post(BOOKINGS, json=other_flight, headers=headers),
                 422,
                 "idempotency_key_reused",
@@ -211,7 +120,7 @@ class TestHold:
             assert second["reference"] != first["reference"]
             assert seats_left(client, flight) == before - 4
 
-    def test_racing_requests_with_one_key_book_once(self, server: RunningServer, key: str) -> None:
+    def test_racing_requests_with_one_key_book_once(self, server: Server, key: str) -> None:
         with server.client(key) as probe:
             flight = roomy_flight(probe, "2026-06-14")
             before = seats_left(probe, flight)
@@ -236,9 +145,7 @@ class TestHold:
         with server.client(key) as probe:
             assert seats_left(probe, flight) == before - 2
 
-    def test_keys_belong_to_their_tenant(
-        self, server: RunningServer, key: str, make_key: MakeKey
-    ) -> None:
+    def test_keys_belong_to_their_tenant(self, server: Server, key: str, make_key: MakeKey) -> None:
         headers = idem()
         with server.client(key) as a, server.client(make_key()) as b:
             flight = roomy_flight(a, "2026-06-16")
@@ -247,21 +154,19 @@ class TestHold:
             theirs = hold(b, body, headers)
         assert theirs["reference"] != mine["reference"]
 
-    def test_a_failed_hold_stores_nothing_under_its_key(
-        self, server: RunningServer, key: str
-    ) -> None:
+    def test_a_failed_hold_stores_nothing_under_its_key(self, server: Server, key: str) -> None:
         headers = idem()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-17")
             missing = client.post(BOOKINGS, json=hold_body(2**40, "Nguyễn Văn An"), headers=headers)
-            assert_refused(missing, 404, "flight_not_found")
+            assert_problem(missing, 404, "flight_not_found")
             # The retry (a corrected request) runs, as if the key were new.
             booking = hold(client, hold_body(flight["flight_id"], "Nguyễn Văn An"), headers)
         assert booking["status"] == "held"
 
 
 class TestLifecycle:
-    def test_get_confirm_cancel(self, server: RunningServer, key: str) -> None:
+    def test_get_confirm_cancel(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-18")
             before = seats_left(client, flight)
@@ -305,7 +210,7 @@ class TestLifecycle:
             assert seats_left(client, flight) == before  # not released twice
             assert client.get(f"{BOOKINGS}/{reference}").json() == twice.json()
 
-    def test_a_cancelled_booking_cannot_be_confirmed(self, server: RunningServer, key: str) -> None:
+    def test_a_cancelled_booking_cannot_be_confirmed(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-18")
             before = seats_left(client, flight)
@@ -315,13 +220,11 @@ class TestLifecycle:
             refused = post_once(server, key, f"{BOOKINGS}/{reference}/confirm")
             after = client.get(f"{BOOKINGS}/{reference}").json()
             assert seats_left(client, flight) == before
-        problem = assert_refused(refused, 409, "booking_not_confirmable")
+        problem = assert_problem(refused, 409, "booking_not_confirmable")
         assert problem["reference"] == reference
         assert after["status"] == "cancelled"
 
-    def test_cancel_a_held_booking_releases_its_seats(
-        self, server: RunningServer, key: str
-    ) -> None:
+    def test_cancel_a_held_booking_releases_its_seats(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-19")
             before = seats_left(client, flight)
@@ -333,9 +236,7 @@ class TestLifecycle:
             assert cancelled.json()["status"] == "cancelled"
             assert seats_left(client, flight) == before
 
-    def test_confirm_and_cancel_take_an_idempotency_key(
-        self, server: RunningServer, key: str
-    ) -> None:
+    def test_confirm_and_cancel_take_an_idempotency_key(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-20")
             held = hold(client, hold_body(flight["flight_id"], "Bùi Xuân Phái"))
@@ -346,7 +247,7 @@ class TestLifecycle:
             replayed = client.post(f"{BOOKINGS}/{reference}/confirm", headers=confirm_key)
             assert replayed.json() == first.json()
             other = hold(client, hold_body(flight["flight_id"], "Bùi Thị Xuân"))
-            assert_refused(
+            assert_problem(
                 client.post(f"{BOOKINGS}/{other['reference']}/confirm", headers=confirm_key),
                 422,
                 "idempotency_key_reused",
@@ -356,7 +257,7 @@ class TestLifecycle:
 
 class TestIsolationAndReferences:
     def test_another_tenant_cannot_touch_a_booking(
-        self, server: RunningServer, key: str, make_key: MakeKey
+        self, server: Server, key: str, make_key: MakeKey
     ) -> None:
         with server.client(key) as owner, server.client(make_key()) as stranger:
             flight = roomy_flight(owner, "2026-06-21")
@@ -368,7 +269,7 @@ class TestIsolationAndReferences:
                 stranger.post(f"{BOOKINGS}/{reference}/confirm"),
                 stranger.post(f"{BOOKINGS}/{reference}/cancel"),
             ):
-                problem = assert_refused(response, 404, "booking_not_found")
+                problem = assert_problem(response, 404, "booking_not_found")
                 assert problem["reference"] == reference
             # Untouched: still held, seats still taken.
             assert owner.get(f"{BOOKINGS}/{reference}").json() == held
@@ -377,23 +278,23 @@ class TestIsolationAndReferences:
     @pytest.mark.parametrize(
         "reference", ["ABC", "ABCDEFG", "ABC0EF", "AB-CDE", "BOOK1!", "ŁĄCZKA"]
     )
-    def test_malformed_references(self, server: RunningServer, key: str, reference: str) -> None:
+    def test_malformed_references(self, server: Server, key: str, reference: str) -> None:
         with server.client(key) as client:
             for response in (
                 client.get(f"{BOOKINGS}/{reference}"),
                 client.post(f"{BOOKINGS}/{reference}/confirm"),
                 client.post(f"{BOOKINGS}/{reference}/cancel"),
             ):
-                assert_refused(response, 422, "invalid_reference")
+                assert_problem(response, 422, "invalid_reference")
 
-    def test_unknown_reference(self, server: RunningServer, key: str) -> None:
+    def test_unknown_reference(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             for response in (
                 client.get(f"{BOOKINGS}/AAAAAA"),
                 client.post(f"{BOOKINGS}/AAAAAA/confirm"),
                 client.post(f"{BOOKINGS}/AAAAAA/cancel"),
             ):
-                assert_refused(response, 404, "booking_not_found")
+                assert_problem(response, 404, "booking_not_found")
 
 
 class TestRules:
@@ -442,7 +343,7 @@ class TestRules:
         ],
     )
     def test_invalid_holds(
-        self, server: RunningServer, key: str, change: dict[str, Any], code: str
+        self, server: Server, key: str, change: dict[str, Any], code: str
     ) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-22")
@@ -450,27 +351,27 @@ class TestRules:
             body = {**hold_body(flight["flight_id"], "Nguyễn Văn An"), **change}
             response = client.post(BOOKINGS, json=body, headers=idem())
             after = seats_left(client, flight)
-        assert_refused(response, 422, code)
+        assert_problem(response, 422, code)
         assert after == before
 
-    def test_missing_contact(self, server: RunningServer, key: str) -> None:
+    def test_missing_contact(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-22")
             body = hold_body(flight["flight_id"], "Nguyễn Văn An")
             del body["contact"]
             response = client.post(BOOKINGS, json=body, headers=idem())
-        problem = assert_refused(response, 422, "validation_failed")
+        problem = assert_problem(response, 422, "validation_failed")
         assert any(e["loc"][-1] == "contact" for e in problem["errors"])
 
-    def test_unknown_flight(self, server: RunningServer, key: str) -> None:
+    def test_unknown_flight(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             response = client.post(
                 BOOKINGS, json=hold_body(2**40 + 7, "Nguyễn Văn An"), headers=idem()
             )
-        problem = assert_refused(response, 404, "flight_not_found")
+        problem = assert_problem(response, 404, "flight_not_found")
         assert problem["flight_id"] == 2**40 + 7
 
-    def test_too_close_to_departure_or_departed(self, server: RunningServer, key: str) -> None:
+    def test_too_close_to_departure_or_departed(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             today = search(client, TEST_NOW.date().isoformat())
             soon = [
@@ -494,13 +395,13 @@ class TestRules:
                 response = client.post(
                     BOOKINGS, json=hold_body(flight["flight_id"], "Nguyễn Văn An"), headers=idem()
                 )
-                assert_refused(response, 409, "booking_closed")
+                assert_problem(response, 409, "booking_closed")
                 assert seats_left(client, flight) == before
             # Later the same day is still open.
             assert later
             hold(client, hold_body(later[-1]["flight_id"], "Nguyễn Văn An"))
 
-    def test_sold_out(self, server: RunningServer, key: str) -> None:
+    def test_sold_out(self, server: Server, key: str) -> None:
         with server.client(key) as client:
             tight = None
             for day in range(23, 31):
@@ -515,7 +416,7 @@ class TestRules:
             names = [f"Trịnh Công {given}" for given in GIVEN_NAMES[: left + 1]]
             body = hold_body(tight["flight_id"], *names, cabin="business")
             response = client.post(BOOKINGS, json=body, headers=idem())
-            problem = assert_refused(response, 409, "sold_out")
+            problem = assert_problem(response, 409, "sold_out")
             assert problem["seats_left"] == left
             assert problem["cabin"] == "business"
             assert seats_left(client, tight, "business") == left
@@ -531,22 +432,20 @@ class TestAuth:
             ("POST", f"{BOOKINGS}/ACDEFG/cancel"),
         ],
     )
-    def test_no_key_is_unauthorized(self, server: RunningServer, method: str, path: str) -> None:
+    def test_no_key_is_unauthorized(self, server: Server, method: str, path: str) -> None:
         body = hold_body(1, "Nguyễn Văn An") if path == BOOKINGS else None
         with server.client() as client:
             response = client.request(method, path, json=body, headers=idem())
-        assert_refused(response, 401, "unauthorized")
+        assert_problem(response, 401, "unauthorized")
 
-    def test_wrong_key_is_unauthorized(self, server: RunningServer) -> None:
+    def test_wrong_key_is_unauthorized(self, server: Server) -> None:
         with server.client("bk_not-a-real-key") as client:
             response = client.post(BOOKINGS, json=hold_body(1, "Nguyễn Văn An"), headers=idem())
-        assert_refused(response, 401, "unauthorized")
+        assert_problem(response, 401, "unauthorized")
 
 
 class TestOpenAPI:
-    def test_every_booking_response_is_a_documented_booking(
-        self, server: RunningServer, key: str
-    ) -> None:
+    def test_every_booking_response_is_a_documented_booking(self, server: Server, key: str) -> None:
         """Each booking route documents its success as ``BookingRead``, whose properties are the
         keys of the booking it returns, in order."""
         with server.client(key) as client:

@@ -34,9 +34,6 @@ from booking.agent.tools import ToolRegistry
 from booking.api.app import create_app
 from booking.settings import Settings
 from booking.turns import TurnManager
-
-# Imported by name from here by tests not yet moved to tests.support.api.
-from tests.support.api import assert_problem as assert_problem
 from tests.support.waits import DEADLINE_S
 
 T = TypeVar("T")
