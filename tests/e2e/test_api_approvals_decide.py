@@ -24,6 +24,7 @@ from tests.support.approvals import (
     call_id,
     hold_arguments,
     pause,
+    queue_hold,
     read_stream,
     sent_messages,
     validated,
@@ -141,12 +142,7 @@ class TestDecide:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-14", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(DECLINED)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=DECLINED)
             before = seats_left(client, flight)
             paused = pause(client, conversation_id, call)
             with client.stream(
@@ -201,12 +197,7 @@ class TestDecide:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-15", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(HELD)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=HELD)
             paused = pause(client, conversation_id, call)
             response = client.post(
                 paused.path,

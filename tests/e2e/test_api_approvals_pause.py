@@ -20,16 +20,15 @@ from tests.support.approvals import (
     Bookings,
     assert_status,
     call_id,
-    hold_arguments,
     pause,
+    queue_hold,
     validated,
     wait_closed,
 )
 from tests.support.booking_requests import roomy_flight, seats_left
-from tests.support.fake_provider import FakeProvider, Script, text_chunks
+from tests.support.fake_provider import FakeProvider
 from tests.support.in_process import InProcessApp, StartApp
 from tests.support.sse import assert_contiguous, types
-from tests.support.tools import call_chunks
 
 
 class TestPause:
@@ -47,12 +46,7 @@ class TestPause:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-12", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(HELD)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=HELD)
             before = seats_left(client, flight)
             paused = pause(client, conversation_id, call)
             after = seats_left(client, flight)
@@ -122,12 +116,7 @@ class TestPause:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-12", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(HELD)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=HELD)
             assert client.post("/v1/conversations", json={"id": conversation_id}).status_code == 201
             response = client.post(
                 f"/v1/conversations/{conversation_id}/messages",

@@ -28,6 +28,7 @@ from tests.support.approvals import (
     call_id,
     hold_arguments,
     pause,
+    queue_hold,
     read_stream,
     sent_messages,
     usechat_body,
@@ -136,12 +137,7 @@ class TestForgery:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-18", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(DECLINED)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=DECLINED)
             before = seats_left(client, flight)
             paused = pause(client, conversation_id, call)
             denied = client.post(
@@ -220,12 +216,7 @@ class TestRetries:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-24", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(HELD)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=HELD)
             before = seats_left(client, flight)
             paused = pause(client, conversation_id, call)
             first = client.post(
@@ -258,12 +249,7 @@ class TestRetries:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-25", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(HELD)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=HELD)
             before = seats_left(client, flight)
             paused = pause(client, conversation_id, call)
 

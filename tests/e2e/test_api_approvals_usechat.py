@@ -25,6 +25,7 @@ from tests.support.approvals import (
     call_id,
     hold_arguments,
     pause,
+    queue_hold,
     read_stream,
     sent_messages,
     usechat_body,
@@ -52,12 +53,7 @@ class TestUseChat:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-21", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(HELD)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=HELD)
             before = seats_left(client, flight)
             paused = pause(client, conversation_id, call)
             approval = {"id": paused.approval_id, "approved": True}
@@ -102,12 +98,7 @@ class TestUseChat:
         call = call_id()
         with server.client(key) as client:
             flight = roomy_flight(client, "2026-06-22", origin="HAN", destination="SGN")
-            provider.queue(
-                Script(
-                    events=call_chunks(call, "hold_booking", hold_arguments(flight["flight_id"]))
-                ),
-                Script(events=text_chunks(DECLINED)),
-            )
+            queue_hold(provider, call, flight["flight_id"], then=DECLINED)
             paused = pause(client, conversation_id, call)
             approval = {"id": paused.approval_id, "approved": False, "reason": "Đắt quá"}
             with client.stream("POST", "/v1/chat", json=usechat_body(paused, approval)) as r:

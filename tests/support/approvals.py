@@ -15,8 +15,9 @@ import psycopg
 
 from booking.db.engine import libpq_url
 from tests.support.api import chat_body, conversation, wait_idle
-from tests.support.fake_provider import FakeProvider
+from tests.support.fake_provider import FakeProvider, Script, text_chunks
 from tests.support.sse import SSERecord, Stream, of_type, types
+from tests.support.tools import call_chunks
 
 ASK = "Giữ chỗ chuyến này cho anh An và chị Bình nhé"
 HELD = "Đã giữ chỗ cho hai hành khách; vui lòng xác nhận trong 15 phút."
@@ -41,6 +42,15 @@ def hold_arguments(flight_id: int) -> dict[str, Any]:
         "contact": {"email": "an.nguyen@example.vn"},
         "cabin": "economy",
     }
+
+
+def queue_hold(provider: FakeProvider, call: str, flight_id: int, *, then: str) -> None:
+    """The model asks to hold seats on ``flight_id`` (call ``call``), then, once the decision is
+    fed back, answers ``then``."""
+    provider.queue(
+        Script(events=call_chunks(call, "hold_booking", hold_arguments(flight_id))),
+        Script(events=text_chunks(then)),
+    )
 
 
 def validated(flight_id: int) -> dict[str, Any]:
