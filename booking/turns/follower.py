@@ -27,6 +27,11 @@ CANCEL_CHANNEL = "booking_turn_cancel"
 REPLAY_PAGE = 1000
 
 
+def application_name(owner: str) -> str:
+    """The ``application_name`` of ``owner``'s LISTEN connection (visible in ``pg_stat_activity``)."""
+    return f"booking:{owner}"
+
+
 class Follower:
     def __init__(
         self,
@@ -34,8 +39,14 @@ class Follower:
         listen_url: str,
         live: Mapping[str, LiveTurn],
         cancel: Callable[[str], None],
+        *,
+        owner: str = "",
     ) -> None:
         self._sessionmaker = sessionmaker
+        self.owner = owner
+        """This process's lease owner id; its LISTEN connection carries it as
+        ``application_name`` (:func:`application_name`), so any process can see whether the owner
+        of a turn is still connected."""
         self._listen_url = listen_url
         self._live = live
         self._cancel = cancel
@@ -110,7 +121,7 @@ class Follower:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._listen_url, autocommit=True
+                    self._listen_url, autocommit=True, application_name=application_name(self.owner)
                 ) as conn:
                     await conn.execute(f"LISTEN {EVENTS_CHANNEL}")
                     await conn.execute(f"LISTEN {CANCEL_CHANNEL}")

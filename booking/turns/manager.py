@@ -81,7 +81,9 @@ class TurnManager:
         self.draining = False
         self._background: list[asyncio.Task[None]] = []
         self.writer = EventWriter(listen_url, lambda: list(self.live.values()))
-        self.follower = Follower(sessionmaker, listen_url, self.live, self._cancel_local)
+        self.follower = Follower(
+            sessionmaker, listen_url, self.live, self._cancel_local, owner=self.owner
+        )
         self.leases = LeaseKeeper(
             sessionmaker,
             self.owner,
