@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from booking.agent.context_window import ContextReport
+
 FinishReason: TypeAlias = Literal[
     "stop", "length", "max_model_calls", "cancelled", "content_filter", "awaiting_approval"
 ]
@@ -124,6 +126,8 @@ class Usage:
     latency_ms: float
     """Time from the request to the end of the stream."""
     step: int
+    context: ContextReport | None = None
+    """How the request was fitted to the model's context budget (``None``: not bounded)."""
     kind: Literal["usage"] = "usage"
 
 
@@ -168,6 +172,8 @@ class TurnUsage:
     ttft_ms: float | None = None
     """Time to the first chunk of the turn's first model call."""
     models: list[str] = field(default_factory=list)
+    context: ContextReport | None = None
+    """How the turn's latest model call was fitted to the context budget."""
 
     def add(self, usage: Usage) -> None:
         self.model_calls += 1
@@ -179,6 +185,8 @@ class TurnUsage:
             self.ttft_ms = usage.ttft_ms
         if usage.model not in self.models:
             self.models.append(usage.model)
+        if usage.context is not None:
+            self.context = usage.context
 
 
 TurnEvent: TypeAlias = (

@@ -6,7 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.agent.catalog import default_registry
 from booking.agent.context import ToolContext
+from booking.agent.context_window import budget_for
 from booking.agent.models.base import ModelClient
+from booking.agent.models.openai_chat import OpenAIChatModel
 from booking.agent.orchestrator import Approver, Orchestrator
 from booking.agent.tools import ToolRegistry
 from booking.domain.booking_rules import booking_policy
@@ -37,6 +39,8 @@ def build_orchestrator(
         tenant=tenant,
         booking_policy=booking_policy(settings),
     )
+    # The fallback chain's smallest budget: any model of it may be sent the same request.
+    chain = model.chain() if isinstance(model, OpenAIChatModel) else []
     return Orchestrator(
         model,
         registry,
@@ -44,4 +48,5 @@ def build_orchestrator(
         max_model_calls=settings.max_model_calls,
         max_tool_errors=settings.max_tool_errors,
         approver=approver,
+        context_tokens=budget_for(chain, settings.llm_context_tokens),
     )

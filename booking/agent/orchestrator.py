@@ -16,6 +16,10 @@ The loop, bounded by ``max_model_calls``::
                           -> model again
     after max_model_calls without a final answer: say so, TurnDone(max_model_calls)
 
+Before each model call the history is fitted to the model's context budget
+(:mod:`booking.agent.context_window`): the oldest whole turns are left out past it, with a note
+of the facts they held; the decision rides on the step's :class:`Usage` event.
+
 A model failure before any output fails the turn with a typed, retryable-or-not error; a failure
 after output has started keeps the partial answer (marked incomplete) and never replays blindly.
 The orchestrator knows nothing of HTTP; cancelling the task that iterates it closes the upstream
@@ -42,6 +46,12 @@ from booking.agent.assembler import (
     ToolCallAssembler,
 )
 from booking.agent.context import ToolContext
+from booking.agent.context_window import (
+    DEFAULT_CONTEXT_TOKENS,
+    ContextReport,
+    estimate_message,
+    fit,
+)
 from booking.agent.events import (
     ApprovalRequested,
     ReasoningDelta,
@@ -124,7 +134,9 @@ class Orchestrator:
         max_tool_errors: int = 2,
         approver: Approver | None = None,
         prompt: Callable[[date], str] = system_prompt,
+        context_tokens: int | None = DEFAULT_CONTEXT_TOKENS,
     ) -> None:
+        """``context_tokens``: the prompt budget (``None``: the whole history, unbounded)."""
         self.model = model
         self.registry = registry
         self.ctx = ctx
@@ -132,6 +144,7 @@ class Orchestrator:
         self.max_tool_errors = max_tool_errors
         self.approver = approver
         self.prompt = prompt
+        self.context_tokens = context_tokens
 
     def start(self, history: list[dict[str, Any]], user_text: str) -> AgentTurn:
         """A turn answering ``user_text`` after ``history`` (Chat Completions messages, no system)."""
@@ -155,9 +168,22 @@ class Orchestrator:
         if turn.resolved:
             async for event in self._act_on_decisions(turn):
                 yield event
+        # The history does not change during the turn: estimate it once.
+        history_costs = [estimate_message(m) for m in turn.history]
         for step in range(self.max_model_calls):
-            messages = [{"role": "system", "content": self.prompt(self.ctx.today())}]
-            messages += turn.history + turn.messages
+            prompt = self.prompt(self.ctx.today())
+            report: ContextReport | None = None
+            if self.context_tokens is None:
+                messages = [{"role": "system", "content": prompt}, *turn.history, *turn.messages]
+            else:
+                fitted = fit(
+                    prompt,
+                    turn.history + turn.messages,
+                    tools,
+                    self.context_tokens,
+                    costs=history_costs + [estimate_message(m) for m in turn.messages],
+                )
+                messages, report = fitted.messages, fitted.report
             try:
                 stream = await self.model.open_stream(messages, tools)
             except ModelError as exc:
@@ -191,7 +217,7 @@ class Orchestrator:
             finally:
                 await stream.aclose()
             response = assembler.finish()
-            yield self._usage(stream, response.usage, step, turn)
+            yield self._usage(stream, response.usage, step, turn, report)
             yield StepFinished(step, response.finish_reason)
 
             decision = decide(response.text, response.calls, response.finish_reason)
@@ -299,7 +325,12 @@ class Orchestrator:
         ]
 
     def _usage(
-        self, stream: OpenedStream, usage: dict[str, Any] | None, step: int, turn: AgentTurn
+        self,
+        stream: OpenedStream,
+        usage: dict[str, Any] | None,
+        step: int,
+        turn: AgentTurn,
+        context: ContextReport | None,
     ) -> Usage:
         prompt = int((usage or {}).get("prompt_tokens") or 0)
         completion = int((usage or {}).get("completion_tokens") or 0)
@@ -311,6 +342,7 @@ class Orchestrator:
             ttft_ms=stream.ttft_ms,
             latency_ms=(time.perf_counter() - stream.started_at) * 1000,
             step=step,
+            context=context,
         )
         turn.usage.add(event)
         return event

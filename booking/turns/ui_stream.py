@@ -56,7 +56,7 @@ NOTICES: dict[str, dict[str, str]] = {
 
 
 def usage_metadata(usage: TurnUsage) -> dict[str, Any]:
-    return {
+    metadata: dict[str, Any] = {
         "modelCalls": usage.model_calls,
         "promptTokens": usage.prompt_tokens,
         "completionTokens": usage.completion_tokens,
@@ -64,6 +64,9 @@ def usage_metadata(usage: TurnUsage) -> dict[str, Any]:
         "ttftMs": round(usage.ttft_ms, 2) if usage.ttft_ms is not None else None,
         "models": list(usage.models),
     }
+    if usage.context is not None:
+        metadata["context"] = usage.context.to_metadata()
+    return metadata
 
 
 @dataclass
@@ -161,20 +164,19 @@ class UIStreamEncoder:
                 }
             )
         elif isinstance(event, Usage):
-            parts.append(
-                {
-                    "type": "message-metadata",
-                    "messageMetadata": {
-                        "model": event.model,
-                        "step": event.step,
-                        "promptTokens": event.prompt_tokens,
-                        "completionTokens": event.completion_tokens,
-                        "costUsd": event.cost_usd,
-                        "ttftMs": round(event.ttft_ms, 2) if event.ttft_ms is not None else None,
-                        "latencyMs": round(event.latency_ms, 2),
-                    },
-                }
-            )
+            step_metadata: dict[str, Any] = {
+                "model": event.model,
+                "step": event.step,
+                "promptTokens": event.prompt_tokens,
+                "completionTokens": event.completion_tokens,
+                "costUsd": event.cost_usd,
+                "ttftMs": round(event.ttft_ms, 2) if event.ttft_ms is not None else None,
+                "latencyMs": round(event.latency_ms, 2),
+            }
+            if event.context is not None:
+                # What of the history the model saw: the budget, the estimate, what was left out.
+                step_metadata["context"] = event.context.to_metadata()
+            parts.append({"type": "message-metadata", "messageMetadata": step_metadata})
         elif isinstance(event, StepFinished):
             parts += self._close_text() + self._close_reasoning()
         elif isinstance(event, TurnDone):

@@ -25,6 +25,9 @@ class ModelSpec:
     api: Literal["chat", "responses"] = "chat"
     """The upstream protocol: Chat Completions, or the Responses API
     (:mod:`booking.agent.models.openai_responses`)."""
+    context_tokens: int | None = None
+    """The largest prompt, in estimated tokens, this model is sent (its window less the room its
+    answer needs); ``None``: the service default (:mod:`booking.agent.context_window`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ The TOML file (``BOOKING_LLM_CONFIG``)::
     base_url = "http://127.0.0.1:11434/v1"  # Ollama
     model = "qwen2.5:7b-instruct"
     api = "responses"                       # the Responses API; "chat" (the default) otherwise
+    context_tokens = 24000                  # the prompt budget; BOOKING_LLM_CONTEXT_TOKENS otherwise
 
 With no TOML file and no ``BOOKING_LLM_MODEL``, the built-in offline model answers, through the
 same ``openai`` SDK code path as any provider.
@@ -40,6 +41,10 @@ from booking.settings import Settings
 OFFLINE_NAME = "offline"
 #: A base URL no request ever leaves the process for: the offline transport answers in-process.
 OFFLINE_BASE_URL = "http://offline.invalid/v1"
+#: The offline model's prompt budget. It has no window of its own (it reads the history with
+#: rules), so this is the window of a typical small hosted model: conversations run through it
+#: are fitted the way they would be in production.
+OFFLINE_CONTEXT_TOKENS = 32_000
 
 
 class ModelConfigError(ValidationFailed):
@@ -55,6 +60,7 @@ def offline_spec(
         base_url=OFFLINE_BASE_URL,
         api_key="offline",
         pricing=Pricing(0.0, 0.0),
+        context_tokens=OFFLINE_CONTEXT_TOKENS,
         transport=OfflineTransport(OfflineModel(clock, pace_s=pace_s, usd_rate=usd_rate)),
     )
 
@@ -76,6 +82,7 @@ def model_specs(
             model=settings.llm_model,
             base_url=settings.llm_base_url,
             api_key=key,
+            context_tokens=settings.llm_context_tokens,
         )
         return [spec, offline], spec.name
     return [offline], OFFLINE_NAME
@@ -133,6 +140,7 @@ def _from_toml(settings: Settings, env: Mapping[str, str]) -> tuple[list[ModelSp
                     pricing=pricing,
                     fallbacks=tuple(entry.get("fallbacks", ())),
                     api=api,
+                    context_tokens=_context_tokens(name, entry, settings.llm_context_tokens),
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -145,3 +153,12 @@ def _from_toml(settings: Settings, env: Mapping[str, str]) -> tuple[list[ModelSp
         if unknown:
             raise ModelConfigError(f"model {spec.name}: unknown fallbacks {unknown}")
     return specs, primary
+
+
+def _context_tokens(name: str, entry: dict[str, Any], default: int) -> int:
+    value = entry.get("context_tokens", default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1_000:
+        raise ModelConfigError(
+            f"model {name}: context_tokens must be a whole number of tokens >= 1000, not {value!r}"
+        )
+    return value
