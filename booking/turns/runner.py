@@ -19,6 +19,9 @@ from tenacity.wait import wait_exponential_jitter
 from booking import logs
 from booking.agent.events import (
     ApprovalRequested,
+    StepFinished,
+    StepStarted,
+    TextDelta,
     ToolError,
     ToolResult,
     TurnDone,
@@ -26,13 +29,14 @@ from booking.agent.events import (
     TurnUsage,
     Usage,
 )
-from booking.agent.history import close_open_tool_calls
+from booking.agent.history import close_open_tool_calls, incomplete_answer
 from booking.agent.orchestrator import AgentTurn
+from booking.agent.tool_calls import as_content
 from booking.db.approval_repository import ApprovalRepository
 from booking.db.engine import driver_connection
 from booking.db.event_log import close_turn, last_seqs
 from booking.turns.approvals import arguments_hash
-from booking.turns.leases import INTERRUPTED_MESSAGE
+from booking.turns.leases import INTERRUPTED_MESSAGE, INTERRUPTED_NOTE
 from booking.turns.live import LiveTurn
 from booking.turns.metrics import Metrics
 from booking.turns.ui_stream import Part, UIStreamEncoder
@@ -41,6 +45,54 @@ from booking.turns.writer import EventWriter
 log = logging.getLogger(__name__)
 #: How long a finished turn keeps trying to close while the database is unreachable.
 CLOSE_RETRY_S = 10.0
+#: What the model reads at the end of an answer cut short, by the turn's status.
+INCOMPLETE_NOTES = {
+    "interrupted": INTERRUPTED_NOTE,
+    "cancelled": "[answer interrupted: the traveller stopped it]",
+    "failed": "[answer interrupted: an error ended it]",
+}
+INTERNAL_ERROR_MESSAGE = (
+    "Something went wrong on our side and this reply stopped. What you saw is kept; "
+    "please send your message again."
+)
+
+
+@dataclasses.dataclass
+class _Progress:
+    """What a turn showed that its ``messages`` may not hold yet, for when it is cut short:
+    the text of the model call in progress, and the tool results already out."""
+
+    step_open: bool = False
+    step_start: int = 0
+    """``len(turn.messages)`` when the model call in progress began."""
+    text: list[str] = dataclasses.field(default_factory=list)
+    outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def see(self, event: object, messages: list[dict[str, Any]]) -> None:
+        if isinstance(event, StepStarted):
+            self.step_open, self.step_start, self.text = True, len(messages), []
+        elif isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, StepFinished):
+            self.step_open = False
+        elif isinstance(event, ToolResult):
+            self.outputs[event.call_id] = as_content(event.output)
+        elif isinstance(event, ToolError):
+            self.outputs[event.call_id] = as_content({"error": event.error})
+
+    def history(
+        self, messages: list[dict[str, Any]], stored: int, note: str
+    ) -> list[dict[str, Any]]:
+        """The messages the cut-short turn adds: complete model calls as the turn recorded
+        them, the call in progress as far as it streamed, ending with ``note``."""
+        kept = messages[stored:]
+        if self.step_open:
+            # The model had not finished: its text so far (the orchestrator may have recorded
+            # it already, on a stream failure; this replaces that copy).
+            kept = messages[stored : max(stored, self.step_start)]
+            if "".join(self.text):
+                kept.append({"role": "assistant", "content": "".join(self.text)})
+        return incomplete_answer(kept, self.outputs, note)
 
 
 class TurnRunner:
@@ -76,8 +128,10 @@ class TurnRunner:
                 seq += 1
 
         status, error_code, usage = "done", None, None
+        progress = _Progress()
         try:
             async for event in turn:
+                progress.see(event, turn.messages)
                 if isinstance(event, ApprovalRequested):
                     # Stored before the traveller sees it: a decision can arrive at once.
                     await self._save_approval(live, event)
@@ -101,12 +155,7 @@ class TurnRunner:
         except Exception:
             log.exception("turn %s failed", live.turn_id)
             status, error_code = "failed", "internal_error"
-            emit(
-                encoder.close()
-                + encoder.failure(
-                    "internal_error", "Something went wrong on our side; please try again.", True
-                )
-            )
+            emit(encoder.close() + encoder.failure("internal_error", INTERNAL_ERROR_MESSAGE, True))
         finally:
             live.closing = True
             # Stored and closed before the stream ends: once a client sees [DONE], its next
@@ -117,6 +166,11 @@ class TurnRunner:
                 log.error("turn %s: events not persisted after 30 s", live.turn_id)
             if status == "awaiting_approval":
                 new_messages = turn.messages[turn.stored :]
+            elif status in INCOMPLETE_NOTES:
+                # What the traveller saw stays in what the model reads next, marked incomplete.
+                new_messages = progress.history(
+                    turn.messages, turn.stored, INCOMPLETE_NOTES[status]
+                )
             else:
                 new_messages = close_open_tool_calls(
                     turn.messages[turn.stored :], f"the turn was {status}"

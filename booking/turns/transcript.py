@@ -3,9 +3,11 @@ so a frontend can hydrate a conversation from ``GET /v1/conversations/{id}``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
+from booking.agent.tool_calls import as_content, denied
 from booking.domain.conversations import ConversationRecord
 from booking.turns.ui_stream import Part
 
@@ -75,6 +77,57 @@ _TOOL_STATES = {
     "tool-approval-request": "approval-requested",
     "tool-output-denied": "output-denied",
 }
+
+
+def answer_messages(parts: Iterable[Part]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """What one turn's stored parts said, as Chat Completions messages: an assistant message per
+    model call (its text, and its tool calls with their arguments), and each call's result by
+    call id, as the model receives it (:func:`booking.agent.tool_calls.as_content`). For a
+    turn its process could not close (:func:`booking.agent.history.incomplete_answer` makes
+    the history of it); text of a call the model had not finished is in its own message."""
+    messages: list[dict[str, Any]] = []
+    outputs: dict[str, str] = {}
+    text: list[str] = []
+    calls: list[dict[str, Any]] = []
+
+    def end_step() -> None:
+        content = "".join(text)
+        if calls:
+            messages.append({"role": "assistant", "content": content or None, "tool_calls": calls})
+        elif content:
+            messages.append({"role": "assistant", "content": content})
+
+    for part in parts:
+        kind = part.get("type")
+        if kind in ("start-step", "finish-step"):
+            end_step()
+            text, calls = [], []
+        elif kind == "text-delta":
+            text.append(str(part.get("delta", "")))
+        elif kind in ("tool-input-available", "tool-input-error"):
+            raw = part.get("input")
+            arguments = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+            calls.append(
+                {
+                    "id": part["toolCallId"],
+                    "type": "function",
+                    "function": {"name": part["toolName"], "arguments": arguments or "{}"},
+                }
+            )
+            if kind == "tool-input-error":
+                outputs[part["toolCallId"]] = as_content({"error": _error(part)})
+        elif kind == "tool-output-available":
+            outputs[part["toolCallId"]] = as_content(part.get("output"))
+        elif kind == "tool-output-error":
+            outputs[part["toolCallId"]] = as_content({"error": _error(part)})
+        elif kind == "tool-output-denied":
+            outputs[part["toolCallId"]] = as_content({"error": denied(None)})
+    end_step()
+    return messages, outputs
+
+
+def _error(part: Part) -> dict[str, Any]:
+    return {"message": part.get("errorText") or "the tool failed"}
 
 
 def user_message(ui_message_id: str | None, text: str, fallback_id: str) -> dict[str, Any]:

@@ -212,8 +212,13 @@ class TestStop:
                 after = Stream(r).read_to_end()
         assert types(after)[-1] == "finish"
         assert text_of(after) == "Được, hỏi lại nhé."
-        roles = [m["role"] for m in provider.requests[-1]["json"]["messages"]]
-        assert roles == ["system", "user", "assistant", "tool", "user"]
+        history = provider.requests[-1]["json"]["messages"]
+        assert [m["role"] for m in history] == ["system", "user", "assistant", "user"]
+        # What the traveller saw, marked incomplete; the call that never returned is dropped.
+        assert history[2] == {
+            "role": "assistant",
+            "content": "Để tôi tìm chuyến bay.\n\n[answer interrupted: the traveller stopped it]",
+        }
 
     def test_stop_mid_answer_persists_exactly_what_was_streamed(
         self, start_app: StartApp, key: str, provider: FakeProvider, llm: dict[str, Any]
