@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from booking.cli import bookings, chat, db, keys, offline_model, serve, travel
+from booking.cli import bookings, chat, db, keys, offline_model, serve, tenants, travel
 from booking.cli.common import err
 
 #: The entry-point group whose functions become ``booking`` subcommands, under their names.
@@ -30,6 +30,7 @@ app.add_typer(offline_model.app, name="offline-model")
 app.add_typer(bookings.holds_app, name="holds")
 app.add_typer(bookings.inventory_app, name="inventory")
 app.add_typer(keys.app, name="keys")
+app.add_typer(tenants.app, name="tenants")
 
 
 def main() -> None:

@@ -40,6 +40,38 @@ def db_current() -> None:
     console.print(f"current: {current or '(empty)'}  head: {migrate.head_revision()}")
 
 
+@app.command("maintain")
+def db_maintain() -> None:
+    """Run one retention pass now: partitions ahead, compaction, partition drops, expiry."""
+    import asyncio
+
+    from booking.db.engine import make_async_engine, make_sessionmaker
+    from booking.turns.retention import PassReport, RetentionKeeper
+
+    settings = Settings()
+
+    async def run() -> PassReport:
+        engine = make_async_engine(url(settings), settings)
+        try:
+            keeper = RetentionKeeper(
+                make_sessionmaker(engine), resume_window_s=settings.resume_window_s
+            )
+            return await keeper.run_once()
+        finally:
+            await engine.dispose()
+
+    report = guard(lambda: asyncio.run(run()))
+    if report.skipped:
+        console.print("another process is running a retention pass; nothing done")
+        return
+    console.print(
+        f"partitions created: {', '.join(report.created_partitions) or 'none'}; "
+        f"turns archived: {report.archived_turns}; "
+        f"partitions dropped: {', '.join(report.dropped_partitions) or 'none'}; "
+        f"conversations expired: {report.expired_conversations}"
+    )
+
+
 @app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL, if it runs."""

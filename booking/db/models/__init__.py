@@ -21,6 +21,7 @@ from booking.db.models.conversations import (
 )
 from booking.db.models.flights import CABINS, Airline, Fare, Flight
 from booking.db.models.places import Airport, City, NearestAirport, PlaceAlias
+from booking.db.models.retention import TenantSettings, TurnArchive
 from booking.db.models.weather import ClimateNormal, WeatherCondition, WeatherDaily
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "Message",
     "NearestAirport",
     "PlaceAlias",
+    "TenantSettings",
+    "TurnArchive",
     "TurnEventRow",
     "TurnRow",
     "WeatherCondition",
