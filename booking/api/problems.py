@@ -98,6 +98,12 @@ def install(app: FastAPI) -> None:
         headers = {}
         if "retry_after" in exc.details:
             headers["Retry-After"] = str(int(exc.details["retry_after"]))
+        if exc.status == 401:
+            # RFC 6750 3.1: the scheme to use; error="invalid_token" only when one was sent.
+            challenge = 'Bearer realm="booking"'
+            if request.headers.get("authorization"):
+                challenge += ', error="invalid_token"'
+            headers["WWW-Authenticate"] = challenge
         if exc.status >= 500 and exc.code == "internal_error":
             log.error("internal error: %s", exc.message)
         return problem(exc.status, exc.code, exc.message, headers=headers, **details)

@@ -1,4 +1,4 @@
-"""``booking serve``: the HTTP API under uvicorn."""
+"""``booking serve``: the HTTP API under uvicorn, with the edge limits of :mod:`booking.api.server`."""
 
 from __future__ import annotations
 
@@ -33,8 +33,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the HTTP API (uvicorn, app factory booking.api.app:create_app)."""
-    import uvicorn
-
+    from booking.api import server
     from booking.db import migrate
     from booking.logs import configure_logging
 
@@ -53,8 +52,11 @@ def serve(
     # Workers inherit the resolved URL, so they share the embedded server instead of each
     # starting one.
     os.environ["BOOKING_DATABASE_URL"] = database
-    uvicorn.run(
+    # The edge limits (header size and count, read and keep-alive timeouts, connection cap)
+    # come with the config: booking.api.server.
+    config = server.uvicorn_config(
         "booking.api.app:create_app",
+        settings,
         factory=True,
         host=bind_host,
         port=bind_port,
@@ -62,3 +64,4 @@ def serve(
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
+    server.run(config)
