@@ -34,12 +34,15 @@ from booking.api.problems import problem
 from booking.api.routes import bookings, chat, conversations, flights, health, places, weather
 from booking.api.state import AppState
 from booking.db.embedded import database_url
-from booking.db.engine import libpq_url, make_async_engine, make_sessionmaker
+from booking.db.engine import direct_url, libpq_url, make_async_engine, make_sessionmaker
+from booking.db.fleet import live_replicas
 from booking.domain import bookings as bookings_domain
 from booking.domain.dates import Clock, clock_from
 from booking.domain.directory import load_gazetteer
 from booking.settings import Settings, environment
 from booking.turns import Metrics, TurnManager
+from booking.turns.follower import application_name
+from booking.turns.retention import RetentionKeeper
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -118,17 +121,45 @@ def create_app(
         turns = TurnManager(
             sessionmaker,
             orchestrator_for,
-            listen_url=libpq_url(url),
+            listen_url=libpq_url(direct_url(url, settings)),
             metrics=metrics,
             max_running=settings.max_running_turns,
             lease_s=settings.turn_lease_s,
             approval_ttl_s=settings.approval_ttl_s,
+        )
+        turns.writer.configure(
+            notify=settings.events_notify, unhealthy_after_s=settings.event_writer_unhealthy_s
         )
         await turns.start()
         sweeper = asyncio.create_task(
             sweep_holds(sessionmaker, clock, settings.hold_sweep_s), name="holds-sweeper"
         )
         drain_watch = asyncio.create_task(watch_for_shutdown(turns), name="drain-watch")
+        retention = asyncio.create_task(
+            RetentionKeeper(
+                sessionmaker,
+                resume_window_s=settings.resume_window_s,
+                every_s=settings.retention_every_s,
+                metrics=metrics,
+            ).run(),
+            name="retention",
+        )
+        limiter = RateLimiter(settings.rate_limit_per_minute)
+
+        async def count_replicas() -> int:
+            if settings.rate_limit_scope == "process":
+                return 1
+            async with sessionmaker() as session:
+                return await live_replicas(session, application_name(turns.owner))
+
+        # Counted before the first request, so a new replica never starts with the whole limit.
+        limiter.replicas = await count_replicas()
+        fleet_watch = asyncio.create_task(
+            limiter.track_replicas(
+                count_replicas, settings.fleet_refresh_s, metrics.fleet_replicas.set
+            ),
+            name="fleet-watch",
+        )
         app.state.booking = AppState(
             settings=settings,
             engine=engine,
@@ -138,14 +169,17 @@ def create_app(
             model=model,
             turns=turns,
             metrics=metrics,
-            limiter=RateLimiter(settings.rate_limit_per_minute),
+            limiter=limiter,
         )
         try:
             yield
         finally:
+            retention.cancel()
+            await asyncio.gather(retention, return_exceptions=True)
             sweeper.cancel()
             drain_watch.cancel()
-            await asyncio.gather(sweeper, drain_watch, return_exceptions=True)
+            fleet_watch.cancel()
+            await asyncio.gather(sweeper, drain_watch, fleet_watch, return_exceptions=True)
             await turns.close(settings.shutdown_grace_s)
             await model.aclose()
             await engine.dispose()

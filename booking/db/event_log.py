@@ -7,7 +7,7 @@ thousand parts a second."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -17,12 +17,28 @@ from psycopg.types.json import Jsonb
 async def append_events(
     conn: psycopg.AsyncConnection[Any],
     rows: Sequence[tuple[str, int, str, str]],
-    channel: str,
-) -> None:
-    """Append (conversation id, seq, turn id, part JSON) rows and notify listeners: one
-    statement, one round trip (the connection is in autocommit). The conversation row is not
-    touched per batch: its cursor and activity time move when turns start and end, so a busy
-    conversation does not rewrite its row hundreds of times a second."""
+    *,
+    owner: str,
+    notify: Mapping[str, str] | None = None,
+) -> tuple[dict[str, int], int]:
+    """Append (conversation id, seq, turn id, part JSON) rows of turns ``owner`` runs: one
+    statement, one round trip (the connection is in autocommit). Returns the highest seq written
+    per turn, and how many notifications went out.
+
+    Rows are written only for turns that still exist, are ``running`` and are owned by
+    ``owner``; those ``turns`` rows are locked ``FOR SHARE`` (their conversations ``FOR KEY
+    SHARE``, first, in the order a delete cascades) until the commit, so another process closing
+    or deleting one waits for this batch and the next batch sees it is no longer ours. A turn
+    absent from the result was not written: the caller learns why with :func:`turn_states`.
+    One turn's rows never fail the others' with a foreign key violation.
+
+    ``notify`` maps a conversation id to the channel told about its new parts (payload
+    ``conversation_id:last seq``); conversations not in it are not announced. The commit does
+    not wait for the WAL flush (``synchronous_commit`` off for this transaction only, so the
+    connection carries no session state and may go through a transaction pooler).
+
+    The conversation row is not touched per batch: its cursor and activity time move when turns
+    start and end, so a busy conversation does not rewrite its row hundreds of times a second."""
     # One JSON document rather than four arrays: psycopg builds array parameters element by
     # element in Python, which cost more CPU than the statement itself at a few thousand parts
     # a second; the parts are already JSON text, so the document is a string join.
@@ -34,14 +50,57 @@ async def append_events(
         )
         + "]"
     )
-    await conn.execute(
-        "WITH ins AS ("
+    cursor = await conn.execute(
+        "WITH cfg AS (SELECT set_config('synchronous_commit', 'off', true)),"
+        " r AS ("
+        "  SELECT e->>0 AS conversation_id, (e->>1)::bigint AS seq, e->>2 AS turn_id, e->3 AS part"
+        "  FROM jsonb_array_elements(%(rows)s::jsonb) e"
+        "), c AS ("
+        "  SELECT id FROM conversations WHERE id IN (SELECT conversation_id FROM r)"
+        "  ORDER BY id FOR KEY SHARE"
+        "), t AS ("
+        "  SELECT id, conversation_id FROM turns"
+        "  WHERE id IN (SELECT turn_id FROM r) AND conversation_id IN (SELECT id FROM c)"
+        "    AND status = 'running' AND owner = %(owner)s"
+        "  ORDER BY id FOR SHARE"
+        "), ins AS ("
         "  INSERT INTO turn_events (conversation_id, seq, turn_id, part)"
-        "  SELECT r->>0, (r->>1)::bigint, r->>2, r->3 FROM jsonb_array_elements(%s::jsonb) r"
-        "  RETURNING conversation_id, seq"
-        ") SELECT pg_notify(%s, conversation_id || ':' || max(seq)) FROM ins GROUP BY conversation_id",
-        [document, channel],
+        "  SELECT r.conversation_id, r.seq, r.turn_id, r.part"
+        "  FROM r JOIN t ON t.id = r.turn_id AND t.conversation_id = r.conversation_id CROSS JOIN cfg"
+        "  RETURNING conversation_id, turn_id, seq"
+        "), w AS (SELECT conversation_id, turn_id, max(seq) AS seq FROM ins GROUP BY 1, 2)"
+        " SELECT w.turn_id, w.seq, CASE WHEN n.channel IS NULL THEN false"
+        "  ELSE pg_notify(n.channel, w.conversation_id || ':' || w.seq) IS NOT NULL END"
+        " FROM w LEFT JOIN jsonb_each_text(%(notify)s::jsonb) n(conversation_id, channel)"
+        "  ON n.conversation_id = w.conversation_id",
+        {"rows": document, "owner": owner, "notify": json.dumps(dict(notify or {}))},
     )
+    written: dict[str, int] = {}
+    notified = 0
+    for turn_id, seq, sent in await cursor.fetchall():
+        written[turn_id] = int(seq)
+        notified += bool(sent)
+    return written, notified
+
+
+async def notify_many(conn: psycopg.AsyncConnection[Any], notes: Mapping[str, str]) -> None:
+    """Send ``pg_notify(channel, payload)`` for each (channel, payload), in one statement."""
+    if notes:
+        await conn.execute(
+            "SELECT pg_notify(key, value) FROM jsonb_each_text(%s::jsonb)",
+            [json.dumps(dict(notes))],
+        )
+
+
+async def turn_states(
+    conn: psycopg.AsyncConnection[Any], turn_ids: Sequence[str]
+) -> dict[str, tuple[str, str]]:
+    """(status, owner) of those of ``turn_ids`` that still exist (a deleted conversation takes
+    its turns with it)."""
+    cursor = await conn.execute(
+        "SELECT id, status, owner FROM turns WHERE id = ANY(%s)", [list(turn_ids)]
+    )
+    return {turn_id: (status, owner) for turn_id, status, owner in await cursor.fetchall()}
 
 
 async def last_seqs(
@@ -69,6 +128,7 @@ async def start_turn(
     tenant: str,
     conversation_id: str,
     create: bool,
+    public_id: str | None = None,
     title: str | None = None,
     turn: dict[str, Any],
     user_message: dict[str, Any] | None,
@@ -80,9 +140,11 @@ async def start_turn(
     first cursor and the history before it. One transaction, three or four statements on a
     plain connection: this is the path every new reply waits on.
 
-    A conversation created here gets ``title``. A continuation (``user_message`` None) only
-    inserts the turn. A new user message after a turn
-    that paused for approval supersedes the pending approvals: ``answer_open_calls`` gives the
+    ``conversation_id`` is the internal id. A conversation created here gets ``public_id``
+    (default: the internal id) and ``title``; when the tenant already has ``public_id`` (created
+    meanwhile), nothing is created and :class:`ConversationMissing` says so. A continuation
+    (``user_message`` None) only inserts the turn. A new user message after a turn that paused
+    for approval supersedes the pending approvals: ``answer_open_calls`` gives the
     tool results that close the paused calls, stored before the user's message."""
     async with conn.transaction():
         row = await (
@@ -97,9 +159,9 @@ async def start_turn(
             if create:
                 created = await (
                     await conn.execute(
-                        "INSERT INTO conversations (id, tenant, title) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (id) DO NOTHING RETURNING last_seq",
-                        [conversation_id, tenant, title],
+                        "INSERT INTO conversations (id, tenant, public_id, title) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING last_seq",
+                        [conversation_id, tenant, public_id or conversation_id, title],
                     )
                 ).fetchone()
             if created is None:

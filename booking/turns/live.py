@@ -17,6 +17,35 @@ Followed = tuple[int, Part, str]
 """A part as followers get it: (cursor, part, its compact JSON)."""
 
 
+@dataclass(frozen=True)
+class Lost:
+    """Why a turn's parts are no longer stored, as its followers are told."""
+
+    code: str
+    message: str
+    retryable: bool
+
+    def parts(self) -> list[Part]:
+        """The terminal parts a follower gets (the shape of ``UIStreamEncoder.failure``)."""
+        return [
+            {
+                "type": "message-metadata",
+                "messageMetadata": {"error": {"code": self.code, "retryable": self.retryable}},
+            },
+            {"type": "error", "errorText": self.message},
+        ]
+
+
+class TurnLost(Exception):
+    """Raised to a follower of a turn this process no longer stores (another process closed it,
+    or its conversation was deleted): it reads what the database holds, then ``lost``'s parts."""
+
+    def __init__(self, lost: Lost, after: int) -> None:
+        super().__init__(lost.code)
+        self.lost = lost
+        self.after = after
+
+
 class Draining(Exception):
     """The server is shutting down: followers end now and their clients resume elsewhere.
 
@@ -50,6 +79,15 @@ class LiveTurn:
     writer: EventWriter | None = None
     draining: bool = False
     """The server is shutting down: followers stop (the turn itself runs on in its grace)."""
+    lost: Lost | None = None
+    """Set when the writer found the turn is no longer this process's to store: nothing more
+    is stored or shown, the task is cancelled."""
+    refused: Lost | None = None
+    """Set when the database refused the turn's parts for good: they were replaced with this
+    error (stored), and nothing the turn makes after it is kept."""
+    followed_until: float = 0.0
+    """``time.monotonic()`` until which a follower in another process is waiting for its parts
+    (the writer then announces each stored batch on the conversation's channel)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _flushed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -58,7 +96,14 @@ class LiveTurn:
         """The cursor of the newest part (the one before the first when there is none)."""
         return self.parts[-1][0] if self.parts else self.first_seq - 1
 
+    @property
+    def last_stored_seq(self) -> int:
+        """The cursor of the newest stored part."""
+        return self.parts[self.persisted - 1][0] if self.persisted else self.first_seq - 1
+
     def append(self, seq: int, part: Part) -> None:
+        if self.lost is not None or self.refused is not None:
+            return  # Sealed: its end is already decided (and said).
         self.parts.append((seq, part))
         self.encoded.append(encode_part(part))
         if self.writer is not None:
@@ -71,13 +116,43 @@ class LiveTurn:
         self._wake()
 
     async def flushed(self) -> None:
-        """Wait until every part appended so far is in the database."""
+        """Wait until every part appended so far is in the database (or will never be)."""
         target = len(self.parts)
-        while self.persisted < target:
+        while self.persisted < min(target, len(self.parts)) and self.lost is None:
             self._flushed.clear()
             if self.writer is not None:
                 self.writer.mark(self)
             await self._flushed.wait()
+
+    def lose(self, code: str, message: str, retryable: bool) -> None:
+        """The writer will not store this turn any more: drop what was not stored, end its
+        followers here (:class:`TurnLost`) and stop the turn."""
+        if self.lost is not None:
+            return
+        self.lost = Lost(code, message, retryable)
+        del self.parts[self.persisted :], self.encoded[self.persisted :]
+        self._flushed.set()
+        self._wake()
+        self._stop()
+
+    def refuse(self, code: str, message: str, retryable: bool) -> None:
+        """The database refuses this turn's unstored parts: replace them with an error (for the
+        writer to store) and stop the turn."""
+        if self.refused is not None:
+            return
+        del self.parts[self.persisted :], self.encoded[self.persisted :]
+        seq = self.last_stored_seq
+        lost = Lost(code, message, retryable)
+        for part in lost.parts():
+            seq += 1
+            self.parts.append((seq, part))
+            self.encoded.append(encode_part(part))
+        self.refused = lost
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.task is not None and not self.task.done() and not self.closing:
+            self.task.cancel()
 
     def finish(self) -> None:
         self.done = True
@@ -103,6 +178,8 @@ class LiveTurn:
                 ]
                 index = upto
                 continue
+            if self.lost is not None:
+                raise TurnLost(self.lost, self.parts[index - 1][0] if index else self.first_seq - 1)
             if self.done and index >= len(self.parts):
                 return
             if self.draining:

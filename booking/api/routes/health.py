@@ -36,7 +36,8 @@ _READY = {
     },
 )
 async def readyz(state: StateDep) -> Response:
-    """The database answers and its schema is at the code's migration head."""
+    """The database answers, its schema is at the code's migration head, and this process's
+    event writer stores parts (a process that cannot store them streams nothing)."""
     head = migrate.head_revision()
     try:
         async with state.sessionmaker() as session:
@@ -47,6 +48,13 @@ async def readyz(state: StateDep) -> Response:
         return problem(503, "migrations_pending", f"database at {current}, code expects {head}")
     if state.turns.closing:
         return problem(503, "shutting_down", "the server is shutting down")
+    if not state.turns.writer.healthy():
+        return problem(
+            503,
+            "event_writer_failing",
+            "the event writer has not stored parts for more than "
+            f"{state.turns.writer.unhealthy_after_s:g} s",
+        )
     return Response('{"status":"ready"}', media_type="application/json")
 
 
