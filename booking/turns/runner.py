@@ -149,6 +149,10 @@ class TurnRunner:
                 emit(
                     encoder.close() + encoder.failure("turn_interrupted", INTERRUPTED_MESSAGE, True)
                 )
+            elif live.lost is not None:
+                # The writer gave the turn up (its conversation was deleted, or another process
+                # closed it): nothing more can be stored, its followers already got the reason.
+                status, error_code = "failed", live.lost.code
             else:
                 status, error_code = "cancelled", "cancelled"
                 emit(encoder.abort("stopped by the client"))

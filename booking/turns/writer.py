@@ -19,6 +19,8 @@ from booking.turns.live import LiveTurn
 from booking.turns.metrics import Metrics
 
 log = logging.getLogger(__name__)
+#: Longest one group commit may take before the connection is dropped and the write retried.
+WRITE_TIMEOUT_S = 10.0
 #: With ``BOOKING_EVENTS_NOTIFY=all`` (the old behaviour, kept for comparison): every stored
 #: batch is announced here (``conversation_id:last seq``) and every process listens.
 EVENTS_CHANNEL = "booking_turn_events"
@@ -241,7 +243,11 @@ class EventWriter:
                 if live.followed_until > now
             }
         self.statements += 1
-        written, notified = await append_events(conn, rows, owner=self.owner, notify=notify)
+        # Bounded: a connection hung without a TCP reset would otherwise keep the writer (and
+        # /readyz) stuck until the kernel gives up; a timeout is a transient error (reconnect).
+        written, notified = await asyncio.wait_for(
+            append_events(conn, rows, owner=self.owner, notify=notify), WRITE_TIMEOUT_S
+        )
         self._metrics.notifications.inc(notified)
         return written
 
