@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Local time zone of the service: "today", "mai", "next Friday" are all read here.
@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     db_echo: bool = False
     """Log every SQL statement (development only)."""
 
+    database_pooler: Literal["none", "transaction"] = "none"
+    """``transaction`` when ``database_url`` goes through PgBouncer (or any pooler) in transaction
+    mode: no server-side prepared statements and no session state on pooled connections; the
+    LISTEN connection goes to ``database_direct_url``."""
+    database_direct_url: str | None = Field(default=None, validate_default=True)
+    """PostgreSQL URL that bypasses the pooler, for the one LISTEN connection per process (LISTEN
+    does not work through a transaction pooler) and migrations. Defaults to ``database_url``;
+    required with ``database_pooler=transaction``."""
+
     llm_base_url: str | None = None
     """An OpenAI-compatible endpoint (OpenAI, a relay, vLLM, Ollama, llama.cpp, LiteLLM)."""
 
@@ -81,6 +90,10 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     """Retries per model before its first chunk, before falling back to the next model."""
     llm_retry_max_wait_s: float = Field(default=8.0, ge=0)
+    llm_context_tokens: int = Field(default=32_000, ge=1_000, le=10_000_000)
+    """Largest prompt (estimated tokens: system prompt, tool schemas, history) sent to a model
+    from ``BOOKING_LLM_MODEL``, or to a TOML model without ``context_tokens``; older turns are
+    left out past it (``docs/agent.md``, "The context window")."""
 
     max_model_calls: int = Field(default=6, ge=1, le=50)
     """Model calls allowed in one turn (model -> tools -> model ...)."""
@@ -93,13 +106,35 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Limits at the HTTP edge, before any key is checked (booking.api.server; docs/operations.md).
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    """Request line plus header fields, in bytes; past it 431 and the connection is closed."""
+    http_max_headers: int = Field(default=100, ge=10, le=1000)
+    """Header fields in one request; past it 431 and the connection is closed."""
+    http_request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """A request's headers and body must arrive within this long (from the connection opening
+    or the request's first byte), else 408 and the connection is closed."""
+    http_keepalive_s: int = Field(default=5, ge=1, le=3600)
+    """An idle keep-alive connection is closed after this long."""
+    http_max_connections: int = Field(default=1000, ge=1)
+    """Open connections per process, SSE streams included; past it new requests get 503
+    ``server_busy`` (``/healthz`` and ``/metrics`` are always answered)."""
+    http_backlog: int = Field(default=2048, ge=1)
+    """Connections the kernel queues before they are accepted (capped by net.core.somaxconn)."""
     cors_origins: list[str] = []
     """Origins allowed to call the API from a browser (exact matches)."""
 
     max_message_chars: int = Field(default=4000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     rate_limit_per_minute: int = Field(default=120, ge=1)
-    """Requests per API key per minute, per process; beyond it, 429 with Retry-After."""
+    """Requests per API key per minute, for the whole fleet (``rate_limit_scope``); beyond it,
+    429 with Retry-After."""
+    rate_limit_scope: Literal["fleet", "process"] = "fleet"
+    """``fleet``: each process allows its share, the limit divided by the live replicas it counts
+    in ``pg_stat_activity`` (exact under round-robin balancing); ``process``: each process allows
+    the whole limit (N replicas admit N times it)."""
+    fleet_refresh_s: float = Field(default=5.0, gt=0)
+    """How often a process counts the live replicas for ``rate_limit_scope=fleet``."""
     heartbeat_s: float = Field(default=15.0, gt=0)
     """An SSE comment at least this often while a stream is otherwise quiet."""
     max_running_turns: int = Field(default=256, ge=1)
@@ -107,6 +142,13 @@ class Settings(BaseSettings):
     max_stream_lifetime_s: float = Field(default=3600.0, gt=0)
     """A stream is closed after this long (the client resumes with its last event id)."""
     turn_lease_s: float = Field(default=15.0, gt=0)
+    events_notify: Literal["followed", "all"] = "followed"
+    """Which stored parts the event writer announces with ``NOTIFY``: ``followed``, only those of
+    turns a client follows from another process; ``all``, every batch on one channel every
+    process listens to (the old behaviour, kept to measure against)."""
+    event_writer_unhealthy_s: float = Field(default=5.0, gt=0)
+    """``/readyz`` answers 503 ``event_writer_failing`` once the event writer has failed, or
+    waited on one write, for longer than this."""
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     """On SIGTERM, how long running turns get to finish before they are interrupted."""
 
@@ -118,6 +160,13 @@ class Settings(BaseSettings):
     """How long a traveller has to approve a side-effecting action."""
     hold_sweep_s: float = Field(default=30.0, gt=0)
     """How often the server's sweeper expires lapsed holds."""
+    # Retention of the event log and of conversations (booking.turns.retention; docs/operations.md).
+    resume_window_s: float = Field(default=86400.0, ge=60)
+    """How long after a turn closes its stream can be resumed part for part; after it the turn's
+    parts are compacted (text deltas folded) and its raw rows dropped with their day partition."""
+    retention_every_s: float = Field(default=300.0, gt=0)
+    """How often a server runs a retention pass (partitions, compaction, expiry); one server at
+    a time does the work."""
 
     offline_pace_ms: float = Field(default=0.0, ge=0, le=1000)
     """Pause between the offline model's streamed chunks (the demo sets it so text visibly streams)."""
@@ -128,6 +177,16 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else None
+
+    @field_validator("database_direct_url")
+    @classmethod
+    def _direct(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("database_pooler") == "transaction":
+            raise ValueError(
+                "BOOKING_DATABASE_POOLER=transaction needs BOOKING_DATABASE_DIRECT_URL "
+                "(LISTEN does not work through a transaction pooler)"
+            )
         return normalize_database_url(value) if value else None
 
     @field_validator("now")

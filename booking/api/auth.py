@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -11,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking.domain.api_keys import key_holder
 from booking.errors import RateLimited, Unauthorized
 
+log = logging.getLogger(__name__)
 DEV_TENANT = "dev"
 
 
@@ -38,22 +42,66 @@ async def authenticate(
 
 @dataclass
 class RateLimiter:
-    """A token bucket per key, per process.
+    """A token bucket per key; in a fleet, each process allows its share of the limit.
 
-    Hand-written (15 lines) rather than a library: the only state is two floats per key, and the
-    HTTP layer needs the exact seconds to put in Retry-After.
+    The limit is for the whole fleet: with ``replicas`` processes live (counted every few seconds
+    by :meth:`track_replicas`), each allows ``per_minute / replicas`` a minute (at least one
+    request in a burst). Behind a balancer that spreads requests round-robin the sum is the
+    limit exactly, with no database round trip per request; a client whose requests all reach
+    one replica (a pinned keep-alive connection) gets that replica's share only. We chose this
+    over a bucket in PostgreSQL per request (exact under any balancing) because every request
+    would then wait on a statement, and the 429 path would hit the database hardest when it is
+    attacked.
+
+    Hand-written (a token bucket is two floats per key) rather than a library: the HTTP layer
+    needs the exact seconds to put in Retry-After, and the share changes with the fleet.
     """
 
     per_minute: int
+    replicas: int = 1
+    """Live processes sharing the limit (1: this process alone)."""
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def capacity(self) -> float:
+        """This process's burst: its share of a minute's requests, at least one."""
+        return max(1.0, self.per_minute / self.replicas)
 
     def check(self, key: str) -> None:
         now = time.monotonic()
-        rate = self.per_minute / 60.0
-        tokens, last = self._buckets.get(key, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+        rate = self.per_minute / self.replicas / 60.0
+        capacity = self.capacity
+        tokens, last = self._buckets.get(key, (capacity, now))
+        tokens = min(capacity, tokens + (now - last) * rate)
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
             retry = max(1, int((1.0 - tokens) / rate + 0.999))
             raise RateLimited("Too many requests; slow down.", retry_after=retry)
         self._buckets[key] = (tokens - 1.0, now)
+
+    def prune(self) -> None:
+        """Forget the keys whose bucket is full again (the same as never seen): the table stays
+        as small as the set of recently active keys."""
+        now = time.monotonic()
+        rate = self.per_minute / self.replicas / 60.0
+        capacity = self.capacity
+        for key, (tokens, last) in list(self._buckets.items()):
+            if tokens + (now - last) * rate >= capacity:
+                del self._buckets[key]
+
+    async def track_replicas(
+        self,
+        count: Callable[[], Awaitable[int]],
+        every_s: float,
+        observe: Callable[[int], None] = lambda _: None,
+    ) -> None:
+        """Recount the live replicas every ``every_s`` for as long as the server runs; while the
+        database does not answer, keep the last count."""
+        while True:
+            try:
+                self.replicas = max(1, await count())
+                observe(self.replicas)
+            except Exception:
+                log.warning("counting live replicas failed; keeping %d", self.replicas)
+            self.prune()
+            await asyncio.sleep(every_s)

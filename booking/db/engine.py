@@ -17,6 +17,17 @@ from sqlalchemy.ext.asyncio import (
 from booking.settings import Settings
 
 
+def psycopg_options(pooler: str) -> dict[str, Any]:
+    """psycopg connection options for the pooler mode (``Settings.database_pooler``).
+
+    Behind a transaction pooler each transaction may run on another server connection, so a
+    statement psycopg prepared on one (its default after five runs of the same query) is missing
+    on the next: "prepared statement _pg3_0 does not exist". PgBouncer 1.18 (Debian 12) cannot
+    track them; ``prepare_threshold=None`` keeps every statement unnamed.
+    """
+    return {"prepare_threshold": None} if pooler == "transaction" else {}
+
+
 def make_async_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
@@ -24,6 +35,26 @@ def make_async_engine(url: str, settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         echo=settings.db_echo,
+        connect_args=psycopg_options(settings.database_pooler),
+    )
+
+
+def direct_url(url: str, settings: Settings) -> str:
+    """The URL that reaches PostgreSQL itself, not the pooler: for LISTEN (one connection per
+    process; notifications are delivered to a session, which a transaction pooler does not
+    keep) and for migrations. ``url`` is the resolved ``database_url``."""
+    return settings.database_direct_url or url
+
+
+async def connect_raw(
+    url: str, pooler: str = "none", **kwargs: Any
+) -> psycopg.AsyncConnection[Any]:
+    """A plain autocommit psycopg connection for the hot paths that skip SQLAlchemy (the event
+    writer), configured for the pooler mode. Behind a transaction pooler, set nothing on the
+    session (``SET``): the next transaction may run on a connection another client gets next;
+    use ``SET LOCAL`` inside a transaction instead."""
+    return await psycopg.AsyncConnection.connect(
+        libpq_url(url), autocommit=True, **{**psycopg_options(pooler), **kwargs}
     )
 
 
