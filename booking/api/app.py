@@ -128,7 +128,10 @@ def create_app(
             approval_ttl_s=settings.approval_ttl_s,
         )
         turns.writer.configure(
-            notify=settings.events_notify, unhealthy_after_s=settings.event_writer_unhealthy_s
+            notify=settings.events_notify,
+            unhealthy_after_s=settings.event_writer_unhealthy_s,
+            pooler=settings.database_pooler,
+            url=libpq_url(url),
         )
         await turns.start()
         sweeper = asyncio.create_task(

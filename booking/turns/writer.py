@@ -100,9 +100,13 @@ class EventWriter:
         notify: NotifyMode | None = None,
         unhealthy_after_s: float | None = None,
         pooler: str | None = None,
+        url: str | None = None,
     ) -> None:
         """Settings from the composition root (``BOOKING_EVENTS_NOTIFY``,
-        ``BOOKING_EVENT_WRITER_UNHEALTHY_S``, ``BOOKING_DATABASE_POOLER``)."""
+        ``BOOKING_EVENT_WRITER_UNHEALTHY_S``, ``BOOKING_DATABASE_POOLER``, and the pooled URL:
+        the writer keeps no session state, so it may go through a transaction pooler)."""
+        if url is not None:
+            self._url = url
         if notify is not None:
             self.notify = notify
         if unhealthy_after_s is not None:

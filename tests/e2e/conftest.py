@@ -66,6 +66,8 @@ def base_settings(seeded_url: str) -> dict[str, Any]:
         "llm_stall_timeout_s": 5.0,
         # Tests poll; only the rate-limit test wants the limit, and it sets its own.
         "rate_limit_per_minute": 100_000,
+        # Test apps share one database without being one fleet: each keeps its own limit.
+        "rate_limit_scope": "process",
     }
 
 
