@@ -32,6 +32,7 @@ from fastapi import FastAPI
 
 from booking.agent.tools import ToolRegistry
 from booking.api.app import create_app
+from booking.api.server import uvicorn_config
 from booking.settings import Settings
 from booking.turns import TurnManager
 from tests.support.waits import DEADLINE_S
@@ -136,8 +137,11 @@ def start_server(settings: Settings, registry: ToolRegistry | None = None) -> Ru
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
+    # The edge limits of `booking serve` (header limits, timeouts, connection cap), so the wire
+    # tests see the protocol travellers get.
+    config = uvicorn_config(
         app,
+        settings,
         host="127.0.0.1",
         port=port,
         log_level="warning",
