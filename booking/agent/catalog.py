@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
-from booking.domain import bookings, flights, weather
+from booking.domain import bookings, conversations, flights, weather
 from booking.domain.approval_text import approval_summary
 from booking.domain.search_request import SearchRequest
 from booking.domain.types import BookingView, Cabin
@@ -91,6 +92,7 @@ async def hold_booking(
     """
     tenant = _tenant(ctx)
     async with ctx.sessionmaker() as session, session.begin():
+        conversation = await _public_conversation_id(ctx, session)
         booking = await bookings.hold(
             session,
             tenant=tenant,
@@ -101,8 +103,8 @@ async def hold_booking(
             idempotency_key=_key(ctx),
             now=ctx.clock.now(),
             policy=ctx.booking_policy,
-            actor=f"agent:{ctx.conversation_id}",
-            conversation_id=ctx.conversation_id,
+            actor=f"agent:{conversation}",
+            conversation_id=conversation,
         )
     return {"booking": booking.to_dict()}
 
@@ -132,12 +134,13 @@ async def _change(
     """Run ``bookings.confirm`` or ``bookings.cancel`` in a transaction of its own."""
     tenant = _tenant(ctx)
     async with ctx.sessionmaker() as session, session.begin():
+        conversation = await _public_conversation_id(ctx, session)
         booking = await operation(
             session,
             tenant=tenant,
             reference=reference,
             now=ctx.clock.now(),
-            actor=f"agent:{ctx.conversation_id}",
+            actor=f"agent:{conversation}",
             idempotency_key=_key(ctx),
         )
     return {"booking": booking.to_dict()}
@@ -204,8 +207,21 @@ def _tenant(ctx: ToolContext) -> str:
     return ctx.tenant
 
 
+async def _public_conversation_id(ctx: ToolContext, session: AsyncSession) -> str | None:
+    """The id the tenant knows the conversation by: what a booking and its history name (the
+    internal id means nothing once the conversation is deleted, and bookings outlive it). A
+    conversation with no row (the CLI's) is named by the id it has."""
+    if ctx.conversation_id is None:
+        return None
+    public_id = await conversations.public_id_of(session, ctx.conversation_id)
+    return public_id or ctx.conversation_id
+
+
 def _key(ctx: ToolContext) -> str:
-    """The tool call id, scoped to the conversation: a retried call never books twice."""
+    """The tool call id, scoped to the conversation: a retried call never books twice. Scoped by
+    the internal id, which no later conversation reuses: a conversation deleted and created
+    again under the same public id never gets the old one's bookings back for a model that
+    numbers its calls the same way."""
     if ctx.call_id is None:
         raise BookingError("A side-effecting tool needs its call id as idempotency key.")
     return f"agent:{ctx.conversation_id}:{ctx.call_id}"

@@ -20,6 +20,7 @@ class ToolContext:
     clock: Clock
     max_days_ahead: int = 365
     conversation_id: str | None = None
+    """The conversation's internal id (idempotency scope; bookings store its public id)."""
     tenant: str | None = None
     """Whose bookings the tools see and make; booking tools refuse to run without one."""
     booking_policy: Policy = Policy()

@@ -108,11 +108,13 @@ class ConversationCreate(RequestBody):
         extra="forbid", json_schema_extra={"examples": [{"title": "Chuyến đi Hà Nội"}]}
     )
     id: str | None = Field(default=None, pattern=CONVERSATION_ID)
+    """Unique within your tenant (another tenant's ids are free); generated when absent."""
     title: str | None = Field(default=None, max_length=200)
 
 
 class ConversationRead(BaseModel):
     id: str
+    """The conversation's id within your tenant: the one you chose or were given."""
     title: str | None
     created_at: datetime
     updated_at: datetime

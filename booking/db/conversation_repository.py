@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.models import Conversation, Message, TurnEventRow
@@ -18,6 +19,7 @@ class ConversationRepository:
     async def get(
         self, tenant: str, conversation_id: str, *, lock: bool = False
     ) -> Conversation | None:
+        """By its internal id, if it is the tenant's."""
         stmt = select(Conversation).where(
             Conversation.id == conversation_id, Conversation.tenant == tenant
         )
@@ -25,24 +27,47 @@ class ConversationRepository:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
-    async def exists_anywhere(self, conversation_id: str) -> bool:
-        stmt = select(select(Conversation.id).where(Conversation.id == conversation_id).exists())
-        return bool(await self.session.scalar(stmt))
+    async def by_public_id(
+        self, tenant: str, public_id: str, *, lock: bool = False
+    ) -> Conversation | None:
+        """By the id the tenant knows it by."""
+        stmt = select(Conversation).where(
+            Conversation.tenant == tenant, Conversation.public_id == public_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
 
-    async def add(self, conversation: Conversation) -> None:
-        self.session.add(conversation)
-        await self.session.flush()
+    async def public_id(self, conversation_id: str) -> str | None:
+        """The public id of a conversation known by its internal id."""
+        stmt = select(Conversation.public_id).where(Conversation.id == conversation_id)
+        return await self.session.scalar(stmt)
+
+    async def add_if_free(
+        self, conversation_id: str, tenant: str, public_id: str, title: str | None
+    ) -> Conversation | None:
+        """Insert it unless the tenant already has ``public_id`` (then None): one statement, so
+        two concurrent creations of one id cannot both succeed."""
+        stmt = (
+            insert(Conversation)
+            .values(id=conversation_id, tenant=tenant, public_id=public_id, title=title)
+            .on_conflict_do_nothing()
+            .returning(Conversation)
+        )
+        return await self.session.scalar(stmt)
 
     async def page(
         self, tenant: str, limit: int, before: tuple[datetime, str] | None
     ) -> Sequence[Conversation]:
-        """Newest first, keyset-paginated on (updated_at, id)."""
+        """Newest first, keyset-paginated on (updated_at, public_id)."""
         stmt = select(Conversation).where(Conversation.tenant == tenant)
         if before is not None:
             stmt = stmt.where(
-                func.row(Conversation.updated_at, Conversation.id) < func.row(*before)
+                func.row(Conversation.updated_at, Conversation.public_id) < func.row(*before)
             )
-        stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
+        stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.public_id.desc()).limit(
+            limit
+        )
         return (await self.session.scalars(stmt)).all()
 
     async def delete(self, conversation_id: str) -> None:

@@ -47,6 +47,19 @@ class RunningTurn:
 
 
 @dataclass(frozen=True, slots=True)
+class StopOutcome:
+    turn_id: str | None
+    """The turn that was running (None: none was; nothing to stop)."""
+    closed: bool
+    """Whether it has ended (False: its process was asked to stop it and has not yet; it is
+    alive, so it will, or its lease lapses and a sweeper closes it)."""
+
+
+#: How long a stop waits for another process to close the turn before it answers.
+STOP_WAIT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class FinishedReply:
     turn_id: str
     status: str
@@ -80,7 +93,9 @@ class TurnManager:
         self.closing = False
         self.draining = False
         self._background: list[asyncio.Task[None]] = []
-        self.writer = EventWriter(listen_url, lambda: list(self.live.values()))
+        self.writer = EventWriter(
+            listen_url, lambda: list(self.live.values()), owner=self.owner, metrics=metrics
+        )
         self.follower = Follower(
             sessionmaker, listen_url, self.live, self._cancel_local, owner=self.owner
         )
@@ -137,9 +152,14 @@ class TurnManager:
         *,
         ui_message_id: str | None = None,
         create: bool = False,
+        public_id: str | None = None,
     ) -> LiveTurn:
-        """Start a turn answering the user's new message."""
-        orchestrator = self._orchestrator_for(conversation_id, tenant)
+        """Start a turn answering the user's new message.
+
+        ``conversation_id`` is the internal id (the API resolves the client's id first). With
+        ``create``, a conversation the tenant lacks is created under it, named ``public_id``
+        (default: the internal id); if another request of the tenant created ``public_id``
+        meanwhile, the turn goes into that one."""
         live, history = await self._open(
             tenant,
             conversation_id,
@@ -149,8 +169,9 @@ class TurnManager:
                 "ui_message_id": ui_message_id,
             },
             create=create,
+            public_id=public_id,
         )
-        turn = orchestrator.start(history, text)
+        turn = self._orchestrator_for(live.conversation_id, tenant).start(history, text)
         self._launch(live, turn, len(history) + 1)
         return live
 
@@ -160,10 +181,15 @@ class TurnManager:
         conversation_id: str,
         message_id: str,
         resolved: list[ResolvedApproval],
+        *,
+        public_id: str | None = None,
     ) -> LiveTurn:
-        """Continue a turn that paused for approval, as the same assistant message."""
+        """Continue a turn that paused for approval, as the same assistant message.
+        ``conversation_id`` is the internal id; ``public_id`` names it in a 404."""
         orchestrator = self._orchestrator_for(conversation_id, tenant)
-        live, history = await self._open(tenant, conversation_id, message_id, user_message=None)
+        live, history = await self._open(
+            tenant, conversation_id, message_id, user_message=None, public_id=public_id
+        )
         turn = orchestrator.resume(history, resolved)
         self._launch(live, turn, len(history))
         return live
@@ -184,6 +210,7 @@ class TurnManager:
         *,
         user_message: dict[str, Any] | None,
         create: bool = False,
+        public_id: str | None = None,
     ) -> tuple[LiveTurn, list[dict[str, Any]]]:
         text = user_message["payload"]["content"] if user_message else None
         self.check_capacity()
@@ -196,6 +223,7 @@ class TurnManager:
                     tenant=tenant,
                     conversation_id=conversation_id,
                     create=create,
+                    public_id=public_id,
                     title=conversations.title_for(text) if text is not None else None,
                     turn={"id": turn_id, "message_id": message_id, "owner": self.owner},
                     user_message=user_message,
@@ -204,7 +232,13 @@ class TurnManager:
                     answer_open_calls=lambda h: unanswered_calls(h, conversations.SUPERSEDED),
                 )
         except ConversationMissing:
-            raise conversations.not_found(conversation_id) from None
+            if create and public_id is not None:
+                async with self._sessionmaker() as session:
+                    existing = await conversations.find(session, tenant, public_id)
+                if existing is not None and existing != conversation_id:
+                    # Another request of the tenant created it first: continue that one.
+                    return await self._open(tenant, existing, message_id, user_message=user_message)
+            raise conversations.not_found(public_id or conversation_id) from None
         except TurnAlreadyRunning:
             async with self._sessionmaker() as session:
                 running = await TurnRepository(session).running(conversation_id)
@@ -231,22 +265,50 @@ class TurnManager:
         self._metrics.active_turns.inc()
 
     async def stop(self, tenant: str, conversation_id: str) -> str | None:
-        """Cancel the running turn, wherever it runs; return its id (None if none ran). Idempotent."""
+        """Stop the running turn, wherever it runs; return its id (None if none ran). Idempotent.
+        See :meth:`stop_turn` for whether it is closed yet."""
+        return (await self.stop_turn(tenant, conversation_id)).turn_id
+
+    async def stop_turn(
+        self, tenant: str, conversation_id: str, *, wait_s: float = STOP_WAIT_S
+    ) -> StopOutcome:
+        """Stop the running turn, wherever it runs, and say truly whether it has ended.
+
+        Here: cancel its task. Elsewhere: ask its process (a NOTIFY on the cancel channel) and
+        wait up to ``wait_s`` for the turn to be closed. A turn whose process is gone (lease
+        lapsed, or its connection absent) is closed here at once, interrupted, as the sweeper
+        would, so a new message is accepted right after. Idempotent: with no running turn the
+        outcome names none."""
         async with self._sessionmaker() as session:
             await conversations.require(session, tenant, conversation_id)
             running = await TurnRepository(session).running(conversation_id)
         if running is None:
-            return None
+            return StopOutcome(None, closed=True)
         live = self.live.get(conversation_id)
-        if live is not None and live.task is not None:
+        if live is not None and live.turn_id == running.id and live.task is not None:
             if not live.closing:
                 live.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait([live.task], timeout=5)
-        else:
-            async with self._sessionmaker() as session, session.begin():
-                await TurnEventRepository(session).notify(CANCEL_CHANNEL, conversation_id)
-        return running.id
+                await asyncio.wait([live.task], timeout=wait_s)
+            return StopOutcome(running.id, closed=live.task.done())
+        if await self.leases.close_if_orphaned(running.id, running.owner):
+            return StopOutcome(running.id, closed=True)
+        async with self._sessionmaker() as session, session.begin():
+            await TurnEventRepository(session).notify(CANCEL_CHANNEL, conversation_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        pause = 0.05
+        while loop.time() < deadline:
+            await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
+            pause = min(pause * 2, 0.25)
+            async with self._sessionmaker() as session:
+                turn = await TurnRepository(session).get(running.id)
+            if turn is None or turn.status != "running":
+                return StopOutcome(running.id, closed=True)
+            # Its process may have died since: then nobody else would close it for a while.
+            if await self.leases.close_if_orphaned(running.id, running.owner):
+                return StopOutcome(running.id, closed=True)
+        return StopOutcome(running.id, closed=False)
 
     # Reading -----------------------------------------------------------------------------
 

@@ -159,13 +159,18 @@ def test_tenants_cannot_see_each_others_conversations(
             assert_problem(b.post(f"{path}/messages", json={"text": "của B"}), 404, "not_found")
             assert_problem(b.post(f"{path}/stop"), 404, "not_found")
             assert_problem(b.delete(path), 404, "not_found")
-            assert_problem(
-                b.post("/v1/chat", json=chat_body(conversation_id, "của B")), 404, "not_found"
-            )
             assert b.get(f"/v1/chat/{conversation_id}/stream").status_code == 204
             listed = b.get("/v1/conversations", params={"limit": 100}).json()
             assert conversation_id not in [item["id"] for item in listed["items"]]
             assert listed["items"] == []  # B's tenant has nothing at all
+            # Ids are scoped per tenant: B chatting in the same id gets a conversation of its
+            # own, as with an id nobody has, and sees nothing of A's.
+            with b.stream("POST", "/v1/chat", json=chat_body(conversation_id, "của B")) as mine:
+                assert mine.status_code == 200
+                assert Stream(mine).read_to_end()[-2].type == "finish"
+            theirs = wait_idle(b, conversation_id)
+            assert [m["role"] for m in theirs["messages"]] == ["user", "assistant"]
+            assert "của A" not in str(theirs)
 
             # A still sees and owns it.
             assert conversation(a, conversation_id)["running_turn_id"] is not None

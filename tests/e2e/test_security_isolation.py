@@ -3,7 +3,9 @@ document that has a path parameter. Another tenant using tenant A's ids (a finis
 conversation, one paused on an approval, one whose reply is running, a held booking) gets
 exactly what it gets for ids that do not exist (a 404 problem with the route's stable code; 204
 from the resume endpoint), so nothing leaks, not even existence; and nothing of A's changes,
-nothing is created for B. Through the real app, in process, on the run's real PostgreSQL.
+nothing is created for B by probing. Ids are scoped per tenant: B creating one of A's ids gets
+its own conversation, as for a fresh id. Through the real app, in process, on the run's real
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -188,10 +190,12 @@ def test_another_tenant_gets_for_every_id_of_a_what_it_gets_for_unknown_ids(
             assert running_turn
 
             probe_every_operation(server, b, owned)
-            probe_body_ids(b, owned)
             listed = b.get("/v1/conversations", params={"limit": 100})
             assert listed.status_code == 200, listed.text
             assert listed.json()["items"] == []
+            created = probe_body_ids(b, owned)
+            listed = b.get("/v1/conversations", params={"limit": 100})
+            assert sorted(c["id"] for c in listed.json()["items"]) == sorted(created)
 
             # A's reply ran on through all of it: A can still join it (where B got 204) and
             # stop it.
@@ -218,7 +222,7 @@ def test_another_tenant_gets_for_every_id_of_a_what_it_gets_for_unknown_ids(
         assert continued[-2].part == {"type": "finish", "finishReason": "stop"}
 
     assert rows_of_tenant(seeded_url, tenant_of(seeded_url, key_b)) == {
-        "conversations": 0,
+        "conversations": 6,  # Its own: A's three ids and three fresh ones (probe_body_ids).
         "bookings": 0,
         "approvals": 0,
         "idempotency_keys": 0,
@@ -246,21 +250,32 @@ def probe_every_operation(server: InProcessApp, b: httpx2.Client, owned: TenantA
             assert theirs == nobodys, (where, theirs, nobodys)
 
 
-def probe_body_ids(b: httpx2.Client, owned: TenantA) -> None:
-    """The two operations that take a conversation id in the body instead of the path.
+def probe_body_ids(b: httpx2.Client, owned: TenantA) -> list[str]:
+    """The operations that take a conversation id in the body instead of the path; returns the
+    ids B created.
 
-    Conversation ids are one namespace for every tenant (a client may choose them), so a taken id
-    cannot answer like a fresh one here: creating it is a conflict and chatting in it is a 404,
-    where a fresh id would create a conversation. Neither reveals anything but that the id is
-    taken, and neither touches A's conversation."""
-    for conversation_id in (owned.finished, owned.paused.conversation_id, owned.running):
-        assert_problem(
-            b.post("/v1/chat", json=chat_body(conversation_id, "của B")), 404, "not_found"
-        )
-        created = b.post("/v1/conversations", json={"id": conversation_id})
-        assert assert_problem(created, 409, "conversation_exists")["conversation_id"] == (
-            conversation_id
-        )
+    Conversation ids are scoped per tenant, so A's ids are free for B: creating one gets exactly
+    what creating a fresh id gets (B's own empty conversation; a second create is B's own 409),
+    and A's conversations are untouched (the caller checks their transcripts). Chatting in
+    another tenant's id is tested in ``test_tenant_ids`` (this test's model is scripted)."""
+    created = []
+    for theirs in (owned.finished, owned.paused.conversation_id, owned.running):
+        answers = []
+        for conversation_id in (theirs, new_id()):
+            response = b.post("/v1/conversations", json={"id": conversation_id})
+            assert response.status_code == 201, response.text
+            body = response.json()
+            assert body["id"] == conversation_id
+            created.append(conversation_id)
+            detail = conversation(b, conversation_id)
+            assert (detail["messages"], detail["running_turn_id"]) == ([], None)
+            again = b.post("/v1/conversations", json={"id": conversation_id})
+            assert assert_problem(again, 409, "conversation_exists")["conversation_id"] == (
+                conversation_id
+            )
+            answers.append((sorted(body), body["title"], body["last_event_id"]))
+        assert answers[0] == answers[1], answers
+    # B now has a conversation of that id, but not A's approval in it.
     paused = owned.paused
     approval = {
         "id": paused.conversation_id,
@@ -282,3 +297,4 @@ def probe_body_ids(b: httpx2.Client, owned: TenantA) -> None:
         "trigger": "submit-message",
     }
     assert_problem(b.post("/v1/chat", json=approval), 404, "approval_not_found")
+    return created

@@ -82,7 +82,8 @@ def test_sigterm_ends_every_stream_then_a_fresh_process_resumes_them_exactly(
     # left running for another process's sweeper).
     with psycopg.connect(libpq_url(seeded_url)) as conn:
         statuses = conn.execute(
-            "SELECT status, count(*) FROM turns WHERE conversation_id = ANY(%s) GROUP BY status",
+            "SELECT t.status, count(*) FROM turns t JOIN conversations c ON c.id = t.conversation_id"
+            " WHERE c.public_id = ANY(%s) GROUP BY t.status",
             [conversations],
         ).fetchall()
     assert statuses == [("interrupted", STREAMS)]

@@ -243,7 +243,8 @@ class TestCrash:
             # Hold the conversation row: the server can no longer store this turn's parts.
             with psycopg.connect(libpq_url(seeded_url)) as lock:
                 lock.execute(
-                    "SELECT 1 FROM conversations WHERE id = %s FOR UPDATE", (conversation_id,)
+                    "SELECT 1 FROM conversations WHERE public_id = %s FOR UPDATE",
+                    (conversation_id,),
                 )
                 deltas = len([p for p in stream.parts if p.type == "text-delta"])
                 # Correct servers send nothing more now; the bug sends parts it has not stored.

@@ -12,7 +12,9 @@ from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
 from booking.api.schemas import CONVERSATION_ID, ChatRequest
 from booking.api.sse import stream_response
-from booking.errors import MessageTooLong, NotFound, ValidationFailed
+from booking.api.state import AppState
+from booking.domain import conversations
+from booking.errors import ApprovalNotFound, MessageTooLong, NotFound, ValidationFailed
 from booking.turns import Decision, record_decisions
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"], responses=problem_responses(401, 429))
@@ -38,6 +40,30 @@ STREAM: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+
+async def find_conversation(state: AppState, tenant: str, public_id: str) -> str | None:
+    """The internal id of the tenant's conversation ``public_id`` (None when it has none).
+
+    Clients name conversations by their public id, unique per tenant; the turn runtime keys
+    them by the internal id, so every route resolves the one to the other first."""
+    async with state.sessionmaker() as session:
+        return await conversations.find(session, tenant, public_id)
+
+
+async def resolve_conversation(state: AppState, tenant: str, public_id: str) -> str:
+    """As :func:`find_conversation`, or 404 ``not_found`` naming the public id."""
+    async with state.sessionmaker() as session:
+        return await conversations.resolve(session, tenant, public_id)
+
+
+def no_such_approval(decision: Decision) -> ApprovalNotFound:
+    """What a decision gets in a conversation the tenant does not have: what it gets for an
+    approval that is not in the conversation (so neither tells which)."""
+    return ApprovalNotFound(
+        f"No pending approval {decision.approval_id} in this conversation.",
+        approval_id=decision.approval_id,
+    )
 
 
 def user_text(body: ChatRequest, limit: int) -> tuple[str, str | None]:
@@ -106,18 +132,27 @@ async def chat(
     decisions = approval_responses(body)
     if decisions is not None:
         state.turns.check_capacity()
+        found = await find_conversation(state, client.tenant, body.id)
+        if found is None:
+            raise no_such_approval(decisions[0])
         decided = await record_decisions(
-            state.sessionmaker, client.tenant, body.id, decisions, require_all=True
+            state.sessionmaker, client.tenant, found, decisions, require_all=True
         )
         live = await state.turns.resume_after_approval(
-            client.tenant, body.id, decided.message_id, decided.resolved
+            client.tenant, found, decided.message_id, decided.resolved, public_id=body.id
         )
-        return stream_response(state, request, body.id, live.first_seq - 1)
+        return stream_response(state, request, live.conversation_id, live.first_seq - 1)
     text, message_id = user_text(body, state.settings.max_message_chars)
+    found = await find_conversation(state, client.tenant, body.id)
     live = await state.turns.begin(
-        client.tenant, body.id, text, ui_message_id=message_id, create=True
+        client.tenant,
+        found or conversations.new_internal_id(),
+        text,
+        ui_message_id=message_id,
+        create=found is None,
+        public_id=body.id,
     )
-    return stream_response(state, request, body.id, live.first_seq - 1)
+    return stream_response(state, request, live.conversation_id, live.first_seq - 1)
 
 
 @router.get(
@@ -131,10 +166,12 @@ async def resume(
     """Resume the running reply from its start (204 when none is running)."""
     if not re.fullmatch(CONVERSATION_ID, chat_id):
         return Response(status_code=204)
+    # A chat the server never saw (or another tenant's) has nothing to resume, like one at rest.
+    found = await find_conversation(state, client.tenant, chat_id)
     try:
-        turn = await state.turns.running_turn(client.tenant, chat_id)
+        turn = await state.turns.running_turn(client.tenant, found) if found else None
     except NotFound:
-        turn = None  # A chat the server never saw has nothing to resume, like one at rest.
-    if turn is None:
+        turn = None  # Deleted meanwhile.
+    if found is None or turn is None:
         return Response(status_code=204)
-    return stream_response(state, request, chat_id, turn.first_seq - 1)
+    return stream_response(state, request, found, turn.first_seq - 1)

@@ -11,7 +11,12 @@ from sse_starlette import EventSourceResponse
 
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
-from booking.api.routes.chat import STREAM
+from booking.api.routes.chat import (
+    STREAM,
+    find_conversation,
+    no_such_approval,
+    resolve_conversation,
+)
 from booking.api.schemas import (
     CONVERSATION_ID,
     ApprovalDecisionIn,
@@ -27,7 +32,7 @@ from booking.api.schemas import (
 from booking.api.sse import stream_response
 from booking.api.state import AppState
 from booking.domain import conversations
-from booking.errors import ApprovalNotFound, MessageTooLong
+from booking.errors import ApprovalNotFound, MessageTooLong, NotFound, TurnRunning
 from booking.turns import Decision, LiveTurn, record_decisions, transcript
 
 router = APIRouter(
@@ -67,6 +72,11 @@ Accept = Annotated[str, Header(include_in_schema=False)]
 #: Cursors are bigints, but none gets past the largest integer every JSON parser reads exactly
 #: (JavaScript's MAX_SAFE_INTEGER); a Last-Event-ID has at most 15 digits, below it.
 MAX_CURSOR = 2**53 - 1
+#: How long a delete waits for the conversation's running reply to stop (wherever it runs)
+#: before it answers 409 ``turn_running`` and deletes nothing. A live server stops a reply in
+#: milliseconds; one that is stalled (paused, overloaded) does not, and then the delete is
+#: refused rather than leaving a reply writing into a deleted conversation.
+DELETE_STOP_WAIT_S = 5.0
 
 
 def _not_found(conversation_id: str) -> Exception:
@@ -110,12 +120,25 @@ async def get_conversation(
     )
 
 
-@router.delete("/{conversation_id}", status_code=204, responses=problem_responses(404, 422))
+@router.delete("/{conversation_id}", status_code=204, responses=problem_responses(404, 409, 422))
 async def delete_conversation(
     conversation_id: ConversationId, client: CurrentClient, state: StateDep
 ) -> Response:
-    """Delete a conversation and everything in it (a running reply is stopped first)."""
-    await state.turns.stop(client.tenant, conversation_id)
+    """Delete a conversation and everything in it (a running reply is stopped first, wherever it
+    runs; 409 `turn_running` and nothing deleted if it has not stopped within 5 s)."""
+    internal = await resolve_conversation(state, client.tenant, conversation_id)
+    try:
+        outcome = await state.turns.stop_turn(client.tenant, internal, wait_s=DELETE_STOP_WAIT_S)
+    except NotFound:
+        raise _not_found(conversation_id) from None  # Deleted since it was resolved.
+    if not outcome.closed:
+        raise TurnRunning(
+            f"The reply being written did not stop within {DELETE_STOP_WAIT_S:g} s (its server "
+            "is alive but not answering); nothing was deleted. Try again in a moment.",
+            running_turn_id=outcome.turn_id,
+        )
+    # Deletes only at rest, with the row locked as a turn's start locks it: a reply started
+    # since the stop gets the delete refused (409) rather than cut off.
     async with state.sessionmaker() as session, session.begin():
         await conversations.delete(session, client.tenant, conversation_id)
     return Response(status_code=204)
@@ -139,7 +162,10 @@ async def send_message(
         raise MessageTooLong(
             f"Messages are limited to {state.settings.max_message_chars} characters."
         )
-    live = await state.turns.begin(client.tenant, conversation_id, body.text, ui_message_id=body.id)
+    internal = await resolve_conversation(state, client.tenant, conversation_id)
+    live = await state.turns.begin(
+        client.tenant, internal, body.text, ui_message_id=body.id, public_id=conversation_id
+    )
     return await _reply(state, request, live, accept)
 
 
@@ -163,17 +189,16 @@ async def decide_approval(
 ) -> EventSourceResponse | TurnResult | JSONResponse:
     """Approve or decline a paused action; the reply continues (streamed, or as JSON)."""
     state.turns.check_capacity()
-    decided = await record_decisions(
-        state.sessionmaker,
-        client.tenant,
-        conversation_id,
-        [Decision(approval_id, body.approved, body.reason, body.arguments)],
-    )
+    decision = Decision(approval_id, body.approved, body.reason, body.arguments)
+    internal = await find_conversation(state, client.tenant, conversation_id)
+    if internal is None:
+        raise no_such_approval(decision)
+    decided = await record_decisions(state.sessionmaker, client.tenant, internal, [decision])
     if decided.still_pending:
         pending = ApprovalsPending(pending_approval_ids=decided.still_pending)
         return JSONResponse(pending.model_dump(), status_code=202)
     live = await state.turns.resume_after_approval(
-        client.tenant, conversation_id, decided.message_id, decided.resolved
+        client.tenant, internal, decided.message_id, decided.resolved, public_id=conversation_id
     )
     return await _reply(state, request, live, accept)
 
@@ -206,14 +231,32 @@ async def events(
     cursor = after
     if cursor is None and last_event_id:  # An empty one is no cursor, as for EventSource.
         cursor = int(last_event_id)
-    async with state.sessionmaker() as session:
-        await conversations.require(session, client.tenant, conversation_id)
-    return stream_response(state, request, conversation_id, cursor or 0)
+    internal = await resolve_conversation(state, client.tenant, conversation_id)
+    return stream_response(state, request, internal, cursor or 0)
 
 
-@router.post("/{conversation_id}/stop", responses=problem_responses(404, 422))
+@router.post(
+    "/{conversation_id}/stop",
+    responses={
+        202: {
+            "model": StopResult,
+            "description": "Asked to stop, not yet stopped: the reply's server is alive but has "
+            "not closed it within 5 s (it will, or its lease lapses and another server does).",
+        },
+        **problem_responses(404, 422),
+    },
+)
 async def stop(
-    conversation_id: ConversationId, client: CurrentClient, state: StateDep
+    conversation_id: ConversationId, client: CurrentClient, state: StateDep, response: Response
 ) -> StopResult:
-    """Stop the running reply: its partial answer is kept and its stream ends with `abort`. Idempotent."""
-    return StopResult(stopped_turn_id=await state.turns.stop(client.tenant, conversation_id))
+    """Stop the running reply: its partial answer is kept and its stream ends with `abort` (or,
+    when its server is gone, with a retryable `turn_interrupted` error). 200 once it has
+    stopped; 202 if its server has not confirmed within 5 s. Idempotent."""
+    internal = await resolve_conversation(state, client.tenant, conversation_id)
+    try:
+        outcome = await state.turns.stop_turn(client.tenant, internal)
+    except NotFound:
+        raise _not_found(conversation_id) from None  # Deleted since it was resolved.
+    if not outcome.closed:
+        response.status_code = 202
+    return StopResult(stopped_turn_id=outcome.turn_id)

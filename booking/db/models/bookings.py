@@ -44,7 +44,8 @@ class Booking(Base):
     contact_email: Mapped[str | None] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     conversation_id: Mapped[str | None] = mapped_column(String(64))
-    """The conversation whose agent made it, if any (kept when the conversation is deleted)."""
+    """The conversation whose agent made it, if any, by its public id (the one the tenant
+    knows; kept when the conversation is deleted, when no internal id would mean anything)."""
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

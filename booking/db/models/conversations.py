@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -39,11 +40,20 @@ class ApiKey(Base):
 
 
 class Conversation(Base):
+    """A tenant's conversation. Two keys: ``id``, the internal one every child row and the turn
+    runtime use (globally unique, never shown to a client), and ``public_id``, the one the
+    client chose or was given, unique within its tenant only: two tenants may both have
+    ``chat-1`` and neither can tell that the other has it."""
+
     __tablename__ = "conversations"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    """Chosen by the client (useChat's chat id) or by us; unique across tenants."""
+    """Internal: ``c_`` and 32 hex digits for conversations created since revision 0005; older
+    ones kept their id (equal to their ``public_id``)."""
     tenant: Mapped[str] = mapped_column(String(64))
+    public_id: Mapped[str] = mapped_column(String(64))
+    """Chosen by the client (useChat's chat id) or generated; every API request and answer
+    names the conversation by this, within the caller's tenant."""
     title: Mapped[str | None] = mapped_column(Text)
     last_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     """The highest event cursor handed out in this conversation."""
@@ -52,7 +62,10 @@ class Conversation(Base):
 
     __table_args__ = (
         CheckConstraint("id ~ '^[A-Za-z0-9_-]{1,64}$'", name="id_format"),
-        Index("ix_conversations_tenant_updated", "tenant", "updated_at", "id"),
+        CheckConstraint("public_id ~ '^[A-Za-z0-9_-]{1,64}$'", name="public_id_format"),
+        UniqueConstraint("tenant", "public_id", name="uq_conversations_tenant_public_id"),
+        # Lists: a tenant's conversations by activity, keyset-paginated on (updated_at, public_id).
+        Index("ix_conversations_tenant_updated", "tenant", "updated_at", "public_id"),
     )
 
 
@@ -117,7 +130,11 @@ class Message(Base):
 
 
 class TurnEventRow(Base):
-    """Every part a turn streamed, append-only, keyed by the conversation's cursor."""
+    """Every part a turn streamed, append-only, keyed by the conversation's cursor.
+
+    Partitioned by day on ``created_at`` (retention drops whole partitions once their turns are
+    compacted into ``turn_archive``), so the key includes ``created_at``: the cursor is unique per
+    conversation by construction, not by this key."""
 
     __tablename__ = "turn_events"
 
@@ -128,4 +145,8 @@ class TurnEventRow(Base):
     turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
     part: Mapped[dict[str, Any]] = mapped_column(JSONB)
     """The UI message stream part exactly as sent."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), primary_key=True
+    )
+
+    __table_args__ = {"postgresql_partition_by": "RANGE (created_at)"}
