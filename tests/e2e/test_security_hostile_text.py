@@ -70,7 +70,8 @@ def snapshot(url: str, tenant: str) -> dict[str, Any]:
         for (name,) in query(
             url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
         )
-        if name not in CHANGED_BY_CHATTING
+        # The event log's day partitions (turn_events_p20261205, …) are turn_events too.
+        if name not in CHANGED_BY_CHATTING and not name.startswith("turn_events_")
     ]
     state: dict[str, Any] = {}
     for table in tables:

@@ -149,4 +149,4 @@ class TurnEventRow(Base):
         DateTime(timezone=True), server_default=func.now(), primary_key=True
     )
 
-    __table_args__ = {"postgresql_partition_by": "RANGE (created_at)"}
+    __table_args__ = ({"postgresql_partition_by": "RANGE (created_at)"},)
