@@ -459,6 +459,11 @@ def main() -> None:
     with ExitStack() as stack:
         db_url = direct_url
         if args.pgbouncer:
+            if "@127.0.0.1" not in direct_url and "@localhost" not in direct_url:
+                raise SystemExit(
+                    "--pgbouncer needs PostgreSQL over TCP on 127.0.0.1: set "
+                    "BOOKING_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres"
+                )
             # The test suite's launcher: Debian's binary, transaction mode, trust.
             from tests.support.pgbouncer import pgbouncer
 

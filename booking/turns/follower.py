@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 CANCEL_CHANNEL = "booking_turn_cancel"
 #: Rows read from the log per query while replaying.
 REPLAY_PAGE = 1000
+#: Pause before reconnecting a lost LISTEN connection (well under ``leases.ABSENT_CONFIRM_S``).
+RECONNECT_S = 0.25
 #: A follower of another process's turn reads the log at least this often, notified or not.
 POLL_S = 1.0
 #: Longest wait for the LISTEN connection to take a new channel before reading anyway.
@@ -213,7 +215,9 @@ class Follower:
             except Exception:
                 log.warning("LISTEN connection lost; reconnecting", exc_info=True)
                 self._disconnected()
-                await asyncio.sleep(1)
+                # Short: while this connection is down, other processes count this one's
+                # turns as orphaned once they see it missing twice (leases.ABSENT_CONFIRM_S).
+                await asyncio.sleep(RECONNECT_S)
             finally:
                 self._disconnected()
 

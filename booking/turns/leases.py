@@ -41,7 +41,7 @@ INTERRUPTED_NOTE = "[answer interrupted: the server stopped]"
 #: How often every process looks for turns whose owner is gone.
 SWEEP_S = 1.0
 #: An owner must be seen without a connection this long apart before its turns are taken.
-ABSENT_CONFIRM_S = 1.5
+ABSENT_CONFIRM_S = 1.0
 #: A turn's owner is not judged by its connection in the turn's first second.
 START_GRACE_S = 1.0
 #: Nobody is judged by connection while the PostgreSQL server started less than this ago.
