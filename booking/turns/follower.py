@@ -81,6 +81,8 @@ class Follower:
         """Notifications to send on the LISTEN connection (a follower telling an owner)."""
         self._kick = asyncio.Event()
         self._connected = False
+        self._down_since: float | None = time.monotonic()
+        """Since when the LISTEN connection is down (None while connected)."""
 
     async def follow(self, conversation_id: str, after: int) -> AsyncIterator[list[Followed]]:
         """Every part after the cursor, then the running turn's parts live until it ends, in
@@ -209,6 +211,7 @@ class Follower:
                         f" LISTEN {self._follow_channel}"
                     )
                     self._connected = True
+                    self._down_since = None
                     await self._serve(conn)
             except asyncio.CancelledError:
                 raise
@@ -221,7 +224,15 @@ class Follower:
             finally:
                 self._disconnected()
 
+    def down_for(self) -> float:
+        """Seconds the LISTEN connection has been down (0 while connected). While it is down,
+        stop requests do not reach this process, remote followers are not woken, and other
+        processes see its owner missing and take its turns over: ``/readyz`` fails."""
+        return 0.0 if self._down_since is None else time.monotonic() - self._down_since
+
     def _disconnected(self) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
         self._connected = False
         self._listening.clear()
         self._outbox.clear()

@@ -135,7 +135,9 @@ def spawn(seeded_url: str, tmp_path: Path) -> Iterator[SpawnServer]:
     with ``booking serve`` (see :class:`ServerProcess`)."""
     processes: list[ServerProcess] = []
 
-    def spawn_one(*, deployed: bool = False, **overrides: Any) -> ServerProcess:
+    def spawn_one(
+        *, deployed: bool = False, ready_path: str = "/readyz", **overrides: Any
+    ) -> ServerProcess:
         settings = {
             "BOOKING_DATABASE_URL": seeded_url,
             "BOOKING_NOW": TEST_NOW.isoformat(),
@@ -147,7 +149,7 @@ def spawn(seeded_url: str, tmp_path: Path) -> Iterator[SpawnServer]:
         }
         settings.update({f"BOOKING_{k.upper()}": str(v) for k, v in overrides.items()})
         log_path = tmp_path / f"server-{len(processes)}.log"
-        process = ServerProcess(settings, log_path, deployed=deployed)
+        process = ServerProcess(settings, log_path, deployed=deployed, ready_path=ready_path)
         processes.append(process)
         return process
 

@@ -88,3 +88,18 @@ def test_readyz_fails_while_the_writer_cannot_store_parts_and_recovers(
         records = stream.read_to_end(timeout=30)
     assert types(records)[-1] == "finish"
     assert metric(server, "booking_event_writer_healthy") == 1
+
+
+def test_readyz_fails_while_the_listen_connection_is_down(spawn: SpawnServer) -> None:
+    """Pooled queries work, but the process's LISTEN connection cannot connect (its direct URL
+    points at a closed port): it is not ready, since stop requests and followers elsewhere
+    cannot reach its turns (and other processes take them over)."""
+    server = spawn(
+        ready_path="/healthz",
+        database_direct_url="postgresql://postgres@127.0.0.1:9/postgres",
+        event_writer_unhealthy_s=0.5,
+    )
+    with server.client() as probe:
+        assert wait_for(lambda: probe.get("/readyz").status_code == 503)
+        assert_problem(probe.get("/readyz"), 503, "listener_disconnected")
+        assert probe.get("/healthz").status_code == 200

@@ -173,7 +173,16 @@ class ServerProcess:
     ``deployed``: run ``booking serve`` instead, as the image does (the app's JSON logging at
     INFO with uvicorn's access log, where the bare uvicorn command logs warnings only)."""
 
-    def __init__(self, settings: dict[str, str], log_path: Path, *, deployed: bool = False) -> None:
+    def __init__(
+        self,
+        settings: dict[str, str],
+        log_path: Path,
+        *,
+        deployed: bool = False,
+        ready_path: str = "/readyz",
+    ) -> None:
+        self.ready_path = ready_path
+        """What answers 200 once the process serves (``/healthz`` for one meant to be unready)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
         env.update(settings)
         self.port = free_port()
@@ -217,7 +226,7 @@ class ServerProcess:
                 if self.process.poll() is not None:
                     raise AssertionError(f"server process exited: {self.log_path.read_text()}")
                 try:
-                    if client.get("/readyz").status_code == 200:
+                    if client.get(self.ready_path).status_code == 200:
                         return
                 except httpx2.TransportError:
                     pass

@@ -36,8 +36,9 @@ _READY = {
     },
 )
 async def readyz(state: StateDep) -> Response:
-    """The database answers, its schema is at the code's migration head, and this process's
-    event writer stores parts (a process that cannot store them streams nothing)."""
+    """The database answers, its schema is at the code's migration head, this process's
+    event writer stores parts (a process that cannot store them streams nothing) and its LISTEN
+    connection is up (without it, stop requests and remote followers do not reach it)."""
     head = migrate.head_revision()
     try:
         async with state.sessionmaker() as session:
@@ -53,6 +54,13 @@ async def readyz(state: StateDep) -> Response:
             503,
             "event_writer_failing",
             "the event writer has not stored parts for more than "
+            f"{state.turns.writer.unhealthy_after_s:g} s",
+        )
+    if state.turns.follower.down_for() > state.turns.writer.unhealthy_after_s:
+        return problem(
+            503,
+            "listener_disconnected",
+            "the LISTEN connection to the database has been down for more than "
             f"{state.turns.writer.unhealthy_after_s:g} s",
         )
     return Response('{"status":"ready"}', media_type="application/json")
