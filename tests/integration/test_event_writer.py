@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.db.engine import libpq_url
-from booking.domain.places import Gazetteer
 from booking.settings import Settings
 from booking.turns import TurnManager, follower
 from booking.turns.writer import conversation_channel
@@ -28,26 +25,11 @@ from tests.support.turn_runtime import (
     held_registry,
     new_ids,
     read_all,
+    rows,
     text_reply,
     tool_call,
     types,
 )
-
-
-@pytest.fixture
-async def runtime(
-    engine: AsyncEngine, settings: Settings, gazetteer: Gazetteer
-) -> AsyncIterator[Runtime]:
-    assert settings.database_url
-    built = Runtime(engine, settings.database_url, gazetteer)
-    yield built
-    await built.close()
-
-
-async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
-    async with engine.begin() as conn:
-        result = await conn.execute(text(sql), params)
-        return list(result.all()) if result.returns_rows else []
 
 
 def sample(manager: TurnManager, name: str, **labels: str) -> float:

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from booking.db.engine import driver_connection, libpq_url, make_sessionmaker
 from booking.db.event_log import start_turn
 from booking.db.turn_repository import TurnRepository
-from booking.domain.places import Gazetteer
 from booking.settings import Settings
 from booking.turns.follower import application_name
 from booking.turns.leases import INTERRUPTED_MESSAGE, INTERRUPTED_NOTE, LeaseKeeper
@@ -31,26 +30,12 @@ from tests.support.turn_runtime import (
     finished,
     new_ids,
     read_all,
+    rows,
     text_reply,
     types,
 )
 
 GRACE = timedelta(seconds=1)
-
-
-@pytest.fixture
-async def runtime(
-    engine: AsyncEngine, settings: Settings, gazetteer: Gazetteer
-) -> AsyncIterator[Runtime]:
-    assert settings.database_url
-    built = Runtime(engine, settings.database_url, gazetteer)
-    yield built
-    await built.close()
-
-
-async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
-    async with engine.begin() as conn:
-        return list((await conn.execute(text(sql), params)).all())
 
 
 async def foreign_turn(

@@ -5,18 +5,12 @@ a reply running is refused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.db.engine import make_sessionmaker
 from booking.domain import conversations
-from booking.domain.places import Gazetteer
 from booking.errors import ConversationExists, NotFound, TurnRunning
-from booking.settings import Settings
 from tests.support.turn_runtime import (
     Gate,
     Runtime,
@@ -24,24 +18,10 @@ from tests.support.turn_runtime import (
     finished,
     held_registry,
     new_ids,
+    rows,
     text_reply,
     tool_call,
 )
-
-
-@pytest.fixture
-async def runtime(
-    engine: AsyncEngine, settings: Settings, gazetteer: Gazetteer
-) -> AsyncIterator[Runtime]:
-    assert settings.database_url
-    built = Runtime(engine, settings.database_url, gazetteer)
-    yield built
-    await built.close()
-
-
-async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(text(sql), params)).all())
 
 
 async def test_a_new_conversation_gets_an_internal_id_and_keeps_the_clients(

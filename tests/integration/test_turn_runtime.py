@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -15,9 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.db.engine import driver_connection
 from booking.db.event_log import start_turn
-from booking.domain.places import Gazetteer
 from booking.errors import NotFound, ServerBusy, ShuttingDown, TurnRunning
-from booking.settings import Settings
 from tests.support.turn_runtime import (
     Gate,
     Runtime,
@@ -26,25 +22,11 @@ from tests.support.turn_runtime import (
     held_registry,
     new_ids,
     read_all,
+    rows,
     text_reply,
     tool_call,
     types,
 )
-
-
-@pytest.fixture
-async def runtime(
-    engine: AsyncEngine, settings: Settings, gazetteer: Gazetteer
-) -> AsyncIterator[Runtime]:
-    assert settings.database_url
-    built = Runtime(engine, settings.database_url, gazetteer)
-    yield built
-    await built.close()
-
-
-async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(text(sql), params)).all())
 
 
 def held_model() -> ScriptedModel:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.agent.context import ToolContext
@@ -184,3 +185,10 @@ async def finished(live: LiveTurn, limit_s: float = 10.0) -> None:
 
 def types(followed: Sequence[Followed]) -> list[str]:
     return [str(part.get("type")) for _, part, _ in followed]
+
+
+async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
+    """Run one SQL statement in its own transaction; its rows (none for a write)."""
+    async with engine.begin() as conn:
+        result = await conn.execute(text(sql), params)
+        return list(result.all()) if result.returns_rows else []
