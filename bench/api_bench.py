@@ -31,12 +31,8 @@ from typing import Any
 
 import httpx2
 import psutil
-import psycopg
 
-from bench.common import database_url, server_url
-from booking.db import migrate
-from booking.db.engine import libpq_url
-from seed.load import SeedOptions, seed_database
+from bench.common import fresh_database
 
 API_DB = "booking_apibench"
 #: With --pin, the server under test gets core 0 to itself; the provider and this client share
@@ -57,13 +53,7 @@ def _q(samples: list[float], p: int) -> float:
 
 
 def prepare_database() -> str:
-    with psycopg.connect(libpq_url(server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{API_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{API_DB}"')
-    url = database_url(API_DB)
-    migrate.upgrade(url)
-    seed_database(url, SeedOptions(days=3, scale=0.2))
-    return url
+    return fresh_database(API_DB)
 
 
 @contextmanager

@@ -36,13 +36,12 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from bench.common import database_url, server_url
-from booking.db import migrate
+from bench.common import fresh_database, server_url
 from booking.db.engine import libpq_url, make_async_engine
 from booking.domain import bookings
 from booking.errors import SoldOut
 from booking.settings import SERVICE_TZ, Settings
-from seed.load import SeedOptions, seed_database
+from seed.load import SeedOptions
 
 HOLD_DB = "booking_holdbench"
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=SERVICE_TZ)
@@ -74,13 +73,7 @@ def _name(i: int) -> str:
 
 
 def prepare_database() -> str:
-    with psycopg.connect(libpq_url(server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{HOLD_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{HOLD_DB}"')
-    url = database_url(HOLD_DB)
-    migrate.upgrade(url)
-    seed_database(url, SeedOptions(seed=7, today=NOW.date(), days=10, scale=0.3))
-    return url
+    return fresh_database(HOLD_DB, SeedOptions(seed=7, today=NOW.date(), days=10, scale=0.3))
 
 
 def free_connections() -> int:

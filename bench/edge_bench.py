@@ -34,12 +34,9 @@ from typing import Any
 
 import httpx2
 import psutil
-import psycopg
 
-from bench.common import database_url, server_url
-from booking.db import migrate
-from booking.db.engine import libpq_url
-from seed.load import SeedOptions, seed_database
+from bench.common import fresh_database
+from seed.load import SeedOptions
 
 EDGE_DB = "booking_edge_bench"
 PORTS = {"before": 18301, "after": 18302, "h11": 18311, "httptools": 18312, "edge": 18313}
@@ -47,13 +44,7 @@ PARTS = 100_000
 
 
 def prepare_database() -> str:
-    with psycopg.connect(libpq_url(server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{EDGE_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{EDGE_DB}"')
-    url = database_url(EDGE_DB)
-    migrate.upgrade(url)
-    seed_database(url, SeedOptions(days=1, scale=0.1))
-    return url
+    return fresh_database(EDGE_DB, SeedOptions(days=1, scale=0.1))
 
 
 @contextmanager

@@ -46,11 +46,9 @@ from typing import Any
 import httpx2
 import psycopg
 
-from bench.common import database_url, server_url
-from booking.db import migrate
+from bench.common import fresh_database
 from booking.db.engine import libpq_url
 from booking.turns.ui_stream import TERMINAL_TYPES
-from seed.load import SeedOptions, seed_database
 
 FLEET_DB = "booking_fleetbench"
 #: Ports of the fleet helpers (issue #15): replicas and PgBouncer.
@@ -75,13 +73,7 @@ def free_port(taken: set[int]) -> int:
 
 
 def prepare_database() -> str:
-    with psycopg.connect(libpq_url(server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{FLEET_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{FLEET_DB}"')
-    url = database_url(FLEET_DB)
-    migrate.upgrade(url)
-    seed_database(url, SeedOptions(days=3, scale=0.2))
-    return url
+    return fresh_database(FLEET_DB)
 
 
 @dataclass

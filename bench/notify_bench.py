@@ -39,10 +39,8 @@ from typing import Any
 import httpx2
 import psycopg
 
-from bench.common import database_url, server_url
-from booking.db import migrate
+from bench.common import fresh_database
 from booking.db.engine import libpq_url
-from seed.load import SeedOptions, seed_database
 
 BENCH_DB = "booking_notifybench"
 PORTS = range(18100, 18200)
@@ -51,13 +49,7 @@ NOTIFICATIONS = "booking_notifications_sent_total"
 
 
 def prepare_database() -> str:
-    with psycopg.connect(libpq_url(server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    url = database_url(BENCH_DB)
-    migrate.upgrade(url)
-    seed_database(url, SeedOptions(days=3, scale=0.2))
-    return url
+    return fresh_database(BENCH_DB)
 
 
 def free_ports(count: int) -> list[int]:

@@ -26,14 +26,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.common import database_url, server_url
+from bench.common import fresh_database
 from booking.agent.factory import build_orchestrator
 from booking.agent.models.select import build_model_client
-from booking.db import migrate
 from booking.db.engine import libpq_url, make_async_engine, make_sessionmaker
 from booking.db.turn_repository import TurnEventRepository
 from booking.domain.dates import clock_from
@@ -42,7 +40,6 @@ from booking.settings import Settings, environment
 from booking.turns import Metrics, TurnManager
 from booking.turns.retention import RetentionKeeper
 from booking.turns.transcript import fold_parts
-from seed.load import SeedOptions, seed_database
 
 DB = "booking_retention_bench"
 MESSAGES = (
@@ -62,13 +59,7 @@ SIZE_SQL = (
 
 
 def prepare_database() -> str:
-    with psycopg.connect(libpq_url(server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB}"')
-    url = database_url(DB)
-    migrate.upgrade(url)
-    seed_database(url, SeedOptions(days=3, scale=0.2))
-    return url
+    return fresh_database(DB)
 
 
 async def sizes(engine: AsyncEngine) -> dict[str, int]:

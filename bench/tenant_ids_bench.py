@@ -34,11 +34,9 @@ import httpx2
 import psycopg
 
 from bench.api_bench import _free_port
-from bench.common import database_url, server_url
+from bench.common import fresh_database, server_url
 from bench.stop_bench import MODEL, _body, _provider_in_thread
-from booking.db import migrate
 from booking.db.engine import libpq_url
-from seed.load import SeedOptions, seed_database
 
 DB = "booking_bench_tenant_ids"
 
@@ -48,13 +46,7 @@ def _q(samples: list[float], p: int) -> float:
 
 
 def prepare_database() -> str:
-    with psycopg.connect(libpq_url(server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB}"')
-    url = database_url(DB)
-    migrate.upgrade(url)
-    seed_database(url, SeedOptions(days=3, scale=0.2))
-    return url
+    return fresh_database(DB)
 
 
 @contextlib.contextmanager
