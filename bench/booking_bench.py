@@ -31,6 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from sqlalchemy import text
@@ -129,6 +130,7 @@ async def _worker(
     cursor: list[int],
     start: asyncio.Event,
     outcome: Outcome,
+    operation: Any = bookings.hold,
 ) -> None:
     await start.wait()
     while cursor[0] < len(jobs):
@@ -138,7 +140,7 @@ async def _worker(
         try:
             async with AsyncSession(bind=conn, expire_on_commit=False) as session:
                 async with session.begin():
-                    await bookings.hold(
+                    await operation(
                         session,
                         tenant="bench",
                         flight_id=job.flight_id,
@@ -158,7 +160,9 @@ async def _worker(
         outcome.latency_ms.append((time.perf_counter() - began) * 1000)
 
 
-async def run_holds(engine: AsyncEngine, jobs: list[Job], workers: int) -> Outcome:
+async def run_holds(
+    engine: AsyncEngine, jobs: list[Job], workers: int, operation: Any = bookings.hold
+) -> Outcome:
     outcome = Outcome()
     conns = [await engine.connect() for _ in range(workers)]
     try:
@@ -244,7 +248,10 @@ async def scenario_hot(url: str, workers: int, seats: int, attempts: int) -> Non
         await engine.dispose()
 
 
-async def scenario_spread(url: str, workers: int, flights: int, holds: int) -> None:
+async def scenario_spread(
+    url: str, workers: int, flights: int, holds: int, operation: Any = bookings.hold
+) -> float:
+    """Run (b); the successes per second."""
     engine = make_async_engine(url, Settings(database_url=url, db_pool_size=workers))
     try:
         before = await _fares(engine, flights, 20)
@@ -252,9 +259,11 @@ async def scenario_spread(url: str, workers: int, flights: int, holds: int) -> N
         rng = random.Random(workers)
         label = f"spread{workers}-{uuid.uuid4().hex[:8]}"
         jobs = [Job(rng.choice(ids), f"{label}-{i}", _name(i)) for i in range(holds)]
-        outcome = await run_holds(engine, jobs, workers)
-        _report(f"(b) spread over {flights} flights", workers, outcome)
+        outcome = await run_holds(engine, jobs, workers, operation)
+        kind = "" if operation is bookings.hold else f" [{operation.__name__}]"
+        _report(f"(b) spread over {flights} flights{kind}", workers, outcome)
         print(f"      {await verify(engine, before, outcome)}")
+        return sum(outcome.held.values()) / outcome.seconds
     finally:
         await engine.dispose()
 
@@ -271,7 +280,11 @@ def main() -> None:
     url = prepare_database()
     print(f"booking benchmark on {HOLD_DB} (seeded in {time.perf_counter() - started:.1f} s)")
     # One worker, no contention: what a hold costs on its own.
-    asyncio.run(scenario_spread(url, 1, 100, 100 if args.quick else 300))
+    alone = 100 if args.quick else 300
+    held = asyncio.run(scenario_spread(url, 1, 100, alone))
+    # Booking in one decision (take the seats and confirm, one transaction) beside it.
+    booked = asyncio.run(scenario_spread(url, 1, 100, alone, bookings.book))
+    print(f"  book / hold throughput, one worker: {booked / held:.2f}")
     for workers in (int(w) for w in args.workers.split(",")):
         free = free_connections()
         if workers > free - 4:

@@ -15,6 +15,7 @@ from booking.agent.context import ToolContext
 from booking.agent.tools import ToolRegistry
 from booking.domain import bookings, conversations, flights, weather
 from booking.domain.approval_text import approval_summary
+from booking.domain.book_text import book_summary
 from booking.domain.search_request import SearchRequest
 from booking.domain.types import BookingView, Cabin
 from booking.errors import BookingError
@@ -71,6 +72,46 @@ class ContactArg(BaseModel):
     phone: str | None = Field(default=None, description="The booker's phone number.")
 
 
+async def book_flight(
+    ctx: ToolContext,
+    flight_id: int,
+    passengers: list[PassengerArg],
+    contact: ContactArg,
+    cabin: Cabin = "economy",
+) -> dict[str, Any]:
+    """Book a flight for the named passengers in one step; the traveller is asked to approve
+    first (flight, times, passengers and total), and the booking is confirmed at once.
+
+    This is the tool for "book", "đặt vé", "lấy chuyến này": the result's status is
+    ``confirmed``. Use ``hold_booking`` instead only when the traveller asks to hold seats
+    without paying yet ("giữ chỗ", "hold", "chưa trả tiền"). Use a ``flight_id`` from
+    ``search_flights``. Never invent names or contact details: ask for any that are missing.
+
+    Args:
+        flight_id: The flight's id from search_flights results.
+        passengers: 1 to 9 passengers, each with the full name as on their ID.
+        contact: The booker's phone number or e-mail (at least one).
+        cabin: Cabin class.
+    """
+    tenant = _tenant(ctx)
+    async with ctx.sessionmaker() as session, session.begin():
+        conversation = await _public_conversation_id(ctx, session)
+        booking = await bookings.book(
+            session,
+            tenant=tenant,
+            flight_id=flight_id,
+            cabin=cabin,
+            passengers=[p.model_dump() for p in passengers],
+            contact=contact.model_dump(),
+            idempotency_key=_key(ctx),
+            now=ctx.clock.now(),
+            policy=ctx.booking_policy,
+            actor=f"agent:{conversation}",
+            conversation_id=conversation,
+        )
+    return {"booking": booking.to_dict()}
+
+
 async def hold_booking(
     ctx: ToolContext,
     flight_id: int,
@@ -78,10 +119,13 @@ async def hold_booking(
     contact: ContactArg,
     cabin: Cabin = "economy",
 ) -> dict[str, Any]:
-    """Hold seats on a flight for the named passengers; the traveller is asked to approve first.
+    """Hold seats on a flight for the named passengers, without booking them yet; the traveller
+    is asked to approve first.
 
-    The seats are held for a limited time (see ``hold_expires_at``) at the price shown; the
-    booking is only final after ``confirm_booking``. Use a ``flight_id`` from ``search_flights``.
+    Only when the traveller asks to hold ("giữ chỗ", "hold", "chưa trả tiền"); to book, use
+    ``book_flight``. The seats are held for a limited time (see ``hold_expires_at``) at the
+    price shown; the booking is only final after ``confirm_booking``. Use a ``flight_id`` from
+    ``search_flights``.
     Never invent names or contact details: ask the traveller for any that are missing.
 
     Args:
@@ -185,6 +229,25 @@ async def describe_hold(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str
     return _worded(preview.to_dict())
 
 
+async def describe_book(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    async with ctx.sessionmaker() as session:
+        preview = await bookings.preview_book(
+            session,
+            flight_id=arguments["flight_id"],
+            cabin=arguments.get("cabin") or "economy",
+            passengers=arguments["passengers"],
+            contact=arguments["contact"],
+            now=ctx.clock.now(),
+            policy=ctx.booking_policy,
+        )
+    summary = preview.to_dict()
+    return {
+        **summary,
+        "text": book_summary(summary, "en"),
+        "text_vi": book_summary(summary, "vi"),
+    }
+
+
 async def describe_confirm(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     async with ctx.sessionmaker() as session:
         preview = await bookings.preview_change(
@@ -233,6 +296,7 @@ def default_registry(timeout_s: float = 10.0) -> ToolRegistry:
     registry.tool(read_only=True, timeout_s=timeout_s)(search_flights)
     registry.tool(read_only=True, timeout_s=timeout_s)(get_weather)
     for fn, describe in (
+        (book_flight, describe_book),
         (hold_booking, describe_hold),
         (confirm_booking, describe_confirm),
         (cancel_booking, describe_cancel),

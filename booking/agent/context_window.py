@@ -51,7 +51,9 @@ _MAX_NAMES = 9
 _MAX_MENTIONS = 8
 _PLACE_KEYS = ("from_city", "to_city", "city")
 _DATE_KEYS = ("date", "return_date")
-_BOOKING_TOOLS = frozenset({"hold_booking", "confirm_booking", "cancel_booking", "get_booking"})
+_BOOKING_TOOLS = frozenset(
+    {"book_flight", "hold_booking", "confirm_booking", "cancel_booking", "get_booking"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,7 @@ def _read(messages: Sequence[Mapping[str, Any]]) -> _Facts:
             for call_id, name, arguments in _calls(message):
                 calls[call_id] = (index, name, arguments)
                 _mention(facts, arguments)
-                if name == "hold_booking":
+                if name in ("book_flight", "hold_booking"):
                     for passenger in arguments.get("passengers") or []:
                         if isinstance(passenger, Mapping) and passenger.get("full_name"):
                             _add(facts.names, _clip(passenger["full_name"]))

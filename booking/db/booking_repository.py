@@ -48,14 +48,15 @@ _FLIGHT = text(
     "WHERE f.id = :flight_id"
 )
 # The booking, its passengers, its first audit row and the idempotent response: one statement.
+# A hold writes it ``held``; booking in one decision writes it ``confirmed`` at once.
 _WRITE_HOLD = text(
     "WITH b AS ("
     "  INSERT INTO bookings (reference, tenant, flight_id, cabin, status, passenger_count,"
     "    price_per_passenger_vnd, total_vnd, contact_email, contact_phone, conversation_id,"
-    "    hold_expires_at, created_at)"
-    "  VALUES (:reference, :tenant, :flight_id, :cabin, 'held', :passenger_count,"
+    "    hold_expires_at, created_at, confirmed_at)"
+    "  VALUES (:reference, :tenant, :flight_id, :cabin, :status, :passenger_count,"
     "    :price_per_passenger_vnd, :total_vnd, :contact_email, :contact_phone, :conversation_id,"
-    "    :hold_expires_at, :created_at)"
+    "    :hold_expires_at, :created_at, :confirmed_at)"
     "  ON CONFLICT (reference) DO NOTHING RETURNING reference"
     "), p AS ("
     "  INSERT INTO booking_passengers (reference, position, full_name, date_of_birth)"
@@ -64,7 +65,7 @@ _WRITE_HOLD = text(
     "      AS t(full_name, date_of_birth, position)"
     "), e AS ("
     "  INSERT INTO booking_events (reference, from_status, to_status, actor, at)"
-    "  SELECT reference, NULL, 'held', :actor, :created_at FROM b"
+    "  SELECT reference, NULL, :status, :actor, :created_at FROM b"
     "), k AS ("
     "  UPDATE idempotency_keys SET response = CAST(:response AS jsonb)"
     "  WHERE tenant = :tenant AND key = :key AND EXISTS (SELECT 1 FROM b)"
@@ -118,6 +119,9 @@ class NewHold:
     conversation_id: str | None
     hold_expires_at: datetime
     created_at: datetime
+    status: str = "held"
+    """``held``, or ``confirmed`` when the booking is made final in the same step."""
+    confirmed_at: datetime | None = None
 
 
 class BookingRepository:
@@ -185,7 +189,8 @@ class BookingRepository:
         key: str,
         response: Mapping[str, Any],
     ) -> bool:
-        """Insert a held booking with its passengers, audit row and idempotent response; False
+        """Insert a booking (held, or confirmed at once) with its passengers, audit row and
+        idempotent response; False
         when its reference is taken (nothing is written; the caller draws another)."""
         conn = await self.session.connection()
         params = {
@@ -201,6 +206,8 @@ class BookingRepository:
             "conversation_id": booking.conversation_id,
             "hold_expires_at": booking.hold_expires_at,
             "created_at": booking.created_at,
+            "status": booking.status,
+            "confirmed_at": booking.confirmed_at,
             "names": [name for name, _ in passengers],
             "births": [born for _, born in passengers],
             "actor": actor,

@@ -1,7 +1,8 @@
 """Hold, confirm, cancel and expire bookings; no seat is ever sold twice.
 
-Status machine::
+Status machine (``book`` writes a booking ``confirmed`` at once, in one transaction)::
 
+    (book) ─────────▶ confirmed
     held ──confirm──▶ confirmed ──cancel──▶ cancelled
       │ └──cancel──────────────────────────▶ cancelled
       └──(hold_expires_at passes)──────────▶ expired
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,7 +57,7 @@ from booking.domain.passengers import (
     validate_contact,
     validate_passengers,
 )
-from booking.domain.types import BookingView
+from booking.domain.types import BookingStatus, BookingView
 from booking.errors import (
     BookingNotCancellable,
     BookingNotConfirmable,
@@ -83,6 +85,78 @@ async def hold(
     conversation_id: str | None = None,
 ) -> BookingView:
     """Hold seats for the passengers; the held booking."""
+    return await _take_booking(
+        session,
+        "hold",
+        tenant=tenant,
+        flight_id=flight_id,
+        cabin=cabin,
+        passengers=passengers,
+        contact=contact,
+        idempotency_key=idempotency_key,
+        now=now,
+        policy=policy,
+        actor=actor,
+        conversation_id=conversation_id,
+    )
+
+
+async def book(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    flight_id: int,
+    cabin: str,
+    passengers: Sequence[PassengerInput],
+    contact: ContactInput | None,
+    idempotency_key: str,
+    now: datetime,
+    policy: Policy,
+    actor: str,
+    conversation_id: str | None = None,
+) -> BookingView:
+    """Book in one decision: take the seats and confirm, in the caller's one transaction; the
+    confirmed booking.
+
+    The same rules and inventory guarantee as :func:`hold` (the seats are taken by the same
+    conditional UPDATE, so concurrent bookings never oversell), the same idempotency (its key
+    is bound to a ``book`` request: a replay returns the confirmed booking, a hold's key is
+    refused). The booking is written ``confirmed`` at once, with one audit row ``NULL ->
+    confirmed``: it is never seen held, so no sweeper can expire it in between.
+    """
+    return await _take_booking(
+        session,
+        "book",
+        tenant=tenant,
+        flight_id=flight_id,
+        cabin=cabin,
+        passengers=passengers,
+        contact=contact,
+        idempotency_key=idempotency_key,
+        now=now,
+        policy=policy,
+        actor=actor,
+        conversation_id=conversation_id,
+    )
+
+
+async def _take_booking(
+    session: AsyncSession,
+    operation: Literal["hold", "book"],
+    *,
+    tenant: str,
+    flight_id: int,
+    cabin: str,
+    passengers: Sequence[PassengerInput],
+    contact: ContactInput | None,
+    idempotency_key: str,
+    now: datetime,
+    policy: Policy,
+    actor: str,
+    conversation_id: str | None,
+) -> BookingView:
+    """Take seats for the passengers: ``held`` (``hold``) or ``confirmed`` (``book``)."""
+    status: BookingStatus = "held" if operation == "hold" else "confirmed"
     checked_cabin = check_cabin(cabin)
     people = validate_passengers(passengers, now.date())
     booker = validate_contact(contact)
@@ -93,7 +167,7 @@ async def hold(
         "passengers": [(p.full_name, p.date_of_birth) for p in people],
         "contact": [booker.email, booker.phone],
     }
-    earlier = await _claim(repo, tenant, idempotency_key, "hold", request)
+    earlier = await _claim(repo, tenant, idempotency_key, operation, request)
     if earlier is not None:
         return earlier
     fare = await _bookable_fare(repo, flight_id, checked_cabin, len(people), now, policy)
@@ -110,13 +184,15 @@ async def hold(
         conversation_id=conversation_id,
         hold_expires_at=now + policy.hold_ttl,
         created_at=now,
+        status=status,
+        confirmed_at=now if status == "confirmed" else None,
     )
     flight = booked_flight(fare.flight)
     for _ in range(10):  # 25^6 = 244M references: a second draw is already rare.
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
         view = booking_view(
             reference=reference,
-            status="held",
+            status=status,
             flight=flight,
             cabin=checked_cabin,
             passengers=people,
@@ -125,6 +201,7 @@ async def hold(
             total_vnd=booking.total_vnd,
             hold_expires_at=booking.hold_expires_at,
             created_at=now,
+            confirmed_at=booking.confirmed_at,
         )
         written = await repo.write_hold(
             reference,
@@ -214,6 +291,47 @@ async def preview_hold(
         contact=booker,
         price_per_passenger_vnd=fare.price_vnd,
         hold_ttl=policy.hold_ttl,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BookPreview:
+    """What booking in one decision would be: a hold's preview, made final at once (no hold
+    time: nothing is left to confirm)."""
+
+    hold: HoldPreview
+
+    @property
+    def total_vnd(self) -> int:
+        return self.hold.total_vnd
+
+    def to_dict(self) -> dict[str, Any]:
+        preview = {**self.hold.to_dict(), "action": "book"}
+        preview.pop("hold_minutes", None)
+        return preview
+
+
+async def preview_book(
+    session: AsyncSession,
+    *,
+    flight_id: int,
+    cabin: str,
+    passengers: Sequence[PassengerInput],
+    contact: ContactInput | None,
+    now: datetime,
+    policy: Policy,
+) -> BookPreview:
+    """What :func:`book` would do, checked by the same rules as :func:`preview_hold`."""
+    return BookPreview(
+        await preview_hold(
+            session,
+            flight_id=flight_id,
+            cabin=cabin,
+            passengers=passengers,
+            contact=contact,
+            now=now,
+            policy=policy,
+        )
     )
 
 

@@ -14,6 +14,7 @@ from booking.domain.wording import count
 
 #: What each booking tool does, in the words of a sentence about it ("hold the seats").
 ACTIONS = {
+    "book_flight": ("đặt vé", "book the flight"),
     "hold_booking": ("giữ chỗ", "hold the seats"),
     "confirm_booking": ("xác nhận đặt chỗ", "confirm the booking"),
     "cancel_booking": ("hủy đặt chỗ", "cancel the booking"),

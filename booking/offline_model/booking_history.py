@@ -15,7 +15,7 @@ from typing import Any
 from booking.offline_model.text import tool_calls
 
 BOOKING_TOOLS: frozenset[str] = frozenset(
-    {"hold_booking", "confirm_booking", "cancel_booking", "get_booking"}
+    {"book_flight", "hold_booking", "confirm_booking", "cancel_booking", "get_booking"}
 )
 
 

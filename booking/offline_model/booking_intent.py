@@ -67,6 +67,16 @@ _REFERENCE_WORDS: tuple[str, ...] = (
     "dat cho",
     "confirmation",
 )
+#: Words that ask to hold seats without booking them yet: only these plan ``hold_booking``;
+#: every other booking request is booked in one decision (``book_flight``). Folded, as whole
+#: words; "giữ" is read with its accent ("giu" alone could be a name).
+_HOLD_ONLY_WORDS: tuple[str, ...] = (
+    *("giu cho", "giu ve", "giu giup", "giu lai", "hold", "hold seats", "on hold"),
+    *("chua tra tien", "chua thanh toan", "tra tien sau", "thanh toan sau", "tra sau"),
+    *("pay later", "without paying", "not pay yet", "don t pay yet", "dont pay yet"),
+    *("just hold", "only hold", "hold only", "reserve only", "chi giu"),
+)
+_NOT_HOLD_WORDS: tuple[str, ...] = ("hold on", "on hold please wait")
 #: Words that drop a booking request still waiting for details.
 DROP_WORDS: tuple[str, ...] = (
     *("thoi", "khong dat nua", "bo qua", "never mind", "nevermind", "forget it"),
@@ -93,6 +103,8 @@ class Draft:
     travellers: tuple[Traveller, ...] = ()
     email: str | None = None
     phone: str | None = None
+    hold_only: bool = False
+    """The traveller asked to hold the seats, not to book them yet."""
 
     @property
     def passengers(self) -> int:
@@ -161,6 +173,14 @@ def confirms(utterance: Utterance) -> bool:
         return False
     # "Đã xác nhận chưa?" asks whether it is confirmed.
     return not utterance.has("chua", "yet")
+
+
+def holds_only(utterance: Utterance) -> bool:
+    """Whether the message asks to hold seats without booking ("giữ chỗ", "chưa trả tiền",
+    "hold it for me", "pay later"), not "hold on"."""
+    if utterance.has_raw("giữ"):
+        return True
+    return utterance.has(*_HOLD_ONLY_WORDS) and not utterance.has(*_NOT_HOLD_WORDS)
 
 
 def _only_yes(utterance: Utterance) -> bool:

@@ -1,6 +1,11 @@
-"""Booking requests: hold a flight from the last search, then confirm, cancel or look it up. Pure.
+"""Booking requests: book a flight from the last search (or hold it), confirm, cancel or look it
+up. Pure.
 
 Rules worth knowing:
+
+- "Đặt vé", "book", "lấy chuyến này" book in one decision (``book_flight``: one approval, and the
+  booking is confirmed); only an explicit hold ("giữ chỗ", "hold", "chưa trả tiền", "pay later")
+  plans ``hold_booking``, which "xác nhận" / "confirm" then makes final.
 
 - A hold needs a flight from the most recent ``search_flights`` results in the history, named by
   number ("VJ123"), superlative ("rẻ nhất", "earliest"), place in the list ("chuyến thứ 2",
@@ -45,6 +50,7 @@ from booking.offline_model.booking_intent import (
     choose,
     confirms,
     contributes,
+    holds_only,
     leg,
     merge,
     new_search,
@@ -183,8 +189,11 @@ def _continue(
     utterance: Utterance,
     language: Language,
 ) -> BookingStep:
-    """Merge what the message adds into the draft, then hold it or ask for what is missing."""
+    """Merge what the message adds into the draft, then book it (or hold it, when the traveller
+    asked to hold only) or ask for what is missing."""
     draft = merge(draft, people, slots.passengers)
+    if holds_only(utterance):
+        draft = replace(draft, hold_only=True)
     problem: str | None = None
     shown: list[Mapping[str, Any]] = search.flights(0)[:SHOWN] if search else []
     if choice is not None and search is not None:
@@ -217,7 +226,7 @@ def _continue(
         ],
         "contact": {"email": draft.email, "phone": draft.phone},
     }
-    return BookingStep(call=("hold_booking", arguments))
+    return BookingStep(call=("hold_booking" if draft.hold_only else "book_flight", arguments))
 
 
 def _no_search(choice: Choice, slots: Slots, language: Language) -> BookingStep:

@@ -58,6 +58,18 @@ def fold_parts(parts: Iterable[Part]) -> dict[str, Any]:
                 entry["approval"]["approved"] = True
             elif "approval" in entry and kind == "tool-output-denied":
                 entry["approval"]["approved"] = False
+        elif isinstance(kind, str) and kind.startswith("data-"):
+            # As readUIMessageStream: a data part with the id of an earlier one replaces it.
+            entry = {"type": kind, "id": part.get("id"), "data": part.get("data")}
+            same = [
+                i
+                for i, p in enumerate(message["parts"])
+                if p.get("type") == kind and entry["id"] is not None and p.get("id") == entry["id"]
+            ]
+            if same:
+                message["parts"][same[0]] = entry
+            else:
+                message["parts"].append(entry)
         elif kind == "message-metadata":
             message["metadata"].update(part.get("messageMetadata") or {})
         elif kind == "finish":

@@ -142,6 +142,7 @@ class UIStreamEncoder:
                     "output": event.output,
                 }
             )
+            parts += booking_parts(event.output)
         elif isinstance(event, ToolError):
             if event.error.get("code") == "approval_denied":
                 parts.append({"type": "tool-output-denied", "toolCallId": event.call_id})
@@ -239,6 +240,21 @@ class UIStreamEncoder:
             self._step_open = False
             parts.append({"type": "finish-step"})
         return parts
+
+
+def booking_parts(output: Any) -> list[Part]:
+    """A ``data-booking`` part for a tool result that carries a booking (book, hold, confirm,
+    cancel, look up): ``id`` is the reference, so a client keeps one card per booking and the
+    AI SDK replaces it in place when a later part says the status changed."""
+    booking = output.get("booking") if isinstance(output, dict) else None
+    if not isinstance(booking, dict) or not booking.get("reference"):
+        return []
+    return [booking_part(booking)]
+
+
+def booking_part(booking: dict[str, Any]) -> Part:
+    """The ``data-booking`` part of one booking view (:meth:`BookingView.to_dict`)."""
+    return {"type": "data-booking", "id": str(booking["reference"]), "data": booking}
 
 
 def _error_text(error: dict[str, Any]) -> str:

@@ -42,7 +42,8 @@ def expected_for(case: str) -> dict[str, Any]:
 
 #: The tools the corpus streams call, as the orchestrator tells its assembler.
 KNOWN_TOOLS = frozenset(
-    {"search_flights", "get_weather", "hold_booking", "confirm_booking", "cancel_booking"}
+    {"search_flights", "get_weather", "book_flight", "hold_booking", "confirm_booking"}
+    | {"cancel_booking"}
     | {"get_booking"}
 )
 

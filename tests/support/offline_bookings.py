@@ -118,6 +118,18 @@ SEARCHED_VI = searched()
 SEARCHED_EN = searched("flights SGN to HAN on 15 December")
 
 
+def book(
+    flight_id: int,
+    *names: str | tuple[str, str],
+    email: str | None = None,
+    phone: str | None = None,
+    cabin: str = "economy",
+) -> PlannedCall:
+    """The one-decision booking the offline model plans for "đặt" / "book"."""
+    held = hold(flight_id, *names, email=email, phone=phone, cabin=cabin)
+    return PlannedCall("book_flight", held.arguments)
+
+
 def hold(
     flight_id: int,
     *names: str | tuple[str, str],
@@ -125,6 +137,7 @@ def hold(
     phone: str | None = None,
     cabin: str = "economy",
 ) -> PlannedCall:
+    """The hold the offline model plans only when the traveller asks to hold ("giữ chỗ")."""
     passengers = [
         {"full_name": n, "date_of_birth": None}
         if isinstance(n, str)

@@ -1,5 +1,6 @@
-"""The offline model's holds: a flight of the last search picked by number, time, rank or
-airline; and the requests with booking words that are searches."""
+"""The offline model's bookings: a flight of the last search picked by number, time, rank or
+airline, booked in one decision (``book_flight``), held only when the traveller asks to hold;
+and the requests with booking words that are searches."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from tests.support.offline_bookings import (
     SEARCHED_EN,
     SEARCHED_VI,
     assistant,
+    book,
+    chat,
     flight,
     hold,
     plan,
+    reply_text,
     search,
     search_result,
     searched,
@@ -31,174 +35,174 @@ HOLDS: list[tuple[str, list[dict[str, Any]], PlannedCall]] = [
     (
         "đặt chuyến VJ123 cho Nguyễn Văn An, sđt 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", **AN_PHONE),
+        book(101, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "dat chuyen VJ123 cho Nguyen Van An, sdt 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyen Van An", **AN_PHONE),
+        book(101, "Nguyen Van An", **AN_PHONE),
     ),
     (
         "book the cheapest one for 2 people: Nguyen Van An and Tran Thi Binh, email an@example.com",
         SEARCHED_EN,
-        hold(101, "Nguyen Van An", "Tran Thi Binh", email="an@example.com"),
+        book(101, "Nguyen Van An", "Tran Thi Binh", email="an@example.com"),
     ),
     (
         "book the 8:15 one for Nguyen Van An, +84 90 123 4567",
         SEARCHED_EN,
-        hold(101, "Nguyen Van An", phone="+84901234567"),
+        book(101, "Nguyen Van An", phone="+84901234567"),
     ),
     (
         "đặt chuyến thứ 2 cho Trần Thị Bình, email binh@example.com",
         SEARCHED_VI,
-        hold(103, "Trần Thị Bình", email="binh@example.com"),
+        book(103, "Trần Thị Bình", email="binh@example.com"),
     ),
     (
         "dat chuyen thu hai cho Tran Thi Binh, 0912.345.678",
         SEARCHED_VI,
-        hold(103, "Tran Thi Binh", phone="0912345678"),
+        book(103, "Tran Thi Binh", phone="0912345678"),
     ),
     (
         "đặt chuyến đầu tiên cho Lê Văn Cường; 0987654321",
         SEARCHED_VI,
-        hold(101, "Lê Văn Cường", phone="0987654321"),
+        book(101, "Lê Văn Cường", phone="0987654321"),
     ),
     (
         "đặt chuyến rẻ nhất cho Nguyễn Văn An, 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", **AN_PHONE),
+        book(101, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "đặt chuyến sớm nhất cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(102, "Nguyễn Văn An", **AN_PHONE),
+        book(102, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "dat chuyen som nhat cho Nguyen Van An 0901234567",
         SEARCHED_VI,
-        hold(102, "Nguyen Van An", **AN_PHONE),
+        book(102, "Nguyen Van An", **AN_PHONE),
     ),
     (
         "book the earliest for Nguyen Van An, 0901234567",
         SEARCHED_EN,
-        hold(102, "Nguyen Van An", **AN_PHONE),
+        book(102, "Nguyen Van An", **AN_PHONE),
     ),
     (
         "đặt chuyến muộn nhất cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(103, "Nguyễn Văn An", **AN_PHONE),
+        book(103, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "book the latest flight for Nguyen Van An 0901234567",
         SEARCHED_EN,
-        hold(103, "Nguyen Van An", **AN_PHONE),
+        book(103, "Nguyen Van An", **AN_PHONE),
     ),
     (
         "đặt chuyến 8:15 cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", **AN_PHONE),
+        book(101, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "lấy chuyến 8h15 cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", **AN_PHONE),
+        book(101, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "đặt chuyến 21 giờ 30 cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(103, "Nguyễn Văn An", **AN_PHONE),
+        book(103, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "book the 9:30 one for Nguyen Van An 0901234567",
         SEARCHED_EN,
-        hold(103, "Nguyen Van An", **AN_PHONE),
+        book(103, "Nguyen Van An", **AN_PHONE),
     ),
     (
         "book the second one for Nguyen Van An 0901234567",
         SEARCHED_EN,
-        hold(103, "Nguyen Van An", **AN_PHONE),
+        book(103, "Nguyen Van An", **AN_PHONE),
     ),
     (
         "take the last one for Nguyen Van An 0901234567",
         SEARCHED_EN,
-        hold(104, "Nguyen Van An", **AN_PHONE),
+        book(104, "Nguyen Van An", **AN_PHONE),
     ),
-    ("chọn số 3 cho Nguyễn Văn An 0901234567", SEARCHED_VI, hold(102, "Nguyễn Văn An", **AN_PHONE)),
+    ("chọn số 3 cho Nguyễn Văn An 0901234567", SEARCHED_VI, book(102, "Nguyễn Văn An", **AN_PHONE)),
     (
         "đặt chuyến nhanh nhất cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(104, "Nguyễn Văn An", **AN_PHONE),
+        book(104, "Nguyễn Văn An", **AN_PHONE),
     ),
     (
         "đặt chuyến Vietnam Airlines rẻ nhất cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(102, "Nguyễn Văn An", **AN_PHONE),
+        book(102, "Nguyễn Văn An", **AN_PHONE),
     ),
     # A flight number from the results needs no booking word; lower case is fine.
     (
         "vj123, Nguyễn Văn An, an@example.com",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", email="an@example.com"),
+        book(101, "Nguyễn Văn An", email="an@example.com"),
     ),
-    ("VN 213 cho Nguyễn Văn An, 0901234567", SEARCHED_VI, hold(102, "Nguyễn Văn An", **AN_PHONE)),
+    ("VN 213 cho Nguyễn Văn An, 0901234567", SEARCHED_VI, book(102, "Nguyễn Văn An", **AN_PHONE)),
     # Dates of birth, line breaks, capitals, cabin and count.
     (
         "đặt chuyến VJ123 cho Nguyễn Văn An 12/03/1990 và Trần Thị Bình (1991-07-30), "
         "sđt 0901234567",
         SEARCHED_VI,
-        hold(101, ("Nguyễn Văn An", "1990-03-12"), ("Trần Thị Bình", "1991-07-30"), **AN_PHONE),
+        book(101, ("Nguyễn Văn An", "1990-03-12"), ("Trần Thị Bình", "1991-07-30"), **AN_PHONE),
     ),
     (
         "Đặt chuyến VJ123 cho:\nNguyễn Văn An\nTrần Thị Bình\nsđt: 090 123 4567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", "Trần Thị Bình", **AN_PHONE),
+        book(101, "Nguyễn Văn An", "Trần Thị Bình", **AN_PHONE),
     ),
     (
         "book VJ123 for NGUYEN VAN AN and DANG THI MAI LAN, an@example.com",
         SEARCHED_EN,
-        hold(101, "Nguyen Van An", "Dang Thi Mai Lan", email="an@example.com"),
+        book(101, "Nguyen Van An", "Dang Thi Mai Lan", email="an@example.com"),
     ),
     (
         "đặt chuyến VJ123 hạng thương gia cho Nguyễn Văn An 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", cabin="business", **AN_PHONE),
+        book(101, "Nguyễn Văn An", cabin="business", **AN_PHONE),
     ),
     (
         "đặt chuyến rẻ nhất cho 2 người: Nguyễn Văn An, Trần Thị Bình, 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", "Trần Thị Bình", **AN_PHONE),
+        book(101, "Nguyễn Văn An", "Trần Thị Bình", **AN_PHONE),
     ),
     (
         "đặt chuyến VJ123 cho Nguyễn Văn An, email An.Nguyen+bay@Example.com.vn",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", email="An.Nguyen+bay@Example.com.vn"),
+        book(101, "Nguyễn Văn An", email="An.Nguyen+bay@Example.com.vn"),
     ),
     # Names that hold a place ("Vinh", "Huế") are names; the searched day is no new day.
     (
         "đặt chuyến VJ123 cho Lê Văn Vinh, 0901234567",
         SEARCHED_VI,
-        hold(101, "Lê Văn Vinh", **AN_PHONE),
+        book(101, "Lê Văn Vinh", **AN_PHONE),
     ),
     (
         "đặt chuyến VJ123 cho Hoàng Thị Huế, 0901234567",
         SEARCHED_VI,
-        hold(101, "Hoàng Thị Huế", **AN_PHONE),
+        book(101, "Hoàng Thị Huế", **AN_PHONE),
     ),
     (
         "đặt chuyến rẻ nhất ngày 15/12 cho Nguyễn Văn An, 0901234567",
         SEARCHED_VI,
-        hold(101, "Nguyễn Văn An", **AN_PHONE),
+        book(101, "Nguyễn Văn An", **AN_PHONE),
     ),
     # An unaccented name the place finder would offer as an unknown city ("for Tran Thi Binh").
     (
         "book the cheapest one for Tran Thi Binh, email binh@example.com",
         SEARCHED_EN,
-        hold(101, "Tran Thi Binh", email="binh@example.com"),
+        book(101, "Tran Thi Binh", email="binh@example.com"),
     ),
     (
         "book the earliest one for Tran Thi Binh, phone 0901234567",
         SEARCHED_EN,
-        hold(102, "Tran Thi Binh", phone="0901234567"),
+        book(102, "Tran Thi Binh", phone="0901234567"),
     ),
 ]
 
@@ -211,7 +215,7 @@ def test_hold(text: str, history: list[dict[str, Any]], expected: PlannedCall) -
 def test_cabin_comes_from_the_search() -> None:
     history = searched(cabin="business")
     response = plan([*history, user("đặt chuyến rẻ nhất cho Nguyễn Văn An 0901234567")])
-    assert response.calls == (hold(101, "Nguyễn Văn An", cabin="business", **AN_PHONE),)
+    assert response.calls == (book(101, "Nguyễn Văn An", cabin="business", **AN_PHONE),)
 
 
 def test_return_leg_of_a_round_trip() -> None:
@@ -235,24 +239,24 @@ def test_return_leg_of_a_round_trip() -> None:
         assistant("Chiều đi... Chiều về..."),
     ]
     outbound = plan([*history, user("đặt chuyến rẻ nhất cho Nguyễn Văn An 0901234567")])
-    assert outbound.calls == (hold(101, "Nguyễn Văn An", **AN_PHONE),)
+    assert outbound.calls == (book(101, "Nguyễn Văn An", **AN_PHONE),)
     inbound = plan([*history, user("đặt chuyến về rẻ nhất cho Nguyễn Văn An 0901234567")])
-    assert inbound.calls == (hold(201, "Nguyễn Văn An", **AN_PHONE),)
+    assert inbound.calls == (book(201, "Nguyễn Văn An", **AN_PHONE),)
     by_number = plan([*history, user("VJ124 cho Nguyễn Văn An 0901234567")])
-    assert by_number.calls == (hold(201, "Nguyễn Văn An", **AN_PHONE),)
+    assert by_number.calls == (book(201, "Nguyễn Văn An", **AN_PHONE),)
 
 
 def test_the_latest_search_counts() -> None:
     other = [flight(301, "VJ777", "10:00", "12:10", 900_000)]
     history = [*SEARCHED_VI, *searched("còn ngày 16/12?", other)]
     response = plan([*history, user("đặt chuyến rẻ nhất cho Nguyễn Văn An 0901234567")])
-    assert response.calls == (hold(301, "Nguyễn Văn An", **AN_PHONE),)
+    assert response.calls == (book(301, "Nguyễn Văn An", **AN_PHONE),)
 
 
 def test_a_flight_number_that_could_be_a_reference_books_the_flight() -> None:
     history = searched(flights=[flight(401, "VN3467", "07:00", "09:10", 1_700_000)])
     response = plan([*history, user("đặt chuyến VN3467 cho Nguyễn Văn An 0901234567")])
-    assert response.calls == (hold(401, "Nguyễn Văn An", **AN_PHONE),)
+    assert response.calls == (book(401, "Nguyễn Văn An", **AN_PHONE),)
 
 
 # Searches that are not bookings -----------------------------------------------------------
@@ -316,3 +320,62 @@ def test_a_hotel_is_not_a_flight_booking() -> None:
     assert response.calls == ()
     assert response.text is not None
     assert "Sorry" in response.text
+
+
+# Hold only when asked ---------------------------------------------------------------------
+
+HOLD_ONLY: list[tuple[str, list[dict[str, Any]], PlannedCall]] = [
+    (
+        "giữ chỗ chuyến VJ123 cho Nguyễn Văn An, sđt 0901234567",
+        SEARCHED_VI,
+        hold(101, "Nguyễn Văn An", **AN_PHONE),
+    ),
+    (
+        "giu cho chuyen VJ123 cho Nguyen Van An, sdt 0901234567",
+        SEARCHED_VI,
+        hold(101, "Nguyen Van An", **AN_PHONE),
+    ),
+    (
+        "đặt chuyến VJ123 cho Nguyễn Văn An, 0901234567, chưa trả tiền nhé",
+        SEARCHED_VI,
+        hold(101, "Nguyễn Văn An", **AN_PHONE),
+    ),
+    (
+        "hold the cheapest one for Nguyen Van An, email an@example.com, I'll pay later",
+        SEARCHED_EN,
+        hold(101, "Nguyen Van An", email="an@example.com"),
+    ),
+    (
+        "book the cheapest one for Nguyen Van An, email an@example.com",
+        SEARCHED_EN,
+        book(101, "Nguyen Van An", email="an@example.com"),
+    ),
+    (
+        "lấy chuyến VJ123 cho Nguyễn Văn An, sđt 0901234567",
+        SEARCHED_VI,
+        book(101, "Nguyễn Văn An", **AN_PHONE),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "history", "expected"), HOLD_ONLY, ids=[text for text, _, _ in HOLD_ONLY]
+)
+def test_book_unless_asked_to_hold(
+    text: str, history: list[dict[str, Any]], expected: PlannedCall
+) -> None:
+    assert plan([*history, user(text)]).calls == (expected,)
+
+
+def test_a_hold_asked_for_stays_a_hold_when_the_details_come_later() -> None:
+    messages, asked = chat(SEARCHED_VI, "giữ chỗ chuyến VJ123 giúp mình")
+    assert reply_text(asked).startswith("Để giữ chỗ chuyến")
+    response = plan([*messages, user("Nguyễn Văn An, 0901234567")])
+    assert response.calls == (hold(101, "Nguyễn Văn An", **AN_PHONE),)
+
+
+def test_a_booking_asks_for_details_as_a_booking() -> None:
+    messages, asked = chat(SEARCHED_VI, "đặt chuyến VJ123 giúp mình")
+    assert reply_text(asked).startswith("Để đặt vé chuyến")
+    response = plan([*messages, user("Nguyễn Văn An, 0901234567")])
+    assert response.calls == (book(101, "Nguyễn Văn An", **AN_PHONE),)
