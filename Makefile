@@ -12,7 +12,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## Database (embedded unless a URL is set), migrate, seed, serve, stream a scripted conversation;
-## then keep serving the web chat page until Ctrl-C (`make demo ARGS=--no-serve` exits).
+## then keep serving the web chat page until Ctrl-C. ARGS: --port N, --no-serve (exit after the
+## script), --details (model, first token, tokens, cost); e.g. make demo ARGS="--port 8010 --details".
 demo: install
 	$(BIN)/python -m seed.demo $(ARGS)
 

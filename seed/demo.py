@@ -3,10 +3,11 @@
 Starts the embedded PostgreSQL unless BOOKING_DATABASE_URL is set, migrates, seeds a demo-sized
 schedule (seconds, with a progress bar), starts ``booking serve`` on 127.0.0.1 and then talks to
 it over HTTP like any client: a Vietnamese request for weather and flights in one message, a
-follow-up, a booking with its approval and confirmation, then the same in English. Text is
-shown as it streams, a live line for each tool call while it runs, results as tables, usage and
-time to first token at the end of each reply. Then it prints the web page's address and keeps
-serving until Ctrl-C (``--no-serve`` exits instead; CI uses it).
+follow-up, a booking in one approval that ends confirmed, then the same in English. Text is
+rendered as Markdown as it streams, a live line for each tool call while it runs, results as
+tables; ``--details`` adds the model, time to first token, tokens and cost after each reply.
+Then it prints the web page's address and keeps serving until Ctrl-C (``--no-serve`` exits
+instead, without printing an address it no longer serves; CI uses it).
 
 The model is the built-in offline model (rule-based, not an LLM) unless a provider is configured.
 """
@@ -51,7 +52,6 @@ def _script(day: date) -> list[tuple[str, list[str]]]:
                 f"Thời tiết Đà Nẵng và vé từ Hà Nội đi Đà Nẵng ngày {when}",
                 "còn ngày hôm sau thì sao?",
                 "Đặt chuyến rẻ nhất cho Nguyễn Văn An, sđt 0901234567",
-                "xác nhận",
             ],
         ),
         (
@@ -59,7 +59,6 @@ def _script(day: date) -> list[tuple[str, list[str]]]:
             [
                 "weather in Phu Quoc and flights there from Saigon next Friday",
                 "book the earliest one for Tran Thi Binh, email binh@example.com",
-                "confirm",
             ],
         ),
     ]
@@ -151,7 +150,9 @@ def _start_server(url: str, port: int) -> subprocess.Popen[bytes]:
 # Conversations ---------------------------------------------------------------------------
 
 
-def run_conversation(client: httpx2.Client, title: str, messages: list[str]) -> bool:
+def run_conversation(
+    client: httpx2.Client, title: str, messages: list[str], *, details: bool = False
+) -> bool:
     """One conversation; approvals are given as the traveller would. False if a reply failed."""
     chat_id = f"demo-{uuid.uuid4().hex[:12]}"
     console.rule(f"[bold]{title}[/] · conversation {chat_id}")
@@ -159,7 +160,7 @@ def run_conversation(client: httpx2.Client, title: str, messages: list[str]) -> 
     calls: dict[str, dict[str, Any]] = {}
     for text in messages:
         console.print(f"\n[bold magenta]you>[/] {escape(text)}")
-        console.print("[bold cyan]agent>[/] ", end="")
+        console.print("[bold cyan]agent>[/]")
         body = {
             "id": chat_id,
             "messages": [
@@ -167,12 +168,12 @@ def run_conversation(client: httpx2.Client, title: str, messages: list[str]) -> 
             ],
             "trigger": "submit-message",
         }
-        reply = stream_reply(client, "POST", "/v1/chat", body, calls)
+        reply = stream_reply(client, "POST", "/v1/chat", body, calls, details=details)
         while reply.approvals and not reply.failed:
             request = reply.approvals.pop(0)
             console.print("[bold yellow]traveller approves[/] → continuing the same reply")
             url = f"/v1/conversations/{chat_id}/approvals/{request['approvalId']}"
-            reply = stream_reply(client, "POST", url, {"approved": True}, calls)
+            reply = stream_reply(client, "POST", url, {"approved": True}, calls, details=details)
         if reply.failed:
             ok = False
     return ok
@@ -182,9 +183,27 @@ def run_conversation(client: httpx2.Client, title: str, messages: list[str]) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m seed.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--no-serve", action="store_true", help="run the script, then exit")
-    parser.add_argument("--port", type=int, default=8000, help="preferred port (0: any free)")
+    parser = argparse.ArgumentParser(
+        prog="make demo ARGS=...",
+        description=__doc__.split("\n")[0],
+        epilog='e.g. make demo ARGS="--port 8010 --details"; python -m seed.demo --no-serve',
+    )
+    parser.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="run the conversations, then stop the server and exit",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="preferred port (default 8000; taken: any free one; 0: any free)",
+    )
+    parser.add_argument(
+        "--details",
+        action="store_true",
+        help="after each reply: model, time to first token, tokens and cost",
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -192,17 +211,23 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port(args.port)
     server = _start_server(url, port)
     base = f"http://127.0.0.1:{port}"
-    console.print(f"[dim]server: {base} (offline model unless BOOKING_LLM_* is set)[/]")
+    model = (
+        "a model from BOOKING_LLM_*"
+        if settings.llm_base_url or settings.llm_config
+        else "offline model"
+    )
+    console.print(f"[dim]server on port {port} ({model})[/]")
     try:
         day = today(clock_from(settings)) + timedelta(days=12)
         ok = True
         with httpx2.Client(base_url=base, timeout=httpx2.Timeout(60.0)) as client:
             for title, messages in _script(day):
-                ok = run_conversation(client, title, messages) and ok
+                ok = run_conversation(client, title, messages, details=args.details) and ok
         console.rule()
-        console.print(f"\n[bold]Web chat:[/] {base}/   ·   API docs: {base}/docs")
         if args.no_serve:
+            console.print("\ndone; the server is stopped (--no-serve)")
             return 0 if ok else 1
+        console.print(f"\n[bold]Web chat:[/] {base}/   ·   API docs: {base}/docs")
         console.print("[dim]serving until Ctrl-C[/]")
         signal.signal(signal.SIGTERM, lambda *_: server.terminate())
         try:

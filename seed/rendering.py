@@ -1,5 +1,5 @@
-"""How the demo shows a streamed reply: text as it streams, a live line per running tool call,
-results as tables and panels, usage at the end."""
+"""How the demo shows a streamed reply: text rendered as Markdown as it streams, a live line per
+running tool call, results as tables and panels; the model's usage only with ``--details``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from rich.panel import Panel
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
+
+from booking.cli.markdown import MarkdownStream, usage_line
 
 console = Console()
 
@@ -41,23 +43,26 @@ class Reply:
 
 
 class Renderer:
-    """Text as it streams; a live spinner line per running tool; results as tables."""
+    """Text as Markdown as it streams; a live spinner line per running tool; results as tables."""
 
-    def __init__(self, calls: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, calls: dict[str, dict[str, Any]], *, details: bool = False) -> None:
         self.calls = calls
         """Every tool call of the conversation: an approved call's result arrives in a later
         stream (the continuation) than its name and input."""
+        self.details = details
         self.running: dict[str, dict[str, Any]] = {}
         self.live: Live | None = None
+        self.text = MarkdownStream(console)
         self.at_line_start = True
 
     def handle(self, part: dict[str, Any], reply: Reply) -> None:
         kind = part.get("type")
         if kind == "text-delta":
             self._stop_live()
-            console.print(part["delta"], end="", markup=False, highlight=False)
-            self.at_line_start = part["delta"].endswith("\n")
-        elif kind == "tool-input-start":
+            self.text.add(part["delta"])
+            return
+        self.text.flush()
+        if kind == "tool-input-start":
             call = {"name": part["toolName"], "input": None}
             self.running[part["toolCallId"]] = self.calls[part["toolCallId"]] = call
             self._refresh()
@@ -92,16 +97,13 @@ class Renderer:
             self._stop_live()
 
     def close(self, reply: Reply) -> None:
+        self.text.flush()
         self._stop_live()
         if not self.at_line_start:
             console.print()
         usage = reply.metadata.get("usage") or {}
-        if usage:
-            console.print(
-                f"[dim]{usage.get('modelCalls')} model calls · first token "
-                f"{usage.get('ttftMs') or 0:.0f} ms · {usage.get('promptTokens')}+"
-                f"{usage.get('completionTokens')} tokens · {', '.join(usage.get('models') or [])}[/]"
-            )
+        if usage and self.details:
+            console.print(f"[dim]{escape(usage_line(usage))}[/]", highlight=False)
 
     def _line(self, renderable: Any) -> None:
         if not self.at_line_start:
@@ -182,8 +184,10 @@ def _flights_table(output: dict[str, Any]) -> Any:
             _vnd(f["price_vnd"]),
             str(f["seats_left"]),
         )
-    if len(flights) > 6:
-        table.caption = f"… {len(flights) - 6} more"
+    # One count, the search's: the same total the answer's text gives.
+    total = max(int(output.get("total_matches") or 0), len(flights))
+    if total > min(len(flights), 6):
+        table.caption = f"{min(len(flights), 6)} of {total} flights"
     return table
 
 
@@ -218,9 +222,13 @@ def stream_reply(
     url: str,
     body: dict[str, Any],
     calls: dict[str, dict[str, Any]],
+    *,
+    details: bool = False,
 ) -> Reply:
-    """Send ``body`` to ``url``, show the streamed reply as it comes; return what it asked for."""
-    reply, renderer = Reply(), Renderer(calls)
+    """Send ``body`` to ``url``, show the streamed reply as it comes; return what it asked for.
+
+    ``details``: the model's usage (model, time to first token, tokens, cost) after the reply."""
+    reply, renderer = Reply(), Renderer(calls, details=details)
     headers = {"accept": "text/event-stream"}
     with client.stream(method, url, json=body, headers=headers) as response:
         if response.status_code != 200:

@@ -26,8 +26,17 @@ def chat(
             "default: ask on a terminal, else no."
         ),
     ] = None,
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details", help="After each answer: model, time to first token, tokens, cost."
+        ),
+    ] = False,
 ) -> None:
-    """Talk to the agent in the terminal, e.g. `booking chat "Đặt vé SGN → HAN ngày 15/6"`."""
+    """Talk to the agent in the terminal, e.g.
+    `booking chat "vé SGN đi HAN thứ Sáu tuần sau" "còn ngày hôm sau thì sao?"`.
+
+    Answers are rendered as Markdown; approvals are asked on the terminal."""
     import sys
 
     from booking.agent.events import (
@@ -42,6 +51,7 @@ def chat(
     from booking.agent.factory import build_orchestrator
     from booking.agent.models.select import build_model_client
     from booking.agent.orchestrator import ApprovalDecision
+    from booking.cli.markdown import MarkdownStream, usage_line
     from booking.db.engine import make_async_engine, make_sessionmaker
     from booking.domain.dates import clock_from
     from booking.domain.directory import load_gazetteer
@@ -49,7 +59,10 @@ def chat(
 
     settings = Settings()
 
+    text = MarkdownStream(console)
+
     async def approver(request: ApprovalRequested) -> ApprovalDecision:
+        text.flush()
         console.print(f"\n[bold yellow]approve?[/] {escape(request.text)}")
         if approve is not None:
             console.print("yes" if approve else "no (pass --approve to accept)")
@@ -91,30 +104,43 @@ def chat(
                 tenant="cli",
             )
             history: list[dict[str, Any]] = []
-            for text in lines():
+            for line in lines():
                 if messages:
-                    console.print(f"[bold]you>[/] {escape(text)}")
-                console.print("[bold cyan]agent>[/] ", end="")
-                turn = orchestrator.start(history, text)
+                    console.print(f"[bold]you>[/] {escape(line)}")
+                console.print("[bold cyan]agent>[/]")
+                turn = orchestrator.start(history, line)
                 async for event in turn:
                     if isinstance(event, TextDelta):
-                        console.print(event.text, end="", markup=False, highlight=False)
-                    elif isinstance(event, ToolCallStarted):
-                        console.print(f"[dim]\\[{event.name} …][/] ", end="")
+                        text.add(event.text)
+                        continue
+                    text.flush()
+                    if isinstance(event, ToolCallStarted):
+                        console.print(f"[dim]{escape(event.name)} …[/]")
                     elif isinstance(event, ToolResult | ToolError):
-                        status = "ok" if isinstance(event, ToolResult) else event.error.get("code")
-                        console.print(
-                            f"[dim]\\[{event.name} {status}, {event.duration_ms:.0f} ms][/] ",
-                            end="",
+                        status = "✓" if isinstance(event, ToolResult) else "✗"
+                        code = (
+                            "" if isinstance(event, ToolResult) else f" {event.error.get('code')}"
                         )
-                    elif isinstance(event, TurnDone):
+                        console.print(
+                            f"[dim]{status} {escape(event.name)}{escape(code)}, "
+                            f"{event.duration_ms:.0f} ms[/]"
+                        )
+                    elif isinstance(event, TurnDone) and details:
                         u = event.usage
-                        console.print(
-                            f"\n[dim]{u.model_calls} model calls, {u.prompt_tokens}+{u.completion_tokens} "
-                            f"tokens, first token {u.ttft_ms or 0:.0f} ms, model {', '.join(u.models)}[/]"
+                        line_ = usage_line(
+                            {
+                                "models": u.models,
+                                "ttftMs": u.ttft_ms,
+                                "promptTokens": u.prompt_tokens,
+                                "completionTokens": u.completion_tokens,
+                                "modelCalls": u.model_calls,
+                                "costUsd": u.cost_usd,
+                            }
                         )
+                        console.print(f"[dim]{escape(line_)}[/]", highlight=False)
                     elif isinstance(event, TurnFailed):
-                        console.print(f"\n[red]{escape(f'{event.message} [{event.code}]')}[/]")
+                        console.print(f"[red]{escape(f'{event.message} [{event.code}]')}[/]")
+                text.flush()
                 history += turn.messages
         finally:
             await model.aclose()

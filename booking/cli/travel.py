@@ -31,7 +31,9 @@ def search(
     sort: str = "price",
     limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT)] = 10,
 ) -> None:
-    """Search flights, e.g. `booking search SGN "Hà Nội" 2026-06-15` (or "Sa Pa": no airport)."""
+    """Search flights, e.g. `booking search SGN "Hà Nội" +7d` (or "Sa Pa": no airport).
+
+    DATE: 2026-06-15, 15/6 (the next one), or +7d (days from today)."""
     from booking.domain.flights import cabin_named, search_flights, sort_named
     from booking.domain.search_request import SearchRequest
 
@@ -101,9 +103,11 @@ def search(
 
 def weather(
     city: str,
-    date: Annotated[str | None, typer.Option(help="YYYY-MM-DD or 15/6; default today.")] = None,
+    date: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD, 15/6 or +3d (days from today); default today.")
+    ] = None,
 ) -> None:
-    """Weather for a place, e.g. `booking weather "Sa Pa" --date 2026-06-15`."""
+    """Weather for a place, e.g. `booking weather "Sa Pa" --date +3d`."""
     from booking.domain.weather import get_weather
 
     settings = Settings()

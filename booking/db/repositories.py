@@ -125,6 +125,10 @@ class FlightRepository:
         total, with_seats = (await self.session.execute(stmt)).one()
         return int(total), int(with_seats)
 
+    async def last_service_date(self) -> date | None:
+        """The schedule's last day (``None``: no flights at all)."""
+        return await self.session.scalar(select(func.max(Flight.service_date)))
+
     async def route_exists(self, origins: Sequence[str], destinations: Sequence[str]) -> bool:
         stmt = select(
             select(Flight.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 from booking.errors import DateBeyondHorizon, DateInPast, InvalidDate
@@ -41,16 +41,21 @@ def today(clock: Clock) -> date:
 
 
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?\s*$")
+_DAYS_AHEAD = re.compile(r"^\s*\+(\d{1,3})d?\s*$")
 
 
 def parse_travel_date(value: str | date, today: date) -> date:
-    """Read ``2026-06-15``, ``15/6``, ``15/06/2026`` or ``15-6-26`` (day first, as in Vietnam).
+    """Read ``2026-06-15``, ``15/6``, ``15/06/2026`` or ``15-6-26`` (day first, as in Vietnam),
+    or ``+7d`` (days from ``today``: examples that work whatever day they are run).
 
     Without a year, the next such day on or after ``today`` is meant.
     """
     if isinstance(value, date):
         return value
     text = value.strip()
+    ahead = _DAYS_AHEAD.match(text)
+    if ahead:
+        return today + timedelta(days=int(ahead[1]))
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -280,7 +280,15 @@ async def _nothing_matched(
     )
     route = f"{_label([query.origin])} → {_label([query.destination])}"
     on_day, with_seats = await repo.count_on_day(origins, destinations, query.day)
-    if on_day == 0 and not nearest and not await repo.route_exists(origins, destinations):
+    last = await repo.last_service_date() if on_day == 0 else None
+    if last is not None and query.day > last:
+        # Say why, and name the schedule's last day: "no flights" alone reads as a closed route.
+        reason, message = (
+            "beyond_schedule",
+            f"No flights {route} on {query.day.isoformat()}: the schedule on sale ends on "
+            f"{last.isoformat()}.",
+        )
+    elif on_day == 0 and not nearest and not await repo.route_exists(origins, destinations):
         reason, message = "no_route", f"No airline in our schedule flies {tried}. {hint}".strip()
     elif on_day == 0:
         reason, message = "no_flights_on_date", f"No flights {route} on {query.day.isoformat()}."
@@ -302,6 +310,7 @@ async def _nothing_matched(
         reason=reason,  # type: ignore[arg-type]
         message=message,
         nearest_dates=tuple(nearest[:3]),
+        schedule_ends=last if reason == "beyond_schedule" else None,
     )
 
 

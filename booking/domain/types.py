@@ -209,7 +209,9 @@ class FlightOffer:
         return data
 
 
-NoResultReason = Literal["no_route", "no_flights_on_date", "sold_out", "no_match_filters"]
+NoResultReason = Literal[
+    "no_route", "no_flights_on_date", "beyond_schedule", "sold_out", "no_match_filters"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +224,8 @@ class SearchResult:
     message: str | None = None
     nearest_dates: tuple[date, ...] = field(default=())
     """Dates near the asked one that do have seats, when nothing matched."""
+    schedule_ends: date | None = None
+    """The last day of the seeded schedule, when the day asked for lies after it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +236,7 @@ class SearchResult:
             "reason": self.reason,
             "message": self.message,
             "nearest_dates": [d.isoformat() for d in self.nearest_dates],
+            "schedule_ends": self.schedule_ends.isoformat() if self.schedule_ends else None,
         }
 
 

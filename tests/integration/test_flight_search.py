@@ -23,7 +23,7 @@ from booking.errors import (
     UnknownCabin,
     UnknownPlace,
 )
-from tests.conftest import TEST_TODAY
+from tests.conftest import TEST_SEED, TEST_TODAY
 
 DAY = TEST_TODAY + timedelta(days=14)
 
@@ -213,7 +213,13 @@ class TestNothingMatches:
         result = await _search(
             session, gazetteer, date=(TEST_TODAY + timedelta(days=200)).isoformat()
         )
-        assert result.reason == "no_flights_on_date"
+        # Why nothing matched, with the schedule's last day named (the seed holds 45 days).
+        last = TEST_TODAY + timedelta(days=TEST_SEED.days - 1)
+        assert result.reason == "beyond_schedule"
+        assert result.schedule_ends == last
+        assert result.message is not None
+        assert result.message.endswith(f"the schedule on sale ends on {last.isoformat()}.")
+        assert result.to_dict()["schedule_ends"] == last.isoformat()
         assert result.nearest_dates == ()
 
     async def test_route_nobody_flies(self, session: AsyncSession, gazetteer: Gazetteer) -> None:

@@ -76,3 +76,11 @@ class TestParseTimeOfDay:
     def test_rejects_nonsense(self, text: str) -> None:
         with pytest.raises(InvalidDate):
             parse_time_of_day(text)
+
+
+def test_days_ahead_from_today() -> None:
+    # "+7d" in the README's examples works whatever day they are run.
+    today = date(2026, 12, 5)
+    assert parse_travel_date("+7d", today) == date(2026, 12, 12)
+    assert parse_travel_date(" +30 ", today) == date(2027, 1, 4)
+    assert parse_travel_date("+0d", today) == today
