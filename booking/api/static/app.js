@@ -4,187 +4,90 @@
 // (`id: <n>` + `data: <JSON part>`, `: ping` comments, `data: [DONE]` last). The page keeps the
 // conversation as UI messages ({id, role, parts, metadata}, the shape GET /v1/conversations/{id}
 // returns), applies every streamed part to them and re-renders only the part that changed.
-// All data reaches the DOM through textContent / createTextNode, never innerHTML.
+// Data reaches the DOM through textContent / createTextNode; the assistant's markdown only through
+// markdown.js (marked, then DOMPurify), never innerHTML.
+
+import { renderMarkdown } from "./markdown.js";
 
 // ---------------------------------------------------------------------------------------------
-// Strings
+// Strings and formats
+//
+// Every word the page shows comes from the server's message catalogue (GET /i18n/{lang}.json, the
+// same catalogue the server words its summaries from; the page's keys start with "page."). Money,
+// dates and times go through Intl with the CLDR patterns the server's formatter (babel) uses:
+// vi "1.008.000 ₫", "Thứ Hai, 15/6"; en "₫1,008,000", "Mon 15 Jun"; 24-hour "07:30" in both.
 
-const STRINGS = {
-  vi: {
-    title: "Đặt vé máy bay",
-    language: "Ngôn ngữ",
-    apiKey: "Khóa API",
-    keyLabel: "Khóa API (chỉ lưu trong thẻ này)",
-    saveKey: "Lưu",
-    keySaved: "Đã lưu khóa.",
-    keyNeeded: "Máy chủ cần khóa API. Nhập khóa rồi gửi lại.",
-    newChat: "Trò chuyện mới",
-    conversation: "Cuộc trò chuyện",
-    empty: "Hỏi về chuyến bay, thời tiết hoặc đặt vé.",
-    messageLabel: "Tin nhắn",
-    placeholder: "Ví dụ: Vé từ Hà Nội đi Đà Nẵng ngày 12/6",
-    sendHint: "Enter để gửi, Shift+Enter để xuống dòng.",
-    send: "Gửi",
-    stop: "Dừng",
-    you: "Bạn",
-    assistant: "Trợ lý",
-    "run.search_flights": "Đang tìm chuyến bay…",
-    "run.get_weather": "Đang xem thời tiết…",
-    "run.hold_booking": "Đang chuẩn bị giữ chỗ…",
-    "run.confirm_booking": "Đang chuẩn bị xác nhận…",
-    "run.cancel_booking": "Đang chuẩn bị hủy…",
-    "run.get_booking": "Đang tra cứu đặt chỗ…",
-    "run.other": "Đang xử lý…",
-    working: "Đang thực hiện…",
-    toolFailed: "Không thực hiện được: {0}",
-    flightsCaption: "{0} → {1} · {2} · {3} · {4}",
-    pax: "{0} khách",
-    paxOne: "1 khách",
-    airline: "Hãng",
-    flight: "Chuyến",
-    time: "Giờ bay",
-    duration: "Thời gian",
-    price: "Giá",
-    seats: "Còn chỗ",
-    shown: "Hiển thị {0}/{1} chuyến.",
-    noFlights: "Không có chuyến bay phù hợp.",
-    nearest: "Ngày gần nhất có chuyến: {0}",
-    weatherTitle: "Thời tiết {0} · {1}",
-    humidity: "Độ ẩm {0}%",
-    rain: "Khả năng mưa {0}%",
-    wind: "Gió {0} km/h",
-    climate: "Số liệu khí hậu trung bình (chưa có dự báo).",
-    reference: "Mã đặt chỗ",
-    "status.held": "Đang giữ chỗ",
-    "status.confirmed": "Đã xác nhận",
-    "status.cancelled": "Đã hủy",
-    "status.expired": "Hết hạn",
-    passengers: "Hành khách",
-    total: "Tổng tiền",
-    holdUntil: "Giữ chỗ đến {0}",
-    "approve.hold": "Giữ chỗ chuyến bay này?",
-    "approve.confirm": "Xác nhận (xuất vé) đặt chỗ này?",
-    "approve.cancel": "Hủy đặt chỗ này?",
-    "approve.other": "Cho phép thao tác này?",
-    approve: "Đồng ý",
-    decline: "Từ chối",
-    approvedNote: "Bạn đã đồng ý.",
-    declined: "Bạn đã từ chối. Không có gì được thực hiện.",
-    superseded: "Không còn chờ quyết định.",
-    stopped: "Đã dừng.",
-    cutShort: "Câu trả lời bị cắt ngắn.",
-    retryHint: "Bạn có thể thử lại.",
-    retry: "Thử lại",
-    reconnecting: "Mất kết nối, đang kết nối lại…",
-    lostStream: "Mất kết nối với máy chủ. Tải lại trang để xem câu trả lời.",
-    meta: "mô hình {0} · token đầu sau {1} ms · token: {2} vào, {3} ra",
-    errNetwork: "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
-    errUnauthorized: "Khóa API bị thiếu hoặc không hợp lệ.",
-    errTurnRunning: "Trợ lý vẫn đang viết câu trả lời. Đợi xong hoặc bấm Dừng.",
-    errRateLimited: "Bạn gửi quá nhanh. Thử lại sau {0} giây.",
-    errBusy: "Máy chủ đang bận. Thử lại sau {0} giây.",
-    errUnavailable: "Máy chủ tạm thời không phục vụ được. Thử lại sau.",
-    errDecided: "Yêu cầu này đã được quyết định rồi.",
-    errExpired: "Yêu cầu này đã hết hạn. Hãy hỏi lại trợ lý.",
-    errApprovalNotFound: "Không tìm thấy yêu cầu này.",
-    errTooLong: "Tin nhắn quá dài.",
-    errOther: "Có lỗi: {0}",
-  },
-  en: {
-    title: "Flight booking",
-    language: "Language",
-    apiKey: "API key",
-    keyLabel: "API key (kept in this tab only)",
-    saveKey: "Save",
-    keySaved: "Key saved.",
-    keyNeeded: "The server needs an API key. Enter it, then send again.",
-    newChat: "New chat",
-    conversation: "Conversation",
-    empty: "Ask about flights, the weather, or book a ticket.",
-    messageLabel: "Message",
-    placeholder: "For example: Flights from Hanoi to Da Nang on 12 June",
-    sendHint: "Enter sends, Shift+Enter adds a new line.",
-    send: "Send",
-    stop: "Stop",
-    you: "You",
-    assistant: "Assistant",
-    "run.search_flights": "Searching flights…",
-    "run.get_weather": "Checking the weather…",
-    "run.hold_booking": "Preparing a seat hold…",
-    "run.confirm_booking": "Preparing the confirmation…",
-    "run.cancel_booking": "Preparing the cancellation…",
-    "run.get_booking": "Looking up the booking…",
-    "run.other": "Working…",
-    working: "Working on it…",
-    toolFailed: "That did not work: {0}",
-    flightsCaption: "{0} → {1} · {2} · {3} · {4}",
-    pax: "{0} passengers",
-    paxOne: "1 passenger",
-    airline: "Airline",
-    flight: "Flight",
-    time: "Times",
-    duration: "Duration",
-    price: "Price",
-    seats: "Seats left",
-    shown: "Showing {0} of {1} flights.",
-    noFlights: "No matching flights.",
-    nearest: "Nearest dates with flights: {0}",
-    weatherTitle: "Weather in {0} · {1}",
-    humidity: "Humidity {0}%",
-    rain: "Chance of rain {0}%",
-    wind: "Wind {0} km/h",
-    climate: "Climate normals (no forecast yet).",
-    reference: "Booking reference",
-    "status.held": "Held",
-    "status.confirmed": "Confirmed",
-    "status.cancelled": "Cancelled",
-    "status.expired": "Expired",
-    passengers: "Passengers",
-    total: "Total",
-    holdUntil: "Held until {0}",
-    "approve.hold": "Hold this flight?",
-    "approve.confirm": "Confirm (ticket) this booking?",
-    "approve.cancel": "Cancel this booking?",
-    "approve.other": "Allow this action?",
-    approve: "Approve",
-    decline: "Decline",
-    approvedNote: "You approved.",
-    declined: "You declined. Nothing was done.",
-    superseded: "No longer waiting for a decision.",
-    stopped: "Stopped.",
-    cutShort: "The reply was cut short.",
-    retryHint: "You can try again.",
-    retry: "Retry",
-    reconnecting: "Connection lost, reconnecting…",
-    lostStream: "Lost the connection to the server. Reload the page to see the reply.",
-    meta: "model {0} · first token {1} ms · tokens: {2} in, {3} out",
-    errNetwork: "Cannot reach the server. Check your connection and try again.",
-    errUnauthorized: "The API key is missing or not valid.",
-    errTurnRunning: "A reply is still being written. Wait for it or press Stop.",
-    errRateLimited: "Too many requests. Try again in {0} s.",
-    errBusy: "The server is busy. Try again in {0} s.",
-    errUnavailable: "The server is unavailable right now. Try again later.",
-    errDecided: "This request was already decided.",
-    errExpired: "This request has expired. Ask the assistant again.",
-    errApprovalNotFound: "This request was not found.",
-    errTooLong: "The message is too long.",
-    errOther: "Something went wrong: {0}",
-  },
-};
+const LANGS = ["vi", "en"];
+const catalogues = {}; // lang -> {key: text}
 
-const CABINS = {
-  vi: { economy: "phổ thông", premium_economy: "phổ thông đặc biệt", business: "thương gia", first: "hạng nhất" },
-  en: { economy: "Economy", premium_economy: "Premium economy", business: "Business", first: "First" },
-};
+let lang = localStorage.getItem("booking.lang");
+if (!LANGS.includes(lang)) lang = (navigator.language || "").toLowerCase().startsWith("vi") ? "vi" : "en";
+// The language being rendered: a message is drawn in its conversation's language (see msgLang).
+let cur = lang;
+// Developer details (model, first token, tokens, cost) under each answer: off unless switched on.
+let showDetails = localStorage.getItem("booking.details") === "1";
 
-let lang = localStorage.getItem("booking.lang") ||
-  ((navigator.language || "").toLowerCase().startsWith("vi") ? "vi" : "en");
+async function loadCatalogues() {
+  await Promise.all(LANGS.map(async (l) => {
+    const resp = await fetch(`/i18n/${l}.json`);
+    if (!resp.ok) throw new Error(`GET /i18n/${l}.json: HTTP ${resp.status}`);
+    catalogues[l] = await resp.json();
+  }));
+}
 
-/** The string `key` in the current language, with {0}, {1}… filled in. */
+/** The catalogue's text for `key` (flat "page.key", or nested {page: {key}}). */
+function lookup(l, key) {
+  const c = catalogues[l];
+  if (!c) return undefined;
+  const full = `page.${key}`;
+  if (typeof c[full] === "string") return c[full];
+  let node = c;
+  for (const k of ["page", ...key.split(".")]) node = node && typeof node === "object" ? node[k] : undefined;
+  return typeof node === "string" ? node : undefined;
+}
+
+/** The string `key` in the language being rendered, with {0}, {1}… filled in. */
 function t(key, ...args) {
-  const s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  const s = lookup(cur, key) ?? key;
   return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ""));
 }
+const has = (key) => lookup(cur, key) !== undefined;
+
+/** Run `fn` with `l` as the rendering language. */
+function inLang(l, fn) {
+  const saved = cur;
+  cur = LANGS.includes(l) ? l : lang;
+  try { return fn(); } finally { cur = saved; }
+}
+
+const LOCALE = { vi: "vi-VN", en: "en-GB" };
+const fmtCache = new Map();
+function fmt(kind, options) {
+  const key = `${cur}|${kind}`;
+  if (!fmtCache.has(key)) {
+    fmtCache.set(key, kind.startsWith("n:") ? new Intl.NumberFormat(LOCALE[cur], options)
+      : new Intl.DateTimeFormat(LOCALE[cur], { timeZone: "UTC", ...options }));
+  }
+  return fmtCache.get(key);
+}
+/** Money in đồng: vi "1.008.000 ₫", en "₫1,008,000". */
+const vnd = (n) => fmt("n:vnd", { style: "currency", currency: "VND", maximumFractionDigits: 0 }).format(Math.round(Number(n) || 0));
+const usd = (n) => fmt("n:usd", { style: "currency", currency: "USD", maximumFractionDigits: 4 }).format(Number(n) || 0);
+const num = (n) => fmt("n:int", {}).format(Number(n) || 0);
+// ISO times carry the airport's offset: read the wall clock from the string, not the browser's zone.
+const hhmm = (iso) => (typeof iso === "string" ? iso.slice(11, 16) : "");
+/** The calendar day of an ISO date/time (its own, not the browser's): "Thứ Hai, 15/6" / "Mon 15 Jun". */
+function day(iso) {
+  const m = typeof iso === "string" && /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+  if (!m) return "";
+  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  const s = (cur === "vi" ? fmt("d:vi", { weekday: "long", day: "numeric", month: "numeric" })
+    : fmt("d:en", { weekday: "short", day: "numeric", month: "short" })).format(date);
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+const duration = (min) => `${Math.floor(min / 60)}h${String(min % 60).padStart(2, "0")}`;
+const cabin = (c) => (c && has(`cabin.${c}`) ? t(`cabin.${c}`) : c || "");
+const city = (p) => (p ? (cur === "en" && p.city_en) || p.city || p.query || "" : "");
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -204,19 +107,6 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-// Money reads as the offline model writes it: "1.008.000 ₫" in Vietnamese, "VND 1,008,000" in English.
-const vnd = (n) => {
-  const digits = String(Math.round(Number(n) || 0));
-  return lang === "vi" ? `${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ".")} ₫` : `VND ${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}`;
-};
-const num = (n) => (Number(n) || 0).toLocaleString(lang === "vi" ? "vi-VN" : "en-US");
-// ISO times carry the airport's offset: read the wall clock from the string, not the browser's zone.
-const hhmm = (iso) => (typeof iso === "string" ? iso.slice(11, 16) : "");
-const day = (iso) =>
-  typeof iso === "string" && iso.length >= 10 ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : "";
-const duration = (min) => `${Math.floor(min / 60)}h${String(min % 60).padStart(2, "0")}`;
-const cabin = (c) => CABINS[lang][c] || c || "";
-const city = (p) => (p ? (lang === "en" && p.city_en) || p.city || p.query || "" : "");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A random id of [A-Za-z0-9_-] (crypto.getRandomValues also works outside secure contexts). */
@@ -265,24 +155,34 @@ function follow(update) {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
+/** The language a message is drawn in: its conversation's (metadata.language, set by the server
+ * from what the traveller wrote) or, until the server says, the page's. */
+function msgLang(msg) {
+  const l = msg && msg.metadata && msg.metadata.language;
+  return LANGS.includes(l) ? l : lang;
+}
+
 function renderAll() {
   $("empty").hidden = state.messages.length > 0;
+  cardsByRef.clear();
   log.replaceChildren($("empty"), ...state.messages.map(renderMessage));
   log.scrollTop = log.scrollHeight;
 }
 
 function renderMessage(msg) {
-  const body = h("div", { class: "body" });
-  const foot = h("div", { class: "foot" });
-  const root = h("article", { class: `msg ${msg.role}`, "data-message-id": msg.id || "" },
-    h("h3", { class: "sr-only" }, t(msg.role === "user" ? "you" : "assistant")), body, foot);
-  msgEls.set(msg, { root, body, foot });
-  for (const part of msg.parts) {
-    const el = renderPart(msg, part);
-    if (el) body.append(el);
-  }
-  renderFoot(msg);
-  return root;
+  return inLang(msgLang(msg), () => {
+    const body = h("div", { class: "body" });
+    const foot = h("div", { class: "foot" });
+    const root = h("article", { class: `msg ${msg.role}`, "data-message-id": msg.id || "", lang: cur },
+      h("h3", { class: "sr-only" }, t(msg.role === "user" ? "you" : "assistant")), body, foot);
+    msgEls.set(msg, { root, body, foot });
+    for (const part of msg.parts) {
+      const el = renderPart(msg, part);
+      if (el) body.append(el);
+    }
+    renderFoot(msg);
+    return root;
+  });
 }
 
 function addMessage(msg) {
@@ -294,57 +194,55 @@ function addMessage(msg) {
 
 /** Re-render one part in place (or append it if it has no element yet). */
 function updatePart(msg, part) {
-  follow(() => {
+  const els = msgEls.get(msg);
+  if (!els) return;
+  follow(() => inLang(msgLang(msg), () => {
     const old = partEls.get(part);
     const el = renderPart(msg, part);
     if (old && el) old.replaceWith(el);
     else if (old) old.remove();
-    else if (el) msgEls.get(msg).body.append(el);
-  });
+    else if (el) els.body.append(el);
+  }));
 }
 
 function renderPart(msg, part) {
   let el = null;
   if (part.type === "text" && msg.role === "user") {
-    el = h("div", { class: "text" }, part.text || ""); // what the traveller typed, as typed
+    el = h("div", { class: "text plain" }, part.text || ""); // what the traveller typed, as typed
   } else if (part.type === "text") {
-    el = h("div", { class: "text" });
-    part.render = { bold: false, star: false, node: null };
-    appendText(el, part, part.text || "");
-    if (part.state !== "streaming") flushText(el, part);
+    el = h("div", { class: "text md" });
+    el.append(renderMarkdown(part.text || ""));
+  } else if (part.type === "data-booking") {
+    el = bookingPartView(msg, part);
   } else if (part.type.startsWith("tool-")) {
     el = renderTool(msg, part);
   }
-  if (el) partEls.set(part, el);
+  if (el) partEls.set(part, el); else partEls.delete(part);
   return el;
 }
 
-// Text arrives in deltas. To keep the DOM append-only (so the aria-live log announces only what
-// is new), a tiny state machine turns `**bold**` into <strong> as characters arrive; everything
-// else stays plain text with white-space: pre-wrap.
-function appendText(el, part, delta) {
-  const r = part.render;
-  for (const ch of delta) {
-    if (ch === "*") {
-      if (r.star) { r.star = false; r.bold = !r.bold; r.node = null; } else r.star = true;
-      continue;
-    }
-    if (r.star) { r.star = false; putText(el, r, "*"); }
-    putText(el, r, ch);
+// Text arrives in deltas. Markdown is re-rendered from the whole text at most once a frame (a
+// "**" may only close later); the message is aria-busy meanwhile, so the live log announces the
+// answer once it is complete rather than every re-render.
+const pendingText = new Set();
+function scheduleText(msg, part) {
+  if (!pendingText.size) requestAnimationFrame(flushTexts);
+  pendingText.add([msg, part]);
+}
+function flushTexts() {
+  const jobs = [...pendingText];
+  pendingText.clear();
+  const seen = new Set();
+  for (const [msg, part] of jobs) {
+    if (seen.has(part)) continue;
+    seen.add(part);
+    const el = partEls.get(part);
+    if (el) follow(() => el.replaceChildren(renderMarkdown(part.text || "")));
   }
 }
-
-function putText(el, r, s) {
-  if (!r.node) {
-    r.node = document.createTextNode("");
-    (r.bold ? el.appendChild(document.createElement("strong")) : el).appendChild(r.node);
-  }
-  r.node.appendData(s);
-}
-
-/** The text is complete: a lone `*` held back in case a second one followed is text after all. */
-function flushText(el, part) {
-  if (part.render.star) { part.render.star = false; putText(el, part.render, "*"); }
+function setBusyMessage(msg, busy) {
+  const els = msgEls.get(msg);
+  if (els) els.root.setAttribute("aria-busy", String(busy));
 }
 
 function renderTool(msg, part) {
@@ -353,6 +251,9 @@ function renderTool(msg, part) {
     "output-available": "result", "output-error": "failed",
     "approval-requested": "approval", "approval-responded": "approval", "output-denied": "approval",
   }[part.state] || "running"; // input-streaming / input-available: being prepared, or running
+  if (kind === "result" && part.output && part.output.booking) {
+    return bookingCard(msg, part, part.output.booking, name);
+  }
   return h("section", { class: `card tool tool-${name} ${kind}`, "data-state": part.state, "data-tool": name },
     kind === "result" ? resultView(name, part.output || {})
       : kind === "failed" ? errorLine(t("toolFailed", part.errorText || ""))
@@ -362,7 +263,7 @@ function renderTool(msg, part) {
 
 function runningView(name, part) {
   const label = part.approval && part.approval.approved ? t("working")
-    : STRINGS[lang][`run.${name}`] ? t(`run.${name}`) : t("run.other");
+    : has(`run.${name}`) ? t(`run.${name}`) : t("run.other");
   const query = querySummary(name, part.input);
   return [
     h("p", { class: "running-line" }, h("span", { class: "spinner", "aria-hidden": "true" }), label),
@@ -374,7 +275,6 @@ function resultView(name, out) {
   if (out.error) return errorLine(t("toolFailed", out.error.message || out.error.code));
   if (name === "search_flights") return flightsView(out);
   if (name === "get_weather") return weatherView(out);
-  if (out.booking) return bookingView(out.booking);
   return h("pre", { class: "raw" }, JSON.stringify(out, null, 2));
 }
 
@@ -389,6 +289,7 @@ function querySummary(name, args) {
   }
   if (name === "get_weather") return [args.city, day(args.date)].filter(Boolean).join(" · ");
   if (args.reference) return args.reference;
+  if (args.flight_number) return args.flight_number;
   return "";
 }
 
@@ -421,60 +322,136 @@ function flightsView(out) {
     h("caption", {}, caption), h("thead", {}, h("tr", {}, head)), h("tbody", {}, rows));
   // A narrow screen scrolls the table sideways; the wrapper is focusable so keyboards can too.
   const nodes = [h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption }, table)];
-  if (out.total_matches > flights.length) nodes.push(h("p", { class: "muted" }, t("shown", flights.length, out.total_matches)));
+  // The card is the list: it says how many it shows only when that is not all of them, with the
+  // same total the answer's text uses (the tool result's total_matches).
+  const total = Number(out.total_matches ?? flights.length);
+  if (total > flights.length) nodes.push(h("p", { class: "muted shown" }, t("shown", flights.length, total)));
   return nodes;
 }
 
 function weatherView(w) {
-  const temp = `${Math.round(w.temp_min_c)}–${Math.round(w.temp_max_c)}°C`;
+  const temp = `${Math.round(w.temp_min_c)}–${Math.round(w.temp_max_c)} °C`;
   return [
     h("h4", {}, t("weatherTitle", city(w.place), day(w.day))),
-    h("p", { class: "weather-main" }, h("span", { class: "temp" }, temp), " ", lang === "vi" ? w.condition_vi : w.condition_en),
+    h("p", { class: "weather-main" }, h("span", { class: "temp" }, temp), " ", cur === "vi" ? w.condition_vi : w.condition_en),
     h("p", { class: "muted" },
       [t("rain", w.precip_prob_pct), t("humidity", w.humidity_pct), t("wind", Math.round(w.wind_kph))].join(" · ")),
     w.is_climate_normal ? h("p", { class: "muted" }, t("climate")) : null,
   ];
 }
 
+// Bookings --------------------------------------------------------------------------------------
+//
+// One booking, one state: every card of a reference draws the newest view of it (from a tool
+// result or a `data-booking` part, whichever came last), so a hold card turns "confirmed",
+// "cancelled" or "expired" in place. A held booking whose hold time has passed reads "expired"
+// even before the server says so.
+
+const bookings = new Map(); // reference -> newest booking view
+const cardsByRef = new Map(); // reference -> Set of [msg, part] drawing it
+
+/** Record a booking view; re-draw every card of its reference if it changed. */
+function noteBooking(view, redraw = true) {
+  if (!view || typeof view !== "object" || !view.reference) return;
+  const old = bookings.get(view.reference);
+  bookings.set(view.reference, old ? { ...old, ...view } : view);
+  if (redraw) redrawBooking(view.reference);
+}
+
+function redrawBooking(ref) {
+  for (const [msg, part] of [...(cardsByRef.get(ref) || [])]) updatePart(msg, part);
+}
+
+/** Every booking view in the conversation so far, in order (after a hydrate). */
+function collectBookings() {
+  bookings.clear();
+  for (const msg of state.messages) {
+    for (const part of msg.parts) {
+      if (part.type === "data-booking") noteBooking(part.data, false);
+      else if (part.output && part.output.booking) noteBooking(part.output.booking, false);
+    }
+  }
+}
+
+const holdOver = (b) => b.status === "held" && b.hold_expires_at && Date.parse(b.hold_expires_at) <= Date.now();
+const statusOf = (b) => (holdOver(b) ? "expired" : b.status || "");
+
+/** A `data-booking` part: a card, unless a tool card in the same message already shows it. */
+function bookingPartView(msg, part) {
+  const ref = part.data && part.data.reference;
+  if (!ref) return null;
+  const shown = msg.parts.some((p) => p !== part && p.output && p.output.booking && p.output.booking.reference === ref);
+  if (shown) { track(ref, msg, part); return null; }
+  return bookingCard(msg, part, part.data, "booking");
+}
+
+function track(ref, msg, part) {
+  if (!cardsByRef.has(ref)) cardsByRef.set(ref, new Set());
+  const set = cardsByRef.get(ref);
+  for (const entry of set) if (entry[1] === part) return;
+  set.add([msg, part]);
+}
+
+function bookingCard(msg, part, view, name) {
+  const ref = view.reference;
+  track(ref, msg, part);
+  const b = bookings.get(ref) || view;
+  return h("section", { class: `card tool booking tool-${name} result`, "data-state": "output-available",
+    "data-tool": name, "data-reference": ref }, bookingView(b));
+}
+
 function bookingView(b) {
   const f = b.flight || {};
-  const status = b.status || "";
+  const status = statusOf(b);
   const names = (b.passengers || []).map((p) => p.full_name).join(", ");
   return [
     h("div", { class: "booking-head" },
       h("div", {}, h("span", { class: "muted small" }, t("reference")), h("p", { class: "reference" }, b.reference || "")),
-      h("span", { class: `badge status-${status}`, "data-status": status }, t(`status.${status}`))),
+      h("span", { class: `badge status-${status}`, "data-status": status }, has(`status.${status}`) ? t(`status.${status}`) : status)),
     h("p", {}, h("strong", {}, f.flight_number || ""),
       ` · ${f.origin ?? ""} → ${f.destination ?? ""} · ${day(f.departs_at)}`,
       ` · ${hhmm(f.departs_at)}–${hhmm(f.arrives_at)} · ${cabin(b.cabin)}`),
     h("p", {}, `${t("passengers")}: ${names}`),
     h("p", {}, `${t("total")}: `, h("strong", { class: "nowrap" }, vnd(b.total_vnd))),
     status === "held" && b.hold_expires_at
-      ? h("p", { class: "muted" }, t("holdUntil", `${hhmm(b.hold_expires_at)} ${day(b.hold_expires_at)}`))
-      : null,
+      ? h("p", { class: "muted hold-until" }, t("holdUntil", `${hhmm(b.hold_expires_at)} ${day(b.hold_expires_at)}`))
+      : status === "expired" && b.hold_expires_at
+        ? h("p", { class: "muted hold-until" }, t("holdEnded", `${hhmm(b.hold_expires_at)} ${day(b.hold_expires_at)}`))
+        : null,
   ];
 }
+
+// A hold runs out while the page is open: look every 5 s (cheap: a few dates compared).
+setInterval(() => {
+  for (const [ref, b] of bookings) {
+    if (holdOver(b) && !b.shownExpired) { b.shownExpired = true; redrawBooking(ref); }
+  }
+}, 5_000);
 
 function approvalView(msg, part) {
   const approval = part.approval || {};
   const d = approval.descriptor || {};
-  const b = d.booking || d; // hold: the summary itself; confirm/cancel: {booking}
+  const b = d.booking || d; // book/hold: the summary itself; confirm/cancel: {booking}
   const f = b.flight || {};
-  const action = ["hold", "confirm", "cancel"].includes(d.action) ? d.action : "other";
+  const name = part.type.slice(5);
+  const action = ["book", "hold", "confirm", "cancel"].includes(d.action) ? d.action
+    : name === "book_flight" ? "book" : "other";
   const names = (b.passengers || []).map((p) => p.full_name).join(", ");
   const nodes = [h("h4", {}, t(`approve.${action}`))];
   if (f.flight_number) {
     const rows = [
       b.reference ? [t("reference"), b.reference] : null,
       [t("flight"), `${f.flight_number} · ${f.origin ?? ""} → ${f.destination ?? ""}`],
-      [t("time"), `${day(f.departs_at)} · ${hhmm(f.departs_at)}–${hhmm(f.arrives_at)}`],
+      [t("date"), day(f.departs_at)],
+      [t("time"), `${hhmm(f.departs_at)}–${hhmm(f.arrives_at)}`],
+      b.cabin ? [t("cabin"), cabin(b.cabin)] : null,
       [t("passengers"), names],
       [t("total"), vnd(b.total_vnd)],
     ].filter(Boolean);
     nodes.push(h("dl", { class: "summary" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
   } else {
-    // The summary comes worded in both languages; show the one the page speaks.
-    nodes.push(h("p", {}, (lang === "vi" && d.text_vi) || d.text || approval.reason || ""));
+    // No structured summary: the server's words (in the conversation's language).
+    nodes.push(h("p", {}, (cur === "vi" && d.text_vi) || d.text || approval.reason || ""));
   }
   if (part.state === "output-denied") {
     nodes.push(h("p", { class: "denied" }, t("declined")));
@@ -487,8 +464,9 @@ function approvalView(msg, part) {
     return nodes;
   }
   const decided = part.state === "approval-responded" || part.sending;
+  const yes = action === "book" ? t("approve.bookButton") : t("approve");
   const buttons = h("div", { class: "actions" },
-    h("button", { type: "button", class: "approve", disabled: decided, onclick: () => decide(msg, part, true) }, t("approve")),
+    h("button", { type: "button", class: "approve", disabled: decided, onclick: () => decide(msg, part, true) }, yes),
     h("button", { type: "button", class: "decline", disabled: decided, onclick: () => decide(msg, part, false) }, t("decline")));
   nodes.push(buttons);
   if (part.state === "approval-responded" && approval.approved) nodes.push(h("p", { class: "muted" }, t("approvedNote")));
@@ -496,25 +474,31 @@ function approvalView(msg, part) {
   return nodes;
 }
 
-/** The end of an assistant message: stopped / error / cut short notes and the metadata line. */
+/** The end of an assistant message: stopped / error / cut short notes, and (behind the
+ * "Technical details" switch) the model, time to first token, tokens and cost. */
 function renderFoot(msg) {
   const els = msgEls.get(msg);
   if (!els) return;
-  const m = msg.metadata || {};
-  const nodes = [];
-  if (m.aborted) nodes.push(h("p", { class: "note stopped" }, t("stopped")));
-  if (m.errorText) {
-    nodes.push(h("div", { class: "error-box" }, errorLine(m.errorText),
-      h("p", {}, t("retryHint"), " ", h("button", { type: "button", class: "ghost small", onclick: retry }, t("retry")))));
-  }
-  if (m.finishReason === "length" || m.finishReason === "other") nodes.push(h("p", { class: "note" }, t("cutShort")));
-  const u = m.usage || m;
-  const model = (u.models && u.models.join(", ")) || m.model;
-  if (msg.role === "assistant" && model && (m.finishReason || m.aborted || m.errorText)) {
-    const ttft = u.ttftMs === null || u.ttftMs === undefined ? "–" : Math.round(u.ttftMs);
-    nodes.push(h("p", { class: "meta" }, t("meta", model, ttft, num(u.promptTokens), num(u.completionTokens))));
-  }
-  follow(() => els.foot.replaceChildren(...nodes));
+  inLang(msgLang(msg), () => {
+    const m = msg.metadata || {};
+    const nodes = [];
+    if (m.aborted) nodes.push(h("p", { class: "note stopped" }, t("stopped")));
+    if (m.errorText) {
+      nodes.push(h("div", { class: "error-box" }, errorLine(m.errorText),
+        h("p", {}, t("retryHint"), " ", h("button", { type: "button", class: "ghost small", onclick: retry }, t("retry")))));
+    }
+    if (m.finishReason === "length" || m.finishReason === "other") nodes.push(h("p", { class: "note" }, t("cutShort")));
+    const u = m.usage || m;
+    const model = (u.models && u.models.join(", ")) || m.model;
+    if (showDetails && msg.role === "assistant" && model && (m.finishReason || m.aborted || m.errorText)) {
+      const bits = [t("meta.model", model)];
+      if (u.ttftMs !== null && u.ttftMs !== undefined) bits.push(t("meta.ttft", num(Math.round(u.ttftMs))));
+      bits.push(t("meta.tokens", num(u.promptTokens), num(u.completionTokens)));
+      if (typeof u.costUsd === "number") bits.push(t("meta.cost", usd(u.costUsd)));
+      nodes.push(h("p", { class: "meta" }, bits.join(" · ")));
+    }
+    follow(() => els.foot.replaceChildren(...nodes));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,6 +525,8 @@ function apply(chunk) {
     state.current = assistantMessage(chunk.messageId);
     const m = state.current.metadata;
     delete m.finishReason; delete m.aborted; delete m.errorText;
+    if (chunk.messageMetadata) Object.assign(m, chunk.messageMetadata);
+    setBusyMessage(state.current, true);
     renderFoot(state.current);
     return;
   }
@@ -561,10 +547,10 @@ function apply(chunk) {
       msg.texts.set(chunk.id, part);
     }
     part.text += chunk.delta || "";
-    follow(() => appendText(partEls.get(part), part, chunk.delta || ""));
+    scheduleText(msg, part);
   } else if (type === "text-end") {
     const part = msg.texts.get(chunk.id);
-    if (part) { part.state = "done"; flushText(partEls.get(part), part); }
+    if (part) { part.state = "done"; scheduleText(msg, part); }
   } else if (type === "tool-input-start") {
     updatePart(msg, toolPart(msg, chunk));
   } else if (type === "tool-input-available" || type === "tool-input-error" || type === "tool-output-available" ||
@@ -578,20 +564,37 @@ function apply(chunk) {
       part.state = "approval-requested";
       part.approval = { id: chunk.approvalId, descriptor: chunk.approvalDescriptor, reason: chunk.reason };
     } else { part.state = "output-error"; part.errorText = chunk.errorText; }
+    if (part.output && part.output.booking) noteBooking(part.output.booking, false);
     updatePart(msg, part);
+    if (part.output && part.output.booking) redrawBooking(part.output.booking.reference);
+  } else if (type === "data-booking") {
+    // Data parts with the same id replace each other (as in the AI SDK); the booking's other
+    // cards, in earlier messages too, follow its newest state.
+    let part = chunk.id ? msg.parts.find((p) => p.type === "data-booking" && p.id === chunk.id) : null;
+    if (part) part.data = chunk.data;
+    else { part = { type: "data-booking", id: chunk.id, data: chunk.data }; msg.parts.push(part); }
+    noteBooking(chunk.data, false);
+    updatePart(msg, part);
+    if (chunk.data && chunk.data.reference) redrawBooking(chunk.data.reference);
   } else if (type === "message-metadata") {
+    const before = msgLang(msg);
     Object.assign(msg.metadata, chunk.messageMetadata || {});
+    if (msgLang(msg) !== before) { const els = msgEls.get(msg); if (els) els.root.replaceWith(renderMessage(msg)); }
   } else if (type === "finish") {
+    if (chunk.messageMetadata) Object.assign(msg.metadata, chunk.messageMetadata);
     msg.metadata.finishReason = chunk.finishReason || "stop";
+    setBusyMessage(msg, false);
     renderFoot(msg);
   } else if (type === "error") {
     msg.metadata.errorText = chunk.errorText || "";
+    setBusyMessage(msg, false);
     renderFoot(msg);
   } else if (type === "abort") {
     msg.metadata.aborted = true;
+    setBusyMessage(msg, false);
     renderFoot(msg);
   }
-  // start-step, finish-step, reasoning-*, tool-input-delta, data-*: nothing to show.
+  // start-step, finish-step, reasoning-*, tool-input-delta, other data-*: nothing to show.
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -641,6 +644,16 @@ function describe(status, p, wait) {
   return t("errOther", p.detail || `HTTP ${status}`);
 }
 
+/** After `[DONE]` the server ends the body: read it to its end rather than cancelling the read
+ * (a cancelled fetch shows as net::ERR_ABORTED in the browser's log); give up after 5 s. */
+async function drain(reader) {
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), 5000);
+  try {
+    while (!(await reader.read()).done) { /* nothing follows [DONE] */ }
+  } catch { /* cancelled by the timer, or the connection went: nothing was left to read */ }
+  clearTimeout(timer);
+}
+
 /** Read one SSE response, applying each part; true once `data: [DONE]` arrived. */
 async function readStream(resp) {
   const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -668,7 +681,7 @@ async function readStream(resp) {
     const lines = (keepCR ? buf.slice(0, -1) : buf).split(/\r\n|\r|\n/);
     buf = lines.pop() + (keepCR ? "\r" : "");
     for (const line of lines) {
-      if (line === "") { if (dispatch()) { reader.cancel().catch(() => {}); return true; } continue; }
+      if (line === "") { if (dispatch()) { await drain(reader); return true; } continue; }
       if (line.startsWith(":")) continue; // heartbeat comment
       const colon = line.indexOf(":");
       const field = colon < 0 ? line : line.slice(0, colon);
@@ -832,6 +845,7 @@ function startConversation() {
   state.lastEventId = 0;
   state.messages = [];
   state.current = null;
+  bookings.clear();
 }
 
 /** Load the stored conversation (a 404 starts fresh) and follow a reply still running. */
@@ -851,6 +865,7 @@ async function hydrate() {
   state.lastEventId = conv.last_event_id || 0;
   const lastUser = state.messages.filter((m) => m.role === "user").pop();
   state.lastUserText = lastUser ? lastUser.parts.map((p) => p.text || "").join("") : "";
+  collectBookings();
   renderAll();
   if (conv.running_turn_id) {
     const last = state.messages[state.messages.length - 1];
@@ -875,6 +890,7 @@ function showKeyPanel(message) {
 }
 
 function applyLanguage() {
+  cur = lang;
   document.documentElement.lang = lang;
   document.title = `${t("title")} · booking`;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
@@ -883,6 +899,7 @@ function applyLanguage() {
     el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
   }
   for (const b of document.querySelectorAll(".lang-btn")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
+  $("details-toggle").setAttribute("aria-pressed", String(showDetails));
   renderAll();
 }
 
@@ -927,6 +944,20 @@ for (const b of document.querySelectorAll(".lang-btn")) {
   });
 }
 
+$("details-toggle").addEventListener("click", () => {
+  showDetails = !showDetails;
+  localStorage.setItem("booking.details", showDetails ? "1" : "0");
+  $("details-toggle").setAttribute("aria-pressed", String(showDetails));
+  for (const msg of state.messages) renderFoot(msg);
+});
+
 $("key-input").value = sessionStorage.getItem("booking.key") || "";
+try {
+  await loadCatalogues();
+} catch (err) {
+  // Without its catalogue the page has no words of its own: say so in both languages.
+  setStatus("Không tải được giao diện, hãy tải lại trang. · The page could not load its texts: reload it.");
+  throw err;
+}
 applyLanguage();
 hydrate();
