@@ -29,6 +29,7 @@ from booking.db.event_log import ConversationMissing, TurnAlreadyRunning, start_
 from booking.db.turn_repository import TurnEventRepository, TurnRepository
 from booking.domain import conversations
 from booking.errors import ServerBusy, ShuttingDown, TurnRunning
+from booking.i18n.language import evidence
 from booking.turns.follower import CANCEL_CHANNEL, Follower
 from booking.turns.leases import LeaseKeeper
 from booking.turns.live import Followed, LiveTurn
@@ -215,7 +216,8 @@ class TurnManager:
         text = user_message["payload"]["content"] if user_message else None
         self.check_capacity()
         turn_id = uuid.uuid4().hex
-        start_part = UIStreamEncoder(message_id).start()[0]
+        language = evidence(text) if text is not None else None
+        start_part = UIStreamEncoder(message_id).start(language)[0]
         try:
             async with driver_connection(self._engine) as driver:
                 first_seq, history = await start_turn(

@@ -21,6 +21,7 @@ def fold_parts(parts: Iterable[Part]) -> dict[str, Any]:
         kind = part.get("type")
         if kind == "start":
             message["id"] = part.get("messageId")
+            message["metadata"].update(part.get("messageMetadata") or {})
         elif kind == "start-step":
             message["parts"].append({"type": "step-start"})
         elif kind in ("text-start", "reasoning-start"):

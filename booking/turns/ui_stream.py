@@ -80,8 +80,13 @@ class UIStreamEncoder:
     _counter: int = 0
     _tool_names: dict[str, str] = field(default_factory=dict)
 
-    def start(self) -> list[Part]:
-        return [{"type": "start", "messageId": self.message_id}]
+    def start(self, language: str | None = None) -> list[Part]:
+        """The message's first part; ``language`` (the traveller's, when their words show one)
+        travels as ``messageMetadata.language`` so a client draws the answer's cards in it."""
+        part: Part = {"type": "start", "messageId": self.message_id}
+        if language is not None:
+            part["messageMetadata"] = {"language": language}
+        return [part]
 
     def encode(self, event: TurnEvent) -> list[Part]:
         parts: list[Part] = []
