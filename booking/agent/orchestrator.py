@@ -82,6 +82,7 @@ from booking.agent.tool_calls import (
     run_tools,
 )
 from booking.agent.tools import ToolRegistry
+from booking.i18n.language import conversation_language
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +251,8 @@ class Orchestrator:
                     continue
                 if item.tool.requires_approval:
                     assert item.arguments is not None
-                    asked = await approval_request(self.ctx, item)
+                    language = conversation_language([*turn.history, *turn.messages])
+                    asked = await approval_request(self.ctx, item, language)
                     if isinstance(asked, ToolError):
                         results[item.call.call_id] = as_content({"error": asked.error})
                         yield asked

@@ -22,6 +22,7 @@ from booking.agent.context import ToolContext
 from booking.agent.events import ApprovalRequested, ToolError, ToolResult, TurnEvent
 from booking.agent.tools import InvalidToolArguments, Tool, ToolRegistry
 from booking.errors import BookingError
+from booking.i18n.format import Language
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,15 @@ def prepare(registry: ToolRegistry, call: AssembledCall) -> PreparedCall:
         )
 
 
-async def approval_request(ctx: ToolContext, item: PreparedCall) -> ApprovalRequested | ToolError:
-    """The approval request for a call, with what it would do; or why it cannot be done."""
+async def approval_request(
+    ctx: ToolContext, item: PreparedCall, language: Language = "en"
+) -> ApprovalRequested | ToolError:
+    """The approval request for a call, with what it would do; or why it cannot be done.
+
+    Args:
+        language: the conversation's; the request's text (its reason) is the summary's words
+            in it (``text_vi`` for Vietnamese), and the summary says which (``language``).
+    """
     assert item.tool is not None
     assert item.arguments is not None
     tool, call_id = item.tool, item.call.call_id
@@ -78,7 +86,10 @@ async def approval_request(ctx: ToolContext, item: PreparedCall) -> ApprovalRequ
         except TimeoutError:
             error = {"code": "tool_timeout", "message": f"{tool.name} took too long."}
             return ToolError(call_id, tool.name, error, 0.0)
-    text = str(summary.get("text") or _summary(item))
+    worded = summary.get("text_vi") if language == "vi" else None
+    text = str(worded or summary.get("text") or _summary(item))
+    if "text" in summary:
+        summary = {**summary, "language": "vi" if worded else "en"}
     return ApprovalRequested(
         f"apr_{uuid.uuid4().hex}", call_id, tool.name, item.arguments, summary, text
     )

@@ -31,7 +31,16 @@ from booking.agent.tools import ToolRegistry
 from booking.api import openapi, problems
 from booking.api.auth import RateLimiter
 from booking.api.problems import problem
-from booking.api.routes import bookings, chat, conversations, flights, health, places, weather
+from booking.api.routes import (
+    bookings,
+    chat,
+    conversations,
+    flights,
+    health,
+    i18n,
+    places,
+    weather,
+)
 from booking.api.state import AppState
 from booking.db.embedded import database_url
 from booking.db.engine import direct_url, libpq_url, make_async_engine, make_sessionmaker
@@ -198,6 +207,7 @@ def create_app(
         weather.router,
         places.router,
         health.router,
+        i18n.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

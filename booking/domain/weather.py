@@ -2,6 +2,11 @@
 
 A place without an airport (Sa Pa, Tam Đảo) has weather of its own: it is answered for the place,
 never for the airport that serves it.
+
+A forecast is described once, here (:func:`shown_condition` and the whole numbers of
+:func:`_forecast`): the chat page's card, the terminal's card and the model's sentence all read
+these same figures, so they cannot disagree (25–29 °C on the card, 25–30 °C in the text), and
+the condition never contradicts the chance of rain.
 """
 
 from __future__ import annotations
@@ -16,6 +21,29 @@ from booking.domain.dates import parse_travel_date
 from booking.domain.places import Gazetteer
 from booking.domain.types import Forecast, ResolvedPlace
 from booking.errors import DateInPast, NotFound
+from booking.i18n import message
+from booking.i18n.format import whole
+
+#: Conditions that promise no rain.
+DRY = frozenset({"sunny", "partly_cloudy", "cloudy", "windy", "fog"})
+#: From this chance of rain on, a dry condition is not what the traveller should read.
+RAIN_LIKELY_PCT = 50
+#: Below this chance of rain, a rainy condition is not either.
+RAIN_UNLIKELY_PCT = 20
+
+
+def shown_condition(code: str, precip_prob_pct: int) -> str:
+    """The condition a traveller reads, agreeing with the chance of rain.
+
+    The seeded (or any provider's) daily condition is the day's most frequent sky, drawn apart
+    from the chance of rain; "Nắng" beside a 64 % chance of rain reads as a contradiction. A dry
+    sky with rain likely (≥ 50 %) is shown as showers; rain with rain unlikely (< 20 %) as cloudy.
+    """
+    if code in DRY and precip_prob_pct >= RAIN_LIKELY_PCT:
+        return "showers"
+    if code not in DRY and precip_prob_pct < RAIN_UNLIKELY_PCT:
+        return "cloudy"
+    return code
 
 
 async def get_weather(
@@ -61,17 +89,21 @@ def _forecast(
     is_normal: bool,
     note: str | None,
 ) -> Forecast:
+    # Whole degrees and km/h, rounded half up once here: every reader shows these numbers as
+    # they are (a card's Math.round and the text's rounding can no longer differ).
+    code = shown_condition(condition.code, figures.precip_prob_pct)
+    same = code == condition.code
     return Forecast(
         place=place,
         day=day,
-        condition_code=condition.code,
-        condition_vi=condition.text_vi,
-        condition_en=condition.text_en,
-        temp_min_c=float(figures.temp_min_c),
-        temp_max_c=float(figures.temp_max_c),
+        condition_code=code,
+        condition_vi=condition.text_vi if same else message(f"weather.condition.{code}", "vi"),
+        condition_en=condition.text_en if same else message(f"weather.condition.{code}", "en"),
+        temp_min_c=float(whole(figures.temp_min_c)),
+        temp_max_c=float(whole(figures.temp_max_c)),
         humidity_pct=figures.humidity_pct,
         precip_prob_pct=figures.precip_prob_pct,
-        wind_kph=float(figures.wind_kph),
+        wind_kph=float(whole(figures.wind_kph)),
         is_climate_normal=is_normal,
         note=note,
     )

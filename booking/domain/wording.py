@@ -2,16 +2,17 @@
 
 Shared by the approval summaries (:mod:`booking.domain.approval_text`) and the offline model's
 answers, so that every amount of money reads the same everywhere: ``1.008.000 ₫`` in
-Vietnamese, ``VND 1,008,000`` in English.
+Vietnamese, ``₫1,008,000`` in English. Amounts, numbers, days and counts go through
+:mod:`booking.i18n.format` (CLDR, the same data as the page's ``Intl``).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
-Language = Literal["vi", "en"]
-"""The two languages every traveller-facing sentence is written in."""
+from booking.i18n import format as i18n
+from booking.i18n.format import Language as Language
 
 VI_WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 EN_MONTHS = (
@@ -28,17 +29,13 @@ EN_MONTHS = (
     "November",
     "December",
 )
-#: Vietnamese groups thousands with a dot and marks decimals with a comma.
-_VI_SEPARATORS = str.maketrans(",.", ".,")
 #: Vietnam keeps one offset all year.
 VIETNAM = timezone(timedelta(hours=7))
 
 
 def format_day(day: date, language: Language) -> str:
-    """Write a day with its weekday: "Thứ Hai, 15/06/2026" or "Monday 15 June 2026"."""
-    if language == "vi":
-        return f"{VI_WEEKDAYS[day.weekday()]}, {day:%d/%m/%Y}"
-    return f"{day:%A} {day.day} {EN_MONTHS[day.month - 1]} {day.year}"
+    """Write a day with its weekday: "Thứ Hai, 15/6/2026" or "Mon 15 Jun 2026"."""
+    return i18n.day(day, language, year=True)
 
 
 def format_number(value: float, language: Language, *, cents: bool = False) -> str:
@@ -48,29 +45,21 @@ def format_number(value: float, language: Language, *, cents: bool = False) -> s
         cents: write a fraction with two decimals, as money is ("12,50" / "12.50").
     """
     if float(value).is_integer():
-        text = f"{int(value):,}"
-    else:
-        text = f"{value:,.2f}" if cents else f"{value:,.2f}".rstrip("0").rstrip(".")
-    if language == "vi":
-        # Swap the separators: a dot groups thousands, a comma marks decimals.
-        return text.translate(_VI_SEPARATORS)
-    return text
+        return i18n.number(int(value), language)
+    return i18n.number(value, language, decimals=2 if cents else None)
 
 
 def format_vnd(amount: int, language: Language) -> str:
-    """Write an amount in đồng as "1.008.000 ₫" or "VND 1,008,000": the one money format."""
-    if language == "vi":
-        return f"{format_number(amount, language)} ₫"
-    return f"VND {format_number(amount, language)}"
+    """Write an amount in đồng as "1.008.000 ₫" or "₫1,008,000": the one money format."""
+    return i18n.money(amount, language)
 
 
 def format_money(amount: float, currency: str, language: Language) -> str:
-    """Any currency the way :func:`format_vnd` writes đồng: "50 USD" or "USD 50"."""
+    """Any currency the way :func:`format_vnd` writes đồng: "50,00 US$" or "$50.00"."""
     code = currency.upper()
     if code == "VND":
         return format_vnd(round(amount), language)
-    number = format_number(amount, language, cents=True)
-    return f"{number} {code}" if language == "vi" else f"{code} {number}"
+    return i18n.money(amount, language, code)
 
 
 def format_conversion(amount: float, currency: str, vnd: int, language: Language) -> str:
@@ -80,14 +69,12 @@ def format_conversion(amount: float, currency: str, vnd: int, language: Language
     rate = round(vnd / amount) if amount else 0
     if language == "vi":
         return f"{said} ≈ {format_vnd(vnd, language)} (tỷ giá {format_vnd(rate, language)}/{code})"
-    return f"{said} ≈ {format_vnd(vnd, language)} at {format_number(rate, language)} VND per {code}"
+    return f"{said} ≈ {format_vnd(vnd, language)} at {format_vnd(rate, language)} per {code}"
 
 
 def count(number: int, noun: str, language: Language, plural: str | None = None) -> str:
     """A number with its noun: "1 seat", "2 seats"; Vietnamese nouns do not change ("2 chỗ")."""
-    if language == "vi" or number == 1:
-        return f"{number} {noun}"
-    return f"{number} {plural or noun + 's'}"
+    return i18n.count(number, noun, language, plural)
 
 
 def format_hours(hours: float, language: Language) -> str:

@@ -115,9 +115,10 @@ def ask_details(draft: Draft, names_missing: int, contact_missing: bool, languag
     brief = flight_brief(draft.flight, language)
     names = "; ".join(t.full_name for t in draft.travellers)
     if language == "vi":
-        text = f"Để giữ chỗ chuyến {brief}, bạn cho mình {' và '.join(parts)} nhé."
+        verb = "giữ chỗ" if draft.hold_only else "đặt vé"
+        text = f"Để {verb} chuyến {brief}, bạn cho mình {' và '.join(parts)} nhé."
         return text + (f" Mình đã có: {names}." if names and names_missing > 0 else "")
-    text = f"To hold {brief}, please send {' and '.join(parts)}."
+    text = f"To {'hold' if draft.hold_only else 'book'} {brief}, please send {' and '.join(parts)}."
     return text + (f" So far: {names}." if names and names_missing > 0 else "")
 
 
@@ -174,7 +175,7 @@ def nothing_held(confirmed: str | None, language: Language) -> str:
 
 
 def dropped(language: Language, tool: str = "hold_booking") -> str:
-    if tool != "hold_booking":
+    if tool not in ("hold_booking", "book_flight"):
         return (
             "Được rồi, mình không làm nữa; đặt chỗ của bạn không có gì thay đổi."
             if language == "vi"

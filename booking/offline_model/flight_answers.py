@@ -1,8 +1,11 @@
-"""Flight search results as the answer lists them: the route, the flights, and why none match.
+"""Flight search results as the answer sums them up: the route, how many, and why none match.
 
-At most five flights are listed, with the total for a party, the day counter for an arrival
-after midnight and a warning when few seats are left; an empty result says why (no route, a day
-beyond the schedule, sold out, filters) and offers the nearest days with seats.
+The flights themselves are the tool's card (the page's table, the terminal's table): the answer
+does not list them again. It says how many match (the tool's ``total_matches``, the number the
+card shows), the cheapest and the earliest with their time and price (the total for a party, a
+warning when few seats are left) and what to do next; an empty result says why (no route, a day
+beyond the schedule, sold out, filters) and offers the nearest days with seats. Every phrase of
+the summary comes from the message catalogue (:mod:`booking.i18n`).
 """
 
 from __future__ import annotations
@@ -11,47 +14,37 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from booking.domain.wording import count, format_duration, format_vnd
+from booking.domain.wording import count, format_vnd
+from booking.i18n import format as i18n, message
 from booking.offline_model.answer_places import airline_name, day_of, place_with_codes, via_note
 from booking.offline_model.text import Language
 
-#: How many flights an answer lists.
-_SHOWN = 5
 #: Seat counts at or below this are worth a warning.
 _FEW_SEATS = 5
 
 
-def _seats_left(seats: int, language: Language) -> str:
-    return f"còn {seats} chỗ" if language == "vi" else f"{count(seats, 'seat', language)} left"
-
-
-def _flight_line(flight: Mapping[str, Any], passengers: int, language: Language) -> str:
+def _flight_said(flight: Mapping[str, Any], passengers: int, language: Language) -> str:
+    """ "**VJ127** VietJet Air, cất cánh 06:40, 1.008.000 ₫ (còn 3 chỗ)": one flight in a sentence."""
     departs = datetime.fromisoformat(str(flight["departs_at"]))
-    arrives = datetime.fromisoformat(str(flight["arrives_at"]))
-    # Both times are local to their airport, so the day counter compares local calendar days.
-    days = (arrives.date() - departs.date()).days
-    arrival = f"{arrives:%H:%M}" + (f" (+{days})" if days > 0 else "")
     price = format_vnd(int(flight["price_vnd"]), language)
-    airline = flight.get("airline_name") or airline_name(flight.get("airline_code", ""))
-    parts = [
-        f"**{flight['flight_number']}** {airline}",
-        f"{departs:%H:%M}–{arrival}",
-        format_duration(int(flight.get("duration_minutes") or 0), language),
-    ]
     if passengers > 1:
         total = format_vnd(
             int(flight.get("total_vnd") or flight["price_vnd"] * passengers), language
         )
-        if language == "vi":
-            parts.append(f"{price}/khách (tổng {total})")
-        else:
-            parts.append(f"{price} per person (total {total})")
-    else:
-        parts.append(price)
+        price = message("answer.flights.pricePer", language, price=price, total=total)
+    said = message(
+        "answer.flights.flight",
+        language,
+        number=f"**{flight['flight_number']}**",
+        airline=flight.get("airline_name") or airline_name(flight.get("airline_code", "")),
+        departs=i18n.clock(departs, language),
+        price=price,
+    )
     seats = int(flight.get("seats_left") or 0)
     if 0 < seats <= _FEW_SEATS:
-        parts.append(_seats_left(seats, language))
-    return "- " + " · ".join(parts)
+        key = "answer.flights.seatsLeftOne" if seats == 1 else "answer.flights.seatsLeft"
+        said += f" ({message(key, language, seats=seats)})"
+    return said
 
 
 def _cabin(cabin: Any, language: Language) -> str:
@@ -102,28 +95,47 @@ def _filters(query: Mapping[str, Any], language: Language) -> str | None:
     return ("Bộ lọc: " if vi else "Filters: ") + ", ".join(parts) + "."
 
 
-_SORT_WORDS = {
-    "vi": {"price": "rẻ nhất", "departure": "sớm nhất", "duration": "bay nhanh nhất"},
-    "en": {"price": "cheapest", "departure": "earliest", "duration": "shortest"},
-}
+def _summary(
+    flights: list[Mapping[str, Any]], total: int, sort: str, passengers: int, language: Language
+) -> str:
+    """How many match (the card's total), then the cheapest and the earliest: no list.
+
+    The tool returns the first flights in the search's order; when it returned them all, or
+    they are sorted by price (departure), the first one is the cheapest (earliest) of all;
+    otherwise the sentence says "in the table".
+    """
+    shown = len(flights)
+    if sort not in ("price", "departure", "duration"):
+        sort = "price"
+    if total <= 1:
+        head = message("answer.flights.countOne", language)
+        return f"{head} {message('answer.flights.only', language, flight=_flight_said(flights[0], passengers, language))}"
+    if total > shown:
+        order = message(f"answer.flights.order.{sort}", language)
+        head = message("answer.flights.countShown", language, total=total, shown=shown, order=order)
+    else:
+        head = message("answer.flights.count", language, total=total)
+    cheapest = min(flights, key=lambda f: (int(f.get("price_vnd") or 0), str(f["departs_at"])))
+    earliest = min(flights, key=lambda f: (str(f["departs_at"]), int(f.get("price_vnd") or 0)))
+    everything = total <= shown
+    if cheapest is earliest:
+        # Of a part of the results, one flight is at most the cheapest and the earliest shown.
+        key = "answer.flights.both" if everything else "answer.flights.bothShown"
+        said = message(key, language, flight=_flight_said(cheapest, passengers, language))
+        return f"{head} {said}"
+    cheap_key = "cheapest" if everything or sort == "price" else "cheapestShown"
+    early_key = "earliest" if everything or sort == "departure" else "earliestShown"
+    cheap = message(
+        f"answer.flights.{cheap_key}", language, flight=_flight_said(cheapest, passengers, language)
+    )
+    early = message(
+        f"answer.flights.{early_key}", language, flight=_flight_said(earliest, passengers, language)
+    )
+    return f"{head} {cheap} {early}"
 
 
-def _summary(total: int, shown: int, sort: str, language: Language) -> str:
-    order = _SORT_WORDS[language].get(sort, _SORT_WORDS[language]["price"])
-    if language == "vi":
-        head = f"Có {total} chuyến phù hợp"
-        return head + (f"; trên đây là {shown} chuyến {order}." if total > shown else ".")
-    head = f"{total} flights match" if total != 1 else "1 flight matches"
-    if total <= shown:
-        return head + "."
-    return head + (f"; here are the {shown} {order}." if shown > 1 else f"; here is the {order}.")
-
-
-#: The closing question of an answer that lists flights.
-OFFER = {
-    "vi": "Bạn muốn lọc thêm theo giờ bay, hãng, hạng ghế hay chọn chuyến nào không?",
-    "en": "Want me to narrow it down by time, airline or cabin, or pick one of these?",
-}
+#: The closing sentence of an answer that found flights: what to do next.
+OFFER = {language: message("answer.flights.next", language) for language in i18n.LANGUAGES}
 
 #: What each search filter is called when the answer asks to loosen it.
 _FILTER_NAMES = {
@@ -311,8 +323,6 @@ def flights_answer(
     if not flights:
         return "\n".join(lines + _no_flights(content, language))
     passengers = int(query.get("passengers") or 1)
-    shown = flights[:_SHOWN]
-    lines += [_flight_line(flight, passengers, language) for flight in shown]
-    total = int(content.get("total_matches") or len(flights))
-    lines.append(_summary(total, len(shown), str(query.get("sort") or "price"), language))
+    total = max(int(content.get("total_matches") or 0), len(flights))
+    lines.append(_summary(flights, total, str(query.get("sort") or "price"), passengers, language))
     return "\n".join(lines)

@@ -19,13 +19,13 @@ from booking.domain.approval_text import (
     people_count,
 )
 from booking.domain.wording import (
-    EN_MONTHS,
     clock,
     format_day,
     format_moment,
     format_vnd,
     parse_moment,
 )
+from booking.i18n import format as i18n
 from booking.offline_model.text import Language
 
 _STATUS = {
@@ -79,9 +79,7 @@ def _born(value: Any, language: Language) -> str:
         day = date.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    if language == "vi":
-        return f"{day:%d/%m/%Y}"
-    return f"{day.day} {EN_MONTHS[day.month - 1]} {day.year}"
+    return i18n.calendar_date(day, language)
 
 
 def _passengers(booking: Mapping[str, Any], language: Language) -> str | None:
@@ -146,6 +144,12 @@ def _headline(tool: str, booking: Mapping[str, Any], language: Language) -> str:
             if vi
             else f"{'Seats' if several else 'Seat'} held! "
             f"Booking reference: {reference} (not yet confirmed)."
+        )
+    if status == "confirmed" and tool == "book_flight":
+        return (
+            f"Đã đặt vé! Mã đặt chỗ: {reference} (đã xác nhận)."
+            if vi
+            else f"Booked! Booking reference: {reference} (confirmed)."
         )
     if status == "confirmed" and tool == "confirm_booking":
         return (

@@ -1,17 +1,19 @@
 """A forecast as the answer gives it: the place as the traveller named it, the day, the weather.
 
 A climate normal (a day beyond the forecast horizon) is said to be the usual weather of the
-month, not a forecast.
+month, not a forecast. The figures are the tool's, rounded the way the card rounds them
+(:func:`booking.i18n.format.whole`; the weather domain already gives whole numbers), so the card
+and the sentence say the same thing.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from booking.domain.wording import EN_MONTHS
+from booking.i18n.format import whole
 from booking.offline_model import phrases
 from booking.offline_model.answer_places import day_of, place_name
 from booking.offline_model.text import Language
@@ -48,8 +50,8 @@ def weather_answer(
     else:
         code = str(content.get("condition_code") or "").replace("_", " ")
         condition = content.get("condition_en") or code.capitalize()
-    low = math.floor(float(content.get("temp_min_c") or 0))
-    high = math.ceil(float(content.get("temp_max_c") or 0))
+    low = whole(content.get("temp_min_c") or 0)
+    high = whole(content.get("temp_max_c") or 0)
     rain = content.get("precip_prob_pct")
     humidity = content.get("humidity_pct")
     wind = content.get("wind_kph")
@@ -60,9 +62,7 @@ def weather_answer(
     if humidity is not None:
         details.append(f"độ ẩm {humidity}%" if vi else f"humidity {humidity}%")
     if wind is not None:
-        details.append(
-            f"gió {round(float(wind))} km/h" if vi else f"wind {round(float(wind))} km/h"
-        )
+        details.append(f"gió {whole(wind)} km/h" if vi else f"wind {whole(wind)} km/h")
     if details:
         text = ", ".join(details)
         facts.append(text[0].upper() + text[1:] + ".")

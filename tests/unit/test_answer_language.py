@@ -125,8 +125,8 @@ def test_an_unknown_code_gets_a_plain_vietnamese_apology() -> None:
 
 def test_money_in_errors_uses_the_one_format() -> None:
     error = {"code": "fare_changed", "message": MESSAGE, "price_vnd": 1_200_000}
-    assert "1.200.000 ₫" in explain_error(error, {}, "vi", tool="hold_booking")
-    assert "VND 1,200,000" in explain_error(error, {}, "en", tool="hold_booking")
+    assert "1.200.000\u00a0₫" in explain_error(error, {}, "vi", tool="hold_booking")
+    assert "₫1,200,000" in explain_error(error, {}, "en", tool="hold_booking")
 
 
 # Approval summaries ---------------------------------------------------------------------------
@@ -175,25 +175,25 @@ class TestApprovalSummary:
     def test_hold_in_vietnamese(self) -> None:
         text = approval_summary(hold_preview(), "vi")
         assert text == (
-            "Giữ chỗ chuyến VJ123 VietJet Air, SGN → HAN, 06:40 Thứ Sáu, 12/06/2026, "
+            "Giữ chỗ chuyến VJ123 VietJet Air, SGN → HAN, 06:40 Thứ Sáu, 12/6/2026, "
             "hạng phổ thông, cho 3 hành khách (Trần Thị Lan, Nguyễn Văn An, Lê Minh Đức): "
-            "tổng 3.024.000 ₫ (1.008.000 ₫/khách). Chỗ được giữ 15 phút để bạn xác nhận."
+            "tổng 3.024.000\u00a0₫ (1.008.000\u00a0₫/khách). Chỗ được giữ 15 phút để bạn xác nhận."
         )
         assert_vietnamese(text)
 
     def test_hold_in_english(self) -> None:
         text = approval_summary(hold_preview(), "en")
         assert text == (
-            "Hold VJ123 VietJet Air, SGN → HAN, 06:40 on Friday 12 June 2026, economy, "
-            "for 3 passengers (Trần Thị Lan, Nguyễn Văn An, Lê Minh Đức): VND 3,024,000 "
-            "in total (VND 1,008,000 per passenger). The seats are held for 15 minutes "
+            "Hold VJ123 VietJet Air, SGN → HAN, 06:40 on Fri 12 Jun 2026, economy, "
+            "for 3 passengers (Trần Thị Lan, Nguyễn Văn An, Lê Minh Đức): ₫3,024,000 "
+            "in total (₫1,008,000 per passenger). The seats are held for 15 minutes "
             "while you confirm."
         )
         assert_english(text)
 
     def test_one_passenger_is_singular(self) -> None:
         text = approval_summary(hold_preview("Nguyễn Văn An"), "en")
-        assert "for 1 passenger (Nguyễn Văn An): VND 1,008,000." in text
+        assert "for 1 passenger (Nguyễn Văn An): ₫1,008,000." in text
         assert "The seat is held" in text
         assert "(s)" not in text
 
@@ -203,16 +203,16 @@ class TestApprovalSummary:
             (
                 "confirm",
                 "Xác nhận đặt chỗ K7QX3M: VJ123 VietJet Air, SGN → HAN, 06:40 Thứ Sáu, "
-                "12/06/2026, 2 hành khách, 2.016.000 ₫.",
-                "Confirm booking K7QX3M: VJ123 VietJet Air, SGN → HAN, 06:40 on Friday "
-                "12 June 2026, 2 passengers, VND 2,016,000.",
+                "12/6/2026, 2 hành khách, 2.016.000\u00a0₫.",
+                "Confirm booking K7QX3M: VJ123 VietJet Air, SGN → HAN, 06:40 on Fri "
+                "12 Jun 2026, 2 passengers, ₫2,016,000.",
             ),
             (
                 "cancel",
                 "Hủy đặt chỗ K7QX3M: VJ123 VietJet Air, SGN → HAN, 06:40 Thứ Sáu, "
-                "12/06/2026, 2 hành khách, 2.016.000 ₫.",
-                "Cancel booking K7QX3M: VJ123 VietJet Air, SGN → HAN, 06:40 on Friday "
-                "12 June 2026, 2 passengers, VND 2,016,000.",
+                "12/6/2026, 2 hành khách, 2.016.000\u00a0₫.",
+                "Cancel booking K7QX3M: VJ123 VietJet Air, SGN → HAN, 06:40 on Fri "
+                "12 Jun 2026, 2 passengers, ₫2,016,000.",
             ),
         ],
     )
@@ -262,16 +262,17 @@ def test_receipts_count_seats_right() -> None:
     one = booking_answer("hold_booking", booking_view("held", 1), "en")
     assert one.startswith("Seat held!")
     assert "The seat is held until" in one
-    assert "Nguyễn Văn An (12 March 1990)" in one
+    assert "Nguyễn Văn An (12 Mar 1990)" in one
     two = booking_answer("hold_booking", booking_view("held", 2), "en")
     assert two.startswith("Seats held!")
-    assert "Total: VND 7,000,000 (VND 3,500,000 per passenger)" in two
+    assert "Total: ₫7,000,000 (₫3,500,000 per passenger)" in two
     cancelled = booking_answer("cancel_booking", booking_view("cancelled", 1), "en")
     assert "its seat has been released" in cancelled
 
 
 def test_one_money_format_per_language() -> None:
-    assert format_vnd(1_008_000, "vi") == "1.008.000 ₫"
-    assert format_vnd(1_008_000, "en") == "VND 1,008,000"
-    assert format_vnd(0, "vi") == "0 ₫"
-    assert format_vnd(950, "en") == "VND 950"
+    # CLDR's formats (the page's Intl writes the same); a no-break space keeps "₫" on the line.
+    assert format_vnd(1_008_000, "vi") == "1.008.000\u00a0₫"
+    assert format_vnd(1_008_000, "en") == "₫1,008,000"
+    assert format_vnd(0, "vi") == "0\u00a0₫"
+    assert format_vnd(950, "en") == "₫950"

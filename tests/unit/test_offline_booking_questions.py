@@ -83,7 +83,7 @@ def test_an_empty_search_has_nothing_to_book() -> None:
 def test_book_without_naming_a_flight_asks_which() -> None:
     reply = reply_text(plan([*SEARCHED_EN, user("I'd like to book")]))
     assert "Which flight would you like to book?" in reply
-    assert "1. **VJ123** 08:15 · VND 1,500,000" in reply
+    assert "1. **VJ123** 08:15 · ₫1,500,000" in reply
 
 
 def test_names_and_phone_after_a_search_ask_which_flight() -> None:
@@ -121,7 +121,7 @@ class TestMissingDetails:
     def test_in_english(self) -> None:
         messages, response = chat(SEARCHED_EN, "book the 8:15 one")
         text = reply_text(response)
-        assert text.startswith("To book **VJ123** VietJet Air, 08:15 on Tuesday 15 December")
+        assert text.startswith("To book **VJ123** VietJet Air, 08:15 on Tue 15 Dec 2026")
         assert "the passenger's full name" in text
         assert "a phone number or email" in text
         _, response = chat(messages, "Nguyen Van An, an@example.com")

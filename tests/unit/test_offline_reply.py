@@ -25,21 +25,31 @@ from tests.support.offline_answers import (
 
 
 class TestFlights:
-    def test_vietnamese_answer_lists_flights_with_local_prices(self) -> None:
+    """The card shows the flights; the answer sums them up (how many, the cheapest and the
+    earliest, what to do next) and never lists them again."""
+
+    def test_vietnamese_answer_sums_up_flights_with_local_prices(self) -> None:
         messages = conversation(
             "vé SGN HAN 15/6 cho 2 người", ("search_flights", SEARCH, flights_result(2))
         )
         text = compose_answer(messages, "vi")
         assert "Thành phố Hồ Chí Minh (SGN) → Hà Nội (HAN)" in text
-        assert "Thứ Hai, 15/06/2026" in text
+        assert "Thứ Hai, 15/6/2026" in text
         assert "2 khách" in text
         assert "hạng phổ thông" in text
-        assert "**VJ123** VietJet Air · 06:40–08:50 · 2h10 · 1.024.000 ₫/khách" in text
-        assert "tổng 2.048.000 ₫" in text
-        assert "23:10–01:20 (+1)" in text
-        assert "còn 3 chỗ" in text
-        assert "Có 55 chuyến phù hợp" in text
-        assert text.endswith("?")
+        # The card's total, and how many of them the table shows.
+        assert "Có 55 chuyến phù hợp; bảng hiển thị 2 chuyến rẻ nhất." in text
+        # Of a part of the results, the cheapest is only said to be the earliest in the table.
+        assert (
+            "Vừa rẻ nhất vừa sớm nhất trong bảng: **VJ123** VietJet Air, cất cánh 06:40, "
+            "1.024.000\u00a0₫/khách (tổng 2.048.000\u00a0₫)."
+        ) in text
+        assert "VN7" not in text  # The table lists the others: the text does not repeat them.
+        assert not any(line.startswith("- ") for line in text.splitlines())
+        assert text.endswith(
+            "Chọn một chuyến trong bảng để đặt vé, hoặc bảo mình lọc theo giờ bay, hãng hay hạng ghế."
+        )
+        assert_vietnamese(text)
 
     def test_english_answer(self) -> None:
         messages = conversation(
@@ -47,40 +57,69 @@ class TestFlights:
         )
         text = compose_answer(messages, "en")
         assert "Ho Chi Minh City (SGN) → Hanoi (HAN)" in text
-        assert "Monday 15 June 2026" in text
+        assert "Mon 15 Jun 2026" in text
         assert "2 passengers" in text
-        assert "VND 1,024,000 per person (total VND 2,048,000)" in text
-        assert "23:10–01:20 (+1)" in text
-        assert "3 seats left" in text
-        assert "55 flights match; here are the 2 cheapest." in text
+        assert "55 flights match; the table shows the 2 cheapest." in text
+        assert (
+            "Cheapest and earliest in the table: **VJ123** VietJet Air, departing 06:40, "
+            "₫1,024,000 per person (total ₫2,048,000)."
+        ) in text
+        assert "VN7" not in text
+        assert text.endswith(
+            "Pick a flight in the table to book it, or ask me to narrow it down by time, "
+            "airline or cabin."
+        )
 
     def test_one_passenger_shows_no_total_and_plenty_of_seats_no_warning(self) -> None:
         text = compose_answer(
             conversation("SGN HAN 15/6", ("search_flights", SEARCH, flights_result(1))), "vi"
         )
         line = next(line for line in text.splitlines() if "VJ123" in line)
-        assert line.endswith("1.024.000 ₫")
+        assert line.endswith("cất cánh 06:40, 1.024.000\u00a0₫.")
         assert "tổng" not in text
+        assert "chỗ)" not in text
 
-    def test_at_most_five_flights_are_listed(self) -> None:
+    def test_few_seats_left_on_a_named_flight_are_a_warning(self) -> None:
+        result = flights_result()
+        result["flights"][0]["seats_left"] = 3
+        messages = conversation("SGN HAN 15/6", ("search_flights", SEARCH, result))
+        assert "cất cánh 06:40, 1.024.000\u00a0₫ (còn 3 chỗ)." in compose_answer(messages, "vi")
+        assert "departing 06:40, ₫1,024,000 (3 seats left)." in compose_answer(messages, "en")
+        result["flights"][0]["seats_left"] = 1
+        messages = conversation("SGN HAN 15/6", ("search_flights", SEARCH, result))
+        assert "departing 06:40, ₫1,024,000 (1 seat left)." in compose_answer(messages, "en")
+
+    def test_the_cheapest_and_the_earliest_are_named_not_every_flight(self) -> None:
         result = flights_result()
         result["flights"] = [
-            flight(f"QH{n}", f"{6 + n:02d}:00", f"{8 + n:02d}:00", 900_000 + n * 1000)
+            flight(f"QH{n}", f"{6 + n:02d}:00", f"{8 + n:02d}:00", 900_000 - n * 1000)
             for n in range(8)
         ]
         text = compose_answer(
             conversation("SGN HAN 15/6", ("search_flights", SEARCH, result)), "en"
         )
-        assert sum(line.startswith("- ") for line in text.splitlines()) == 5
-        assert "here are the 5 cheapest" in text
+        assert "55 flights match; the table shows the 8 cheapest." in text
+        # Sorted by price, the cheapest shown is the cheapest of all 55; the earliest is not.
+        assert "Cheapest: **QH7** Bamboo, departing 13:00, ₫893,000." in text
+        assert "Earliest in the table: **QH0** Bamboo, departing 06:00, ₫900,000." in text
+        assert not any(f"QH{n}" in text for n in range(1, 7))
+
+    def test_all_results_shown_need_no_qualifier(self) -> None:
+        result = flights_result()
+        result["total_matches"] = 2
+        text = compose_answer(
+            conversation("SGN HAN 15/6", ("search_flights", SEARCH, result)), "vi"
+        )
+        assert "Có 2 chuyến phù hợp. Vừa rẻ nhất vừa sớm nhất: **VJ123**" in text
+        assert "trong bảng:" not in text
 
     def test_sort_and_filters_are_described(self) -> None:
         result = flights_result(
             sort="departure", max_price_vnd=1_500_000, depart_after="05:00", depart_before="12:00"
         )
         text = compose_answer(conversation("SGN HAN", ("search_flights", SEARCH, result)), "vi")
-        assert "trên đây là 2 chuyến sớm nhất." in text
-        assert "Bộ lọc: giá dưới 1.500.000 ₫, khởi hành 05:00–12:00." in text
+        assert "Có 55 chuyến phù hợp; bảng hiển thị 2 chuyến sớm nhất." in text
+        assert "Bộ lọc: giá dưới 1.500.000\u00a0₫, khởi hành 05:00–12:00." in text
 
     def test_round_trip_has_both_legs(self) -> None:
         back = flights_result()
@@ -93,9 +132,10 @@ class TestFlights:
         text = compose_answer(messages, "vi")
         assert "**Chiều đi:** Thành phố Hồ Chí Minh (SGN) → Hà Nội (HAN)" in text
         assert (
-            "**Chiều về:** Hà Nội (HAN) → Thành phố Hồ Chí Minh (SGN) · Thứ Bảy, 20/06/2026" in text
+            "**Chiều về:** Hà Nội (HAN) → Thành phố Hồ Chí Minh (SGN) · Thứ Bảy, 20/6/2026" in text
         )
-        assert text.count("Bạn muốn lọc thêm") == 1
+        assert text.count("Có 55 chuyến phù hợp") == 2
+        assert text.count("Chọn một chuyến trong bảng") == 1
 
 
 class TestNoFlights:
@@ -116,8 +156,8 @@ class TestNoFlights:
     def test_nearest_dates_are_offered(self) -> None:
         result = no_flights("sold_out", ["2026-06-16", "2026-06-17"])
         messages = conversation("SGN HAN 15/6", ("search_flights", SEARCH, result))
-        assert "Thứ Ba, 16/06/2026; Thứ Tư, 17/06/2026" in compose_answer(messages, "vi")
-        assert "Tuesday 16 June 2026; Wednesday 17 June 2026" in compose_answer(messages, "en")
+        assert "Thứ Ba, 16/6/2026; Thứ Tư, 17/6/2026" in compose_answer(messages, "vi")
+        assert "Tue 16 Jun 2026; Wed 17 Jun 2026" in compose_answer(messages, "en")
 
 
 class TestWeather:
@@ -126,8 +166,9 @@ class TestWeather:
             "thời tiết Đà Nẵng 15/6", ("get_weather", {"city": "DAD"}, forecast())
         )
         text = compose_answer(messages, "vi")
-        assert "**Thời tiết Đà Nẵng** · Thứ Hai, 15/06/2026" in text
-        assert "Mưa rào, 24–31°C." in text
+        assert "**Thời tiết Đà Nẵng** · Thứ Hai, 15/6/2026" in text
+        # 24.5 °C reads 25, rounded half up as the card's Math.round does.
+        assert "Mưa rào, 25–31°C." in text
         assert "Khả năng mưa 60%, độ ẩm 80%, gió 14 km/h." in text
         assert "không phải dự báo" not in text
 
@@ -136,8 +177,8 @@ class TestWeather:
             "weather in Da Nang June 15", ("get_weather", {"city": "DAD"}, forecast())
         )
         text = compose_answer(messages, "en")
-        assert "**Weather in Da Nang** · Monday 15 June 2026" in text
-        assert "Showers, 24–31°C. 60% chance of rain, humidity 80%, wind 14 km/h." in text
+        assert "**Weather in Da Nang** · Mon 15 Jun 2026" in text
+        assert "Showers, 25–31°C. 60% chance of rain, humidity 80%, wind 14 km/h." in text
 
     def test_climate_normal_is_not_called_a_forecast(self) -> None:
         messages = conversation("weather", ("get_weather", {"city": "DAD"}, forecast(normal=True)))
@@ -203,11 +244,11 @@ class TestErrors:
         }
         messages = conversation("vé SGN HAN 1/5/2026", ("search_flights", SEARCH, error))
         assert compose_answer(messages, "vi") == (
-            "Thứ Sáu, 01/05/2026 đã qua rồi (hôm nay là Thứ Hai, 01/06/2026). "
+            "Thứ Sáu, 1/5/2026 đã qua rồi (hôm nay là Thứ Hai, 1/6/2026). "
             "Bạn chọn một ngày từ hôm nay trở đi nhé."
         )
         assert compose_answer(messages, "en") == (
-            "Friday 1 May 2026 has already passed (today is Monday 1 June 2026). "
+            "Fri 1 May 2026 has already passed (today is Mon 1 Jun 2026). "
             "Please pick today or a later date."
         )
 
@@ -242,7 +283,7 @@ class TestCombined:
         assert "VJ123" in text
         assert "**Thời tiết Đà Nẵng**" in text
         assert text.index("VJ123") < text.index("Thời tiết")
-        assert text.endswith("chọn chuyến nào không?")
+        assert text.endswith("lọc theo giờ bay, hãng hay hạng ghế.")
 
     def test_weather_answer_asks_for_the_missing_origin(self) -> None:
         messages = conversation(
@@ -267,7 +308,7 @@ def test_respond_answers_when_tool_results_arrive() -> None:
     response = respond(messages, TODAY)
     assert response.calls == ()
     assert response.text is not None
-    assert "1.024.000 ₫" in response.text
+    assert "1.024.000\u00a0₫" in response.text
 
 
 def test_answer_language_follows_the_user() -> None:
@@ -276,4 +317,4 @@ def test_answer_language_follows_the_user() -> None:
     )
     response = respond(messages, TODAY)
     assert response.text is not None
-    assert "VND 1,024,000" in response.text
+    assert "₫1,024,000" in response.text

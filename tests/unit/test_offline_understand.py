@@ -89,7 +89,7 @@ UTTERANCES: list[tuple[str, tuple[PlannedCall, ...] | Ask]] = [
         "cuối tuần sau SGN-PQC",
         (route("SGN", "PQC", "2026-06-13"), route("SGN", "PQC", "2026-06-14")),
     ),
-    ("tuần sau SGN → DAD", Ask("vi", ("ngày nào", "08/06/2026"))),
+    ("tuần sau SGN → DAD", Ask("vi", ("ngày nào", "Thứ Hai, 8/6/2026"))),
     ("next Friday from HAN to DAD", (route("HAN", "DAD", "2026-06-12"),)),
     ("this Friday Hanoi to Saigon", (route("HAN", "SGN", "2026-06-05"),)),
     ("Hanoi to Saigon on Friday", (route("HAN", "SGN", "2026-06-05"),)),

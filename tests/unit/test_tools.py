@@ -81,12 +81,13 @@ class TestSchema:
         assert registry.names() == [
             "search_flights",
             "get_weather",
+            "book_flight",
             "hold_booking",
             "confirm_booking",
             "cancel_booking",
             "get_booking",
         ]
-        side_effecting = {"hold_booking", "confirm_booking", "cancel_booking"}
+        side_effecting = {"book_flight", "hold_booking", "confirm_booking", "cancel_booking"}
         for tool in registry:
             assert tool.read_only is (tool.name not in side_effecting)
             assert tool.requires_approval is (tool.name in side_effecting)
