@@ -265,8 +265,15 @@ async def close_turn(
     messages: Sequence[dict[str, Any]],
 ) -> bool:
     """Close a running turn and append the messages it produced, in one transaction; False when
-    another process had already closed it (then nothing is written)."""
+    another process had already closed it (then nothing is written).
+
+    The conversation row is locked first, as a turn's start locks it: a new message starting
+    while this turn closes would otherwise wait on this turn's row while holding the
+    conversation, and this transaction on the conversation (a deadlock)."""
     async with conn.transaction():
+        await conn.execute(
+            "SELECT 1 FROM conversations WHERE id = %s FOR UPDATE", [conversation_id]
+        )
         closed = await (
             await conn.execute(
                 "UPDATE turns SET status = %s, error_code = %s, usage = %s, finished_at = now() "

@@ -12,7 +12,7 @@ from sqlalchemy import column, func, insert, literal, or_, select, table, text, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from booking.db.models import Message, TurnEventRow, TurnRow
+from booking.db.models import Conversation, Message, TurnEventRow, TurnRow
 
 
 class TurnRepository:
@@ -127,9 +127,30 @@ class TurnRepository:
         orphan = TurnRow.lease_until < func.now()
         if gone:
             orphan = orphan | ((TurnRow.started_at < func.now() - started_before) & or_(*gone))
+        # Their conversations are locked first (as a turn's start and close lock them), skipping
+        # any another transaction holds: claiming the turn first and then waiting for its
+        # conversation deadlocks with a new message starting there. Skipped ones go next sweep.
+        candidates = select(TurnRow.conversation_id).where(TurnRow.status == "running", orphan)
+        if turn_id is not None:
+            candidates = candidates.where(TurnRow.id == turn_id)
+        conversations = (
+            await self.session.scalars(
+                select(Conversation.id)
+                .where(Conversation.id.in_(candidates.scalar_subquery()))
+                .order_by(Conversation.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if not conversations:
+            return []
         orphaned = (
             select(TurnRow.id)
-            .where(TurnRow.status == "running", orphan)
+            .where(
+                TurnRow.status == "running",
+                orphan,
+                TurnRow.conversation_id.in_(list(conversations)),
+            )
             .limit(limit)
             .with_for_update(skip_locked=True)
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from booking.i18n.format import money
 from tests.support.api import assert_problem, new_id
 from tests.support.approvals import (
     ASK,
@@ -87,7 +88,8 @@ class TestPause:
         assert isinstance(reason, str)
         assert flight["flight_number"] in reason
         assert "Nguyễn Văn An" in reason
-        assert f"{flight['price_vnd'] * 2:,}" in reason
+        # The conversation is Vietnamese: so is the summary, with its money format.
+        assert money(flight["price_vnd"] * 2, "vi") in reason
 
         # Nothing is booked before the traveller decides.
         assert after == before

@@ -112,7 +112,8 @@ def _ui(message: dict[str, Any]) -> dict[str, Any]:
 
 def test_use_chat_approval_round_trip(live_server: RunningServer, key: str) -> None:
     """Search, ask to book, approve the way `addToolApprovalResponse` does, and see the same
-    assistant message continue to the held booking, all parsed by the `ai` package."""
+    assistant message continue to the confirmed booking (one decision books: hold and confirm
+    in one server-side step), all parsed by the `ai` package."""
     url = f"{live_server.base_url}/v1/chat"
     chat_id = f"contract-{uuid.uuid4().hex}"
     first = _user("Tìm vé Hà Nội đi Đà Nẵng ngày 12/6")
@@ -124,7 +125,7 @@ def test_use_chat_approval_round_trip(live_server: RunningServer, key: str) -> N
     asked = check(url, key, {"id": chat_id, "messages": history, "trigger": "submit-message"})
     assert asked["errors"] == []
     assert asked["finishReason"] == "tool-calls"
-    (hold,) = [p for p in asked["parts"] if p["type"] == "tool-hold_booking"]
+    (hold,) = [p for p in asked["parts"] if p["type"] == "tool-book_flight"]
     assert hold["state"] == "approval-requested"
     assert hold["approval"]["id"].startswith("apr_")
     assert hold["input"]["passengers"] == [{"full_name": "Nguyễn Văn An", "date_of_birth": None}]
@@ -144,10 +145,14 @@ def test_use_chat_approval_round_trip(live_server: RunningServer, key: str) -> N
     assert continued["errors"] == []
     assert continued["id"] == asked["id"], "the approval continues the same assistant message"
     assert continued["finishReason"] == "stop"
-    (held,) = [p for p in continued["parts"] if p["type"] == "tool-hold_booking"]
+    (held,) = [p for p in continued["parts"] if p["type"] == "tool-book_flight"]
     assert held["state"] == "output-available"
     assert held["approval"]["approved"] is True
     booking = held["output"]["booking"]
-    assert booking["status"] == "held"
+    assert booking["status"] == "confirmed"
+    # The card's data part, reconciled by the client under the booking's reference.
+    cards = [p for p in continued["parts"] if p["type"] == "data-booking"]
+    assert [c["id"] for c in cards] == [booking["reference"]]
+    assert cards[0]["data"]["status"] == "confirmed"
     text = "".join(p["text"] for p in continued["parts"] if p["type"] == "text")
     assert booking["reference"] in text

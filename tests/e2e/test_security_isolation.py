@@ -87,6 +87,8 @@ def operations_with_path_parameters(app: FastAPI) -> list[Operation]:
             params = tuple(p["name"] for p in parameters if p["in"] == "path")
             if not params:
                 continue
+            if "401" not in spec.get("responses", {}):
+                continue  # Public (no key, so no tenant's data): nothing to isolate.
             body = None
             if "requestBody" in spec:
                 ref = spec["requestBody"]["content"]["application/json"]["schema"]["$ref"]

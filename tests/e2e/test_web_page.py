@@ -175,16 +175,17 @@ def test_search_hold_confirm_with_a_key_then_reload(
     assert all(r.headers.get("authorization") == f"Bearer {key}" for r in api_requests[1:])
 
     # English, then a reload: the conversation comes back from the server; the page's own words
-    # are English (the assistant's text stays in the language it was written in).
+    # are English, while the answers and their cards stay in the conversation's language
+    # (Vietnamese here: the server marks each answer with the traveller's language).
     page.get_by_role("button", name="EN", exact=True).click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.reload()
     expect(page.locator("#log article.msg.user")).to_have_count(3)
     expect(page.locator("#log article.msg.assistant")).to_have_count(3)
     expect(page.locator("table.flights tbody tr").first).to_be_visible()
-    expect(page.locator(".tool-get_weather")).to_contain_text("Weather in Da Nang")
+    expect(page.locator(".tool-get_weather")).to_contain_text("Thời tiết Đà Nẵng")
     expect(page.locator(f'.booking[data-reference="{reference}"] .badge')).to_have_text(
-        ["Confirmed", "Confirmed"]
+        ["Đã xác nhận", "Đã xác nhận"]
     )
     expect(page.locator(".reference").last).to_have_text(reference)
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)

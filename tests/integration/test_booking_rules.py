@@ -26,6 +26,7 @@ from booking.errors import (
     SoldOut,
     UnknownCabin,
 )
+from booking.i18n.format import money
 from tests.conftest import TEST_NOW
 from tests.support.bookings import (
     ACTOR,
@@ -190,10 +191,11 @@ class TestPreview:
         assert preview["contact"] == {"email": "lan.tran@example.vn", "phone": "+84912345678"}
         assert preview["hold_minutes"] == 15
         worded = approval_summary(preview, "en")
-        assert f"VND {3 * fare.price_vnd:,}" in worded
+        assert money(3 * fare.price_vnd, "en") in worded  # one formatter per language
+        assert f"₫{3 * fare.price_vnd:,}" in worded
         assert flight["flight_number"] in worded
         vietnamese = approval_summary(preview, "vi")
-        assert f"{3 * fare.price_vnd:,}".replace(",", ".") + " ₫" in vietnamese
+        assert f"{3 * fare.price_vnd:,}".replace(",", ".") + "\u00a0₫" in vietnamese
         assert "hành khách" in vietnamese
 
         # The hold it describes has the same price, flight and times.

@@ -42,7 +42,7 @@ async def messages(
             language=lang,
             languages=list(LANGUAGES),
         )
-    body = catalogue_bytes(lang)  # type: ignore[arg-type]
+    body = catalogue_bytes(lang)
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
