@@ -168,13 +168,23 @@ def _headline(tool: str, booking: Mapping[str, Any], language: Language) -> str:
     return f"Đặt chỗ {reference}: {label}." if vi else f"Booking {reference}: {label}."
 
 
-def booking_answer(tool: str, booking: Mapping[str, Any], language: Language) -> str:
-    """The answer to a booking tool's result: what happened, the booking, what to do next."""
+def booking_answer(
+    tool: str, booking: Mapping[str, Any], language: Language, *, card: bool = True
+) -> str:
+    """The answer to a booking tool's result: what happened, what to do next, and the booking's
+    details only when no card shows them (``card``: every booking result also travels as a
+    ``data-booking`` part, which clients draw as the booking's card; the text does not repeat
+    its flight, passengers and total)."""
     vi = language == "vi"
     status = str(booking.get("status") or "")
     seats = "The seats are" if people_count(booking) > 1 else "The seat is"
     lines = [_headline(tool, booking, language)]
-    lines += _details(booking, language)
+    if card:
+        contact = _contact(booking, language)
+        if contact and status in ("held", "confirmed"):
+            lines.append(contact)
+    else:
+        lines += _details(booking, language)
     if status == "held":
         expires = booking.get("hold_expires_at")
         if expires:

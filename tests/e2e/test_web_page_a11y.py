@@ -1,8 +1,8 @@
 """The web chat page for everyone: axe-core finds no serious or critical violation in either
 language, in the approval state and after a booking; booking works with the keyboard alone.
 
-The same journeys save the README's screenshots (``docs/screenshots/``, phone width, the run's
-seeded data at TEST_NOW, so they only change when the page does).
+The same journeys save the README's screenshots (phone width, the run's seeded data at TEST_NOW):
+into ``docs/screenshots/`` with ``BOOKING_UPDATE_SCREENSHOTS=1``, else under ``.booking/``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ BOOK_EN = "Book the cheapest flight for John Smith, phone 0901234567"
 
 
 def shot(page: Page, name: str, target: str) -> None:
-    """Save ``docs/screenshots/{name}.png``: the phone screen with ``target`` scrolled into view."""
+    """Save ``{SCREENSHOTS}/{name}.png``: the phone screen with ``target`` scrolled into view."""
     page.locator(target).last.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")

@@ -8,6 +8,7 @@ pinned by that folder's lock file) for accessibility checks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,14 @@ from tests.support.server import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "tests" / "contract" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+#: Where the browser tests save the page's screenshots: the README's own (docs/screenshots/) when
+#: BOOKING_UPDATE_SCREENSHOTS=1, else a folder git ignores, so a test run changes no tracked file
+#: (the booking reference in them is new every run).
+SCREENSHOTS = ROOT / (
+    "docs/screenshots"
+    if os.environ.get("BOOKING_UPDATE_SCREENSHOTS") == "1"
+    else ".booking/screenshots"
+)
 #: Playwright's auto-waiting limit for anything the page should show "soon" (the CI box is slow).
 WAIT_MS = 30_000
 #: A reply paced at ``offline_pace_ms`` takes a while; waiting for its end may take longer.
