@@ -10,6 +10,7 @@ import pytest
 from booking.offline_model import compose_answer
 from booking.offline_model.brain import respond
 from booking.offline_model.receipts import booking_answer
+from booking.offline_model.text import Language
 from tests.support.offline_bookings import (
     HOLD_ARGS,
     SEARCH_ARGS,
@@ -55,7 +56,7 @@ class TestAnswers:
             assert repeated not in text
 
     @pytest.mark.parametrize("language", ["vi", "en"])
-    def test_without_a_card_the_text_carries_the_details(self, language: str) -> None:
+    def test_without_a_card_the_text_carries_the_details(self, language: Language) -> None:
         text = booking_answer("hold_booking", booking(), language, card=False)
         expected = {
             "vi": (
