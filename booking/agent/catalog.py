@@ -93,10 +93,22 @@ async def book_flight(
         contact: The booker's phone number or e-mail (at least one).
         cabin: Cabin class.
     """
+    return await _take_seats(ctx, bookings.book, flight_id, passengers, contact, cabin)
+
+
+async def _take_seats(
+    ctx: ToolContext,
+    take: Callable[..., Awaitable[BookingView]],
+    flight_id: int,
+    passengers: list[PassengerArg],
+    contact: ContactArg,
+    cabin: Cabin,
+) -> dict[str, Any]:
+    """Hold or book (``take``) in one transaction, on behalf of the conversation's agent."""
     tenant = _tenant(ctx)
     async with ctx.sessionmaker() as session, session.begin():
         conversation = await _public_conversation_id(ctx, session)
-        booking = await bookings.book(
+        booking = await take(
             session,
             tenant=tenant,
             flight_id=flight_id,
@@ -134,23 +146,7 @@ async def hold_booking(
         contact: The booker's phone number or e-mail (at least one).
         cabin: Cabin class.
     """
-    tenant = _tenant(ctx)
-    async with ctx.sessionmaker() as session, session.begin():
-        conversation = await _public_conversation_id(ctx, session)
-        booking = await bookings.hold(
-            session,
-            tenant=tenant,
-            flight_id=flight_id,
-            cabin=cabin,
-            passengers=[p.model_dump() for p in passengers],
-            contact=contact.model_dump(),
-            idempotency_key=_key(ctx),
-            now=ctx.clock.now(),
-            policy=ctx.booking_policy,
-            actor=f"agent:{conversation}",
-            conversation_id=conversation,
-        )
-    return {"booking": booking.to_dict()}
+    return await _take_seats(ctx, bookings.hold, flight_id, passengers, contact, cabin)
 
 
 async def confirm_booking(ctx: ToolContext, reference: str) -> dict[str, Any]:
