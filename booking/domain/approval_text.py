@@ -12,6 +12,7 @@ from typing import Any
 
 from booking.domain.wording import (
     Language,
+    clock,
     count,
     format_day,
     format_number,
@@ -38,6 +39,20 @@ def departure_label(flight: Mapping[str, Any], language: Language) -> str:
         return ""
     day = format_day(departs.date(), language)
     return f"{departs:%H:%M} {day}" if language == "vi" else f"{departs:%H:%M} on {day}"
+
+
+def flight_times(flight: Mapping[str, Any]) -> str:
+    """ "06:40–08:50" at the airports' clocks, "+1" when it lands a day later; "" without a
+    departure."""
+    departs = parse_moment(flight.get("departs_at"))
+    if departs is None:
+        return ""
+    times = clock(flight.get("departs_at"))
+    arrives = parse_moment(flight.get("arrives_at"))
+    if arrives is not None:
+        days = (arrives.date() - departs.date()).days
+        times += f"–{arrives:%H:%M}" + (f" (+{days})" if days > 0 else "")
+    return times
 
 
 def trip_label(flight: Mapping[str, Any], language: Language) -> str:

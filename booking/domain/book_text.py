@@ -3,8 +3,8 @@
 ``book_flight`` takes the seats and confirms them in one step, so what the traveller approves
 names everything that becomes final: flight number, route, date, departure and arrival times,
 cabin, the passengers' names and the total. Money and dates go through the same formatters as
-every other approval (:mod:`booking.domain.wording`; P2's ``booking.i18n.format`` may replace
-them there, and this module follows).
+every other approval (:mod:`booking.domain.wording`, one per language from
+:mod:`booking.i18n.format`).
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from booking.domain.approval_text import cabin_label, party_label, people_count
-from booking.domain.wording import Language, clock, format_day, format_vnd, parse_moment
+from booking.domain.approval_text import cabin_label, flight_times, party_label, people_count
+from booking.domain.wording import Language, format_day, format_vnd, parse_moment
 
 
 def _when(flight: Mapping[str, Any], language: Language) -> str:
-    """ "06:40–08:50 Thứ Hai, 15/06/2026" / "06:40–08:50 on Monday 15 June 2026" (local clocks;
-    "+1" when it lands the next day)."""
+    """ "06:40–08:50 Thứ Hai, 15/6/2026" / "06:40–08:50 on Mon 15 Jun 2026"."""
     departs = parse_moment(flight.get("departs_at"))
     if departs is None:
         return ""
-    times = clock(flight.get("departs_at"))
-    arrives = parse_moment(flight.get("arrives_at"))
-    if arrives is not None:
-        days = (arrives.date() - departs.date()).days
-        times += f"–{arrives:%H:%M}" + (f" (+{days})" if days > 0 else "")
     day = format_day(departs.date(), language)
+    times = flight_times(flight)
     return f"{times} {day}" if language == "vi" else f"{times} on {day}"
 
 

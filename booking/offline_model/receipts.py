@@ -16,10 +16,10 @@ from typing import Any
 
 from booking.domain.approval_text import (
     cabin_label,
+    flight_times,
     people_count,
 )
 from booking.domain.wording import (
-    clock,
     format_day,
     format_moment,
     format_vnd,
@@ -61,15 +61,9 @@ def _flight_line(booking: Mapping[str, Any], language: Language) -> str:
     airline = flight.get("airline_name") or flight.get("airline_code") or ""
     route = f"{flight.get('origin', '?')} → {flight.get('destination', '?')}"
     departs = parse_moment(flight.get("departs_at"))
-    arrives = parse_moment(flight.get("arrives_at"))
     parts = [f"{number} {airline}".strip(), route]
     if departs is not None:
-        parts.append(format_day(departs.date(), language))
-        times = clock(flight.get("departs_at"))
-        if arrives is not None:
-            days = (arrives.date() - departs.date()).days
-            times += f"–{arrives:%H:%M}" + (f" (+{days})" if days > 0 else "")
-        parts.append(times)
+        parts += [format_day(departs.date(), language), flight_times(flight)]
     parts.append(cabin_label(booking.get("cabin") or "economy", language))
     return "✈ " + " · ".join(parts)
 
