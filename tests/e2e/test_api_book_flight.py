@@ -15,8 +15,8 @@ from tests.support.approvals import (
     Bookings,
     assert_status,
     call_id,
-    hold_arguments,
     pause,
+    queue_hold,
     read_stream,
 )
 from tests.support.booking_requests import roomy_flight, seats_left
@@ -41,11 +41,7 @@ def test_one_approval_books_and_confirms(
     call, cancel_call = call_id(), call_id()
     with server.client(key) as client:
         flight = roomy_flight(client, "2026-06-13", origin="HAN", destination="SGN")
-        arguments = hold_arguments(flight["flight_id"])
-        provider.queue(
-            Script(events=call_chunks(call, "book_flight", arguments)),
-            Script(events=text_chunks(BOOKED)),
-        )
+        queue_hold(provider, call, flight["flight_id"], then=BOOKED, tool="book_flight")
         before = seats_left(client, flight)
         paused = pause(client, conversation_id, call)
         held_while_asking = seats_left(client, flight)

@@ -44,11 +44,13 @@ def hold_arguments(flight_id: int) -> dict[str, Any]:
     }
 
 
-def queue_hold(provider: FakeProvider, call: str, flight_id: int, *, then: str) -> None:
-    """The model asks to hold seats on ``flight_id`` (call ``call``), then, once the decision is
-    fed back, answers ``then``."""
+def queue_hold(
+    provider: FakeProvider, call: str, flight_id: int, *, then: str, tool: str = "hold_booking"
+) -> None:
+    """The model asks to hold seats on ``flight_id`` (call ``call``; ``tool="book_flight"`` to
+    book in one decision), then, once the decision is fed back, answers ``then``."""
     provider.queue(
-        Script(events=call_chunks(call, "hold_booking", hold_arguments(flight_id))),
+        Script(events=call_chunks(call, tool, hold_arguments(flight_id))),
         Script(events=text_chunks(then)),
     )
 
