@@ -39,6 +39,15 @@ BACKGROUND = re.compile(r"booking (serve|offline-model serve)\b")
 ASSIGN = re.compile(r"^(\w+)=\$\((.*)\)(\s+#.*)?$")
 
 
+def run(
+    command: list[str], *, env: dict[str, str] | None = None, timeout: float, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``command`` from the repository's root, its output captured as text."""
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=check
+    )
+
+
 def readme_lines() -> list[str]:
     """The runnable block's commands, continuation lines (``\\``) joined."""
     text = README.read_text()
@@ -86,14 +95,8 @@ def demo_env(scratch: ScratchDatabases) -> dict[str, str]:
         BOOKING_OFFLINE_PACE_MS="0",
         COLUMNS="120",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "seed.demo", "--no-serve", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = run(
+        [sys.executable, "-m", "seed.demo", "--no-serve", "--port", "0"], env=env, timeout=300
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "· confirmed" in done.stdout
@@ -179,15 +182,7 @@ def test_readme_cli_block_runs_as_written_after_the_demo(
             continue
         assigned = ASSIGN.match(line)
         command = assigned[2] if assigned else line
-        done = subprocess.run(
-            ["bash", "-c", command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run(["bash", "-c", command], env=env, timeout=120)
         assert done.returncode == 0, f"{written!r}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
         if assigned:
             env[assigned[1]] = done.stdout.strip()
@@ -200,14 +195,8 @@ def test_readme_error_example_is_the_real_output(demo_env: dict[str, str]) -> No
     text = README.read_text()
     example = re.search(r"`(booking search [^`]+)` prints\s+`(error: [^`]+)`", text)
     assert example, "README's error example not found"
-    done = subprocess.run(
-        [sys.executable, "-m", "booking", *shlex.split(example[1])[1:]],
-        cwd=ROOT,
-        env=demo_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run(
+        [sys.executable, "-m", "booking", *shlex.split(example[1])[1:]], env=demo_env, timeout=60
     )
     assert done.returncode == 1
     assert done.stdout == ""
@@ -222,28 +211,17 @@ def test_search_past_the_schedule_names_its_last_day(demo_env: dict[str, str]) -
     assert isinstance(row[0], date)
     last = row[0]
     past = last + timedelta(days=10)
-    done = subprocess.run(
+    done = run(
         [sys.executable, "-m", "booking", "search", "SGN", "HAN", past.isoformat()],
-        cwd=ROOT,
         env=demo_env,
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert f"the schedule on sale ends on {last.isoformat()}" in done.stdout, done.stdout
 
 
 def test_every_demo_option_is_documented() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "seed.demo", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = run([sys.executable, "-m", "seed.demo", "--help"], timeout=60, check=True)
     options = set(re.findall(r"(--[a-z][a-z-]+)", done.stdout)) - {"--help"}
     assert options >= {"--port", "--no-serve", "--details"}
     readme = README.read_text()
@@ -278,14 +256,6 @@ def test_every_command_help_runs_and_its_examples_work(demo_env: dict[str, str])
             examples.append(args)
     assert {a[0] for a in examples} >= {"search", "weather", "chat"}
     for args in examples:
-        done = subprocess.run(
-            [sys.executable, "-m", "booking", *args],
-            cwd=ROOT,
-            env=demo_env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run([sys.executable, "-m", "booking", *args], env=demo_env, timeout=120)
         assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
         assert done.stdout.strip(), args
