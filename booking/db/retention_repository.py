@@ -132,11 +132,6 @@ class RetentionRepository:
         )
         return int(getattr(moved, "rowcount", 0) or 0)
 
-    async def default_rows(self) -> int:
-        return int(
-            await self.session.scalar(text(f"SELECT count(*) FROM {DEFAULT_PARTITION}")) or 0
-        )
-
     async def unarchived_turns_in(self, partition: str, limit: int) -> list[str]:
         """Turns with raw rows in ``partition`` and no ``turn_archive`` row: while any is left,
         dropping the partition would lose parts."""
@@ -247,10 +242,6 @@ class RetentionRepository:
                 set_={"conversation_retention_days": days, "updated_at": text("now()")},
             )
         )
-
-    async def conversation_retention(self, tenant: str) -> int | None:
-        row = await self.session.get(TenantSettings, tenant)
-        return row.conversation_retention_days if row else None
 
     async def tenants_with_retention(self) -> list[tuple[str, int]]:
         rows = await self.session.execute(

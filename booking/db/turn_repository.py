@@ -78,10 +78,6 @@ class TurnRepository:
             ],
         )
 
-    async def claim_expired(self, limit: int = 100) -> Sequence[TurnRow]:
-        """Running turns whose owner stopped renewing: mark them interrupted, return them."""
-        return await self.claim_orphans((), timedelta(0), limit=limit)
-
     async def absent_owners(
         self, *, exclude: str, started_before: timedelta, settled: timedelta
     ) -> list[str]:
