@@ -31,6 +31,7 @@ from booking.turns.transcript import fold_parts
 from booking.turns.ui_stream import UIStreamEncoder
 from seed.load import SeedOptions, seed_database
 from tests.conftest import TEST_NOW, TEST_TODAY, ScratchDatabases
+from tests.support.bookings import reset_fare
 
 POLICY = Policy()
 POOL = 24
@@ -68,27 +69,7 @@ _next_day = iter(range(1, 9))
 
 async def _fare(sessions: Sessions, seats: int) -> int:
     """An economy fare on a day no other test of this module uses, reset to ``seats`` free."""
-    day = next(_next_day)
-    async with sessions() as session, session.begin():
-        flight_id = await session.scalar(
-            text(
-                "SELECT x.flight_id FROM fares x JOIN flights f ON f.id = x.flight_id"
-                " WHERE x.cabin = 'economy' AND x.seats_total >= :seats AND x.seats_booked = 0"
-                " AND f.departs_at BETWEEN :now + make_interval(days => :day)"
-                "     AND :now + make_interval(days => :day + 1)"
-                " ORDER BY f.id LIMIT 1"
-            ),
-            {"now": TEST_NOW, "day": day, "seats": seats},
-        )
-        assert flight_id is not None
-        await session.execute(
-            text(
-                "UPDATE fares SET seats_available = :seats, seats_booked = 0"
-                " WHERE flight_id = :id AND cabin = 'economy'"
-            ),
-            {"id": flight_id, "seats": seats},
-        )
-    return int(flight_id)
+    return await reset_fare(sessions, next(_next_day), seats)
 
 
 async def _one(sessions: Sessions, sql: str, **params: Any) -> Any:

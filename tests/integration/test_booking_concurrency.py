@@ -25,6 +25,7 @@ from booking.domain.booking_rules import Policy
 from booking.errors import BookingNotCancellable, IdempotencyKeyReused, SoldOut
 from seed.load import SeedOptions, seed_database
 from tests.conftest import TEST_NOW, TEST_TODAY, ScratchDatabases
+from tests.support.bookings import reset_fare
 
 POLICY = Policy()
 POOL = 32
@@ -74,30 +75,6 @@ class InFlight:
                 return await work(session)
             finally:
                 self.now -= 1
-
-
-async def _fare(sessions: Sessions, day: int, seats: int) -> int:
-    """An economy fare ``day`` days out, reset to ``seats`` free seats and none booked."""
-    async with sessions() as session, session.begin():
-        flight_id = await session.scalar(
-            text(
-                "SELECT x.flight_id FROM fares x JOIN flights f ON f.id = x.flight_id"
-                " WHERE x.cabin = 'economy' AND x.seats_total >= :seats AND x.seats_booked = 0"
-                " AND f.departs_at BETWEEN :now + make_interval(days => :day)"
-                "     AND :now + make_interval(days => :day + 1)"
-                " ORDER BY f.id LIMIT 1"
-            ),
-            {"now": TEST_NOW, "day": day, "seats": seats},
-        )
-        assert flight_id is not None
-        await session.execute(
-            text(
-                "UPDATE fares SET seats_available = :seats, seats_booked = 0"
-                " WHERE flight_id = :id AND cabin = 'economy'"
-            ),
-            {"id": flight_id, "seats": seats},
-        )
-    return int(flight_id)
 
 
 async def _counts(sessions: Sessions, flight_id: int) -> tuple[int, int]:
@@ -153,7 +130,7 @@ def _hold_work(
 
 
 async def test_200_holds_race_for_10_seats(sessions: Sessions) -> None:
-    flight_id = await _fare(sessions, day=3, seats=10)
+    flight_id = await reset_fare(sessions, day=3, seats=10)
     tenant = "race-seats"
     flight = InFlight()
     results = await asyncio.gather(
@@ -208,7 +185,7 @@ async def test_200_holds_race_for_10_seats(sessions: Sessions) -> None:
 
 
 async def test_50_requests_with_one_idempotency_key_make_one_booking(sessions: Sessions) -> None:
-    flight_id = await _fare(sessions, day=4, seats=30)
+    flight_id = await reset_fare(sessions, day=4, seats=30)
     tenant = "race-key"
     names = [_name(1000), _name(1001)]
     flight = InFlight()
@@ -238,7 +215,7 @@ async def test_50_requests_with_one_idempotency_key_make_one_booking(sessions: S
 async def test_one_key_with_different_requests_racing(sessions: Sessions) -> None:
     """Whichever request claims the key first wins; the same request gets its booking, every
     other request is refused: never two bookings for one key."""
-    flight_id = await _fare(sessions, day=5, seats=30)
+    flight_id = await reset_fare(sessions, day=5, seats=30)
     tenant = "race-key-mixed"
     variants = [[_name(2000)], [_name(2001)]]
     choice = [i % 5 == 0 for i in range(50)]  # 10 of one request, 40 of the other
@@ -266,7 +243,7 @@ async def test_one_key_with_different_requests_racing(sessions: Sessions) -> Non
 
 async def test_holds_cancels_and_the_sweeper_racing_on_one_fare(sessions: Sessions) -> None:
     seats = 40
-    flight_id = await _fare(sessions, day=6, seats=seats)
+    flight_id = await reset_fare(sessions, day=6, seats=seats)
     tenant = "race-mixed"
     earlier = TEST_NOW - POLICY.hold_ttl - timedelta(minutes=5)  # lapsed by TEST_NOW
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.domain import bookings
 from booking.domain.booking_rules import Policy
@@ -259,3 +259,28 @@ async def table_counts(session: AsyncSession) -> tuple[int, int, int, int, int]:
     )
     a, b, c, d, e = found[0]
     return a, b, c, d, e
+
+
+async def reset_fare(sessions: async_sessionmaker[AsyncSession], day: int, seats: int) -> int:
+    """An economy fare ``day`` days after TEST_NOW, reset to ``seats`` free seats and none
+    booked; its flight id."""
+    async with sessions() as session, session.begin():
+        flight_id = await session.scalar(
+            text(
+                "SELECT x.flight_id FROM fares x JOIN flights f ON f.id = x.flight_id"
+                " WHERE x.cabin = 'economy' AND x.seats_total >= :seats AND x.seats_booked = 0"
+                " AND f.departs_at BETWEEN :now + make_interval(days => :day)"
+                "     AND :now + make_interval(days => :day + 1)"
+                " ORDER BY f.id LIMIT 1"
+            ),
+            {"now": TEST_NOW, "day": day, "seats": seats},
+        )
+        assert flight_id is not None
+        await session.execute(
+            text(
+                "UPDATE fares SET seats_available = :seats, seats_booked = 0"
+                " WHERE flight_id = :id AND cabin = 'economy'"
+            ),
+            {"id": flight_id, "seats": seats},
+        )
+    return int(flight_id)
