@@ -215,21 +215,17 @@ class OpenAIChatModel:
             )
         client = self._client(spec)
         started = time.perf_counter()
-        kwargs: dict[str, Any] = {
+        body: dict[str, Any] = {
             "model": spec.model,
             "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
         if tools:
-            kwargs["tools"] = tools
+            body["tools"] = tools
         try:
             async with asyncio.timeout(self._timeouts.first_chunk_s):
-                raw = await client.chat.completions.with_raw_response.create(**kwargs)
-            # Chunks as the JSON dicts the provider sent: the assembler wants dicts, and building
-            # a ChatCompletionChunk model only to dump it again cost ~100 us a chunk (the SDK's
-            # documented custom parse type; ``object`` means "return the data as is").
-            sdk_stream: openai.AsyncStream[object] = raw.parse(to=openai.AsyncStream[object])
+                sdk_stream = await post_stream(client, "/chat/completions", body)
         except TimeoutError:
             raise _timeout(spec, self._timeouts.first_chunk_s) from None
         except Exception as exc:
@@ -249,8 +245,8 @@ class OpenAIChatModel:
             raise
         ttft_ms = (time.perf_counter() - started) * 1000
         # httpx wraps the transport's body to time it; ours is inside (``_stream``).
-        body = getattr(raw.http_response, "stream", None)
-        body = getattr(body, "_stream", body)
+        wire = getattr(sdk_stream.response, "stream", None)
+        wire = getattr(wire, "_stream", wire)
         return _Stream(
             spec,
             sdk_stream,
@@ -258,7 +254,7 @@ class OpenAIChatModel:
             started,
             ttft_ms,
             self._timeouts.stall_s,
-            saw_done=(lambda: body.saw_done) if isinstance(body, _FilteredStream) else lambda: True,
+            saw_done=(lambda: wire.saw_done) if isinstance(wire, _FilteredStream) else lambda: True,
         )
 
     def _client(self, spec: ModelSpec) -> openai.AsyncOpenAI:
@@ -283,6 +279,24 @@ class OpenAIChatModel:
             )
             self._clients[spec.name] = client
         return client
+
+
+async def post_stream(
+    client: openai.AsyncOpenAI, path: str, body: dict[str, Any]
+) -> openai.AsyncStream[object]:
+    """POST ``body`` (already in wire form) and return the SDK's stream of events as the JSON
+    dicts the provider sent.
+
+    Through the SDK's own generic ``post`` rather than ``chat.completions.create``: the typed
+    method first walks every message and tool schema through its TypedDict transform, which
+    cost 1-3 ms per model call on our 8.6 KB of tool schemas (``bench/README.md``, #17) and
+    changes nothing in a body that is already wire JSON. Everything else is the SDK's as
+    before: base URL, auth and default headers, timeouts, ``APIStatusError`` and friends,
+    and the SSE decoding. ``object`` as the parse type returns the data as is: building a
+    ``ChatCompletionChunk`` only to dump it again cost ~100 us a chunk."""
+    return await client.post(
+        path, body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]
+    )
 
 
 def _finishes(chunk: dict[str, Any]) -> bool:

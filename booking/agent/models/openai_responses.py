@@ -1,7 +1,7 @@
 """OpenAI's Responses API as a second upstream protocol, through the official ``openai`` SDK.
 
-A model configured with ``api = "responses"`` is reached with ``client.responses.create(...,
-stream=True)``: :class:`~booking.agent.models.openai_chat.OpenAIChatModel` dispatches here from
+A model configured with ``api = "responses"`` is reached with ``POST /responses`` (streamed,
+through the SDK's ``post``): :class:`~booking.agent.models.openai_chat.OpenAIChatModel` dispatches here from
 ``_open_once``, so retries, Retry-After, fallbacks (to either protocol), the keep-alive filter,
 the first-chunk and stall timeouts, usage and cost are the Chat Completions adapter's. The request
 and the translation of events into Chat Completions chunks are pure
@@ -24,7 +24,7 @@ import openai
 
 from booking.agent.models.base import ModelError
 from booking.agent.models.model_spec import ModelSpec, Timeouts
-from booking.agent.models.openai_chat import _Stream
+from booking.agent.models.openai_chat import _Stream, post_stream
 from booking.agent.models.responses_wire import ResponsesTranslator, request_body
 from booking.agent.models.upstream_errors import _classify, _nothing_sent, _timeout, _to_dict
 
@@ -94,12 +94,11 @@ async def open_responses_stream(
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeouts.first_chunk_s):
-            raw = await client.responses.with_raw_response.create(
-                **request_body(spec.model, messages, tools)
+            # Events as the JSON dicts the provider sent, through the SDK's generic post, as
+            # for Chat Completions (``post_stream`` says why).
+            sdk_stream = await post_stream(
+                client, "/responses", request_body(spec.model, messages, tools)
             )
-        # Events as the JSON dicts the provider sent, as for Chat Completions: the SDK's typed
-        # event models would only be dumped again (``object`` means "return the data as is").
-        sdk_stream: openai.AsyncStream[object] = raw.parse(to=openai.AsyncStream[object])
     except TimeoutError:
         raise _timeout(spec, timeouts.first_chunk_s) from None
     except Exception as exc:
