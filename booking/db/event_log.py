@@ -6,6 +6,7 @@ thousand parts a second."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -126,26 +127,86 @@ async def start_turn(
     conn: psycopg.AsyncConnection[Any],
     *,
     tenant: str,
-    conversation_id: str,
+    conversation_id: str | None,
     create: bool,
     public_id: str | None = None,
+    new_id: str | None = None,
     title: str | None = None,
     turn: dict[str, Any],
     user_message: dict[str, Any] | None,
     lease_s: float,
     first_part: str,
     answer_open_calls: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Lock or create the conversation, insert the turn and the user's message; return the turn's
-    first cursor and the history before it. One transaction, three or four statements on a
-    plain connection: this is the path every new reply waits on.
+) -> tuple[str, int, list[dict[str, Any]]]:
+    """Find or create the conversation, insert the turn, the user's message and the stream's
+    first part; return the conversation's internal id, the turn's first cursor and the history
+    before it. One statement, one round trip (``booking_start_turn``, migration 0007), on an
+    autocommit connection: this is what every new reply waits on.
 
-    ``conversation_id`` is the internal id. A conversation created here gets ``public_id``
-    (default: the internal id) and ``title``; when the tenant already has ``public_id`` (created
-    meanwhile), nothing is created and :class:`ConversationMissing` says so. A continuation
-    (``user_message`` None) only inserts the turn. A new user message after a turn that paused
-    for approval supersedes the pending approvals: ``answer_open_calls`` gives the
-    tool results that close the paused calls, stored before the user's message."""
+    The conversation is ``conversation_id`` (internal) or, when that is None, the tenant's
+    ``public_id``. With ``create``, a conversation the tenant lacks is created (under
+    ``new_id``, default ``conversation_id``); a concurrent create of the same public id is
+    joined. A new user message after a turn that paused for approval supersedes its pending
+    approvals (``answer_open_calls`` gives the results that close the paused calls): that rarer
+    case takes :func:`_start_turn_slow`, several statements in one transaction.
+
+    Raises :class:`ConversationMissing` and :class:`TurnAlreadyRunning`."""
+    # On an autocommit connection the call is its own transaction; on another, commit it here.
+    async with contextlib.nullcontext() if conn.autocommit else conn.transaction():
+        row = await (
+            await conn.execute(
+                "SELECT o_outcome, o_conversation_id, o_first_seq, o_history FROM booking_start_turn("
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+                [
+                    tenant,
+                    conversation_id,
+                    public_id,
+                    (new_id or conversation_id) if create else None,
+                    title,
+                    turn["id"],
+                    turn["message_id"],
+                    turn["owner"],
+                    lease_s,
+                    Jsonb(user_message["payload"]) if user_message is not None else None,
+                    user_message.get("ui_message_id") if user_message is not None else None,
+                    first_part,
+                ],
+            )
+        ).fetchone()
+    assert row is not None, "booking_start_turn returns one row"
+    outcome, found, first_seq, history = row
+    if outcome == "ok":
+        return found, int(first_seq), history
+    if outcome == "running":
+        raise TurnAlreadyRunning(found)
+    if outcome == "slow":
+        first_seq, history = await _start_turn_slow(
+            conn,
+            tenant=tenant,
+            conversation_id=found,
+            turn=turn,
+            user_message=user_message,
+            lease_s=lease_s,
+            first_part=first_part,
+            answer_open_calls=answer_open_calls,
+        )
+        return found, first_seq, history
+    raise ConversationMissing(conversation_id or public_id or "")
+
+
+async def _start_turn_slow(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    tenant: str,
+    conversation_id: str,
+    turn: dict[str, Any],
+    user_message: dict[str, Any] | None,
+    lease_s: float,
+    first_part: str,
+    answer_open_calls: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """:func:`start_turn` as a transaction of several statements, for a conversation whose
+    history ends with calls still open (they are closed first, by the agent's rules)."""
     async with conn.transaction():
         row = await (
             await conn.execute(
@@ -153,41 +214,26 @@ async def start_turn(
                 [conversation_id],
             )
         ).fetchone()
-        history: list[dict[str, Any]] = []
-        if row is None:
-            created = None
-            if create:
-                created = await (
-                    await conn.execute(
-                        "INSERT INTO conversations (id, tenant, public_id, title) "
-                        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING last_seq",
-                        [conversation_id, tenant, public_id or conversation_id, title],
-                    )
-                ).fetchone()
-            if created is None:
-                raise ConversationMissing(conversation_id)
-            first_seq = 1
-        elif row[0] != tenant:
-            raise ConversationMissing(conversation_id)
-        else:
-            cursor = await conn.execute(
-                "SELECT payload FROM messages WHERE conversation_id = %s ORDER BY position",
+        if row is None or row[0] != tenant:
+            raise ConversationMissing(conversation_id)  # Deleted since the first look.
+        cursor = await conn.execute(
+            "SELECT payload FROM messages WHERE conversation_id = %s ORDER BY position",
+            [conversation_id],
+        )
+        history = [payload for (payload,) in await cursor.fetchall()]
+        top = await (
+            await conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM turn_events WHERE conversation_id = %s",
                 [conversation_id],
             )
-            history = [payload for (payload,) in await cursor.fetchall()]
-            top = await (
-                await conn.execute(
-                    "SELECT coalesce(max(seq), 0) FROM turn_events WHERE conversation_id = %s",
-                    [conversation_id],
-                )
-            ).fetchone()
-            first_seq = max(int(row[1]), int(top[0]) if top else 0) + 1
-            await conn.execute(
-                "UPDATE conversations SET updated_at = now() WHERE id = %s", [conversation_id]
-            )
-            answers = answer_open_calls(history) if user_message and answer_open_calls else []
-            if answers:
-                await _supersede_approvals(conn, conversation_id, history, answers)
+        ).fetchone()
+        first_seq = max(int(row[1]), int(top[0]) if top else 0) + 1
+        await conn.execute(
+            "UPDATE conversations SET updated_at = now() WHERE id = %s", [conversation_id]
+        )
+        answers = answer_open_calls(history) if user_message and answer_open_calls else []
+        if answers:
+            await _supersede_approvals(conn, conversation_id, history, answers)
         try:
             async with conn.transaction():  # A savepoint, so the error leaves the outer one usable.
                 await conn.execute(

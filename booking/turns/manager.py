@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.agent.history import unanswered_calls
 from booking.agent.orchestrator import AgentTurn, Orchestrator, ResolvedApproval
-from booking.db.engine import driver_connection
+from booking.db.engine import libpq_url
 from booking.db.event_log import ConversationMissing, TurnAlreadyRunning, start_turn
+from booking.db.hot_pool import HotPool
 from booking.db.turn_repository import TurnEventRepository, TurnRepository
 from booking.domain import conversations
 from booking.errors import ServerBusy, ShuttingDown, TurnRunning
@@ -80,11 +81,16 @@ class TurnManager:
         max_running: int = 256,
         lease_s: float = 15.0,
         approval_ttl_s: float = 900.0,
+        pooler: str = "none",
     ) -> None:
         self._sessionmaker = sessionmaker
         engine = sessionmaker.kw.get("bind")
         assert isinstance(engine, AsyncEngine), "the sessionmaker must be bound to an AsyncEngine"
         self._engine = engine
+        self._starts = HotPool(
+            libpq_url(engine.url.render_as_string(hide_password=False)), pooler=pooler
+        )
+        """Autocommit connections for the turn's start, one round trip each (``HotPool``)."""
         self._orchestrator_for = orchestrator_for
         self._metrics = metrics
         self._max_running = max_running
@@ -120,6 +126,7 @@ class TurnManager:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         """The event loop the turns run on (diagnostics and tests read it)."""
+        await self._starts.open()
         self._background = [
             asyncio.create_task(self.follower.listen(), name="turns-listen"),
             asyncio.create_task(self.leases.run(), name="turns-leases"),
@@ -142,13 +149,14 @@ class TurnManager:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self._starts.close()
 
     # Starting and stopping turns ---------------------------------------------------------
 
     async def begin(
         self,
         tenant: str,
-        conversation_id: str,
+        conversation_id: str | None,
         text: str,
         *,
         ui_message_id: str | None = None,
@@ -157,10 +165,11 @@ class TurnManager:
     ) -> LiveTurn:
         """Start a turn answering the user's new message.
 
-        ``conversation_id`` is the internal id (the API resolves the client's id first). With
-        ``create``, a conversation the tenant lacks is created under it, named ``public_id``
-        (default: the internal id); if another request of the tenant created ``public_id``
-        meanwhile, the turn goes into that one."""
+        ``conversation_id`` is the internal id, or None to find the conversation by the
+        client's ``public_id`` in the same statement that starts the turn (one round trip).
+        With ``create``, a conversation the tenant lacks is created (under ``conversation_id``
+        or a new internal id), named ``public_id`` (default: the internal id); if another
+        request of the tenant created ``public_id`` meanwhile, the turn goes into that one."""
         live, history = await self._open(
             tenant,
             conversation_id,
@@ -206,7 +215,7 @@ class TurnManager:
     async def _open(
         self,
         tenant: str,
-        conversation_id: str,
+        conversation_id: str | None,
         message_id: str,
         *,
         user_message: dict[str, Any] | None,
@@ -219,13 +228,14 @@ class TurnManager:
         language = evidence(text) if text is not None else None
         start_part = UIStreamEncoder(message_id).start(language)[0]
         try:
-            async with driver_connection(self._engine) as driver:
-                first_seq, history = await start_turn(
-                    driver,
+            async with self._starts.connection() as conn:
+                conversation_id, first_seq, history = await start_turn(
+                    conn,
                     tenant=tenant,
                     conversation_id=conversation_id,
                     create=create,
                     public_id=public_id,
+                    new_id=conversations.new_internal_id() if conversation_id is None else None,
                     title=conversations.title_for(text) if text is not None else None,
                     turn={"id": turn_id, "message_id": message_id, "owner": self.owner},
                     user_message=user_message,
@@ -234,19 +244,19 @@ class TurnManager:
                     answer_open_calls=lambda h: unanswered_calls(h, conversations.SUPERSEDED),
                 )
         except ConversationMissing:
-            if create and public_id is not None:
+            if create and public_id is not None and conversation_id is not None:
                 async with self._sessionmaker() as session:
                     existing = await conversations.find(session, tenant, public_id)
                 if existing is not None and existing != conversation_id:
                     # Another request of the tenant created it first: continue that one.
                     return await self._open(tenant, existing, message_id, user_message=user_message)
-            raise conversations.not_found(public_id or conversation_id) from None
-        except TurnAlreadyRunning:
+            raise conversations.not_found(public_id or conversation_id or "") from None
+        except TurnAlreadyRunning as running:
             async with self._sessionmaker() as session:
-                running = await TurnRepository(session).running(conversation_id)
+                turn = await TurnRepository(session).running(running.args[0])
             raise TurnRunning(
                 "A reply is still being written in this conversation; join its stream or stop it.",
-                running_turn_id=running.id if running else None,
+                running_turn_id=turn.id if turn else None,
             ) from None
         live = LiveTurn(
             turn_id,

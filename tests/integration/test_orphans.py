@@ -46,7 +46,7 @@ async def foreign_turn(
     tenant, conversation = new_ids()
     turn_id = "t" + conversation[:31]
     async with driver_connection(engine) as conn:
-        first, _ = await start_turn(
+        _, first, _ = await start_turn(
             conn,
             tenant=tenant,
             conversation_id=conversation,

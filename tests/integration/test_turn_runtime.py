@@ -176,7 +176,7 @@ class TestLeases:
         tenant, conversation = new_ids()
         # A process that started a turn and died: its lease runs out and nobody renews it.
         async with driver_connection(engine) as conn:
-            first, _ = await start_turn(
+            _, first, _ = await start_turn(
                 conn,
                 tenant=tenant,
                 conversation_id=conversation,

@@ -6,12 +6,11 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sse_starlette import EventSourceResponse
 
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
 from booking.api.schemas import CONVERSATION_ID, ChatRequest
-from booking.api.sse import stream_response
+from booking.api.sse import UIMessageStream, stream_response
 from booking.api.state import AppState
 from booking.domain import conversations
 from booking.errors import ApprovalNotFound, MessageTooLong, NotFound, ValidationFailed
@@ -123,7 +122,7 @@ def approval_responses(body: ChatRequest) -> list[Decision] | None:
 )
 async def chat(
     body: ChatRequest, request: Request, client: CurrentClient, state: StateDep
-) -> EventSourceResponse:
+) -> UIMessageStream:
     """Send the user's new message and stream the answer (creates the conversation on first use).
 
     When the last message is the assistant's with approval responses (``useChat`` after
@@ -143,14 +142,10 @@ async def chat(
         )
         return stream_response(state, request, live.conversation_id, live.first_seq - 1)
     text, message_id = user_text(body, state.settings.max_message_chars)
-    found = await find_conversation(state, client.tenant, body.id)
+    # The conversation is found (or created) by the client's id in the statement that starts
+    # the turn: one round trip.
     live = await state.turns.begin(
-        client.tenant,
-        found or conversations.new_internal_id(),
-        text,
-        ui_message_id=message_id,
-        create=found is None,
-        public_id=body.id,
+        client.tenant, None, text, ui_message_id=message_id, create=True, public_id=body.id
     )
     return stream_response(state, request, live.conversation_id, live.first_seq - 1)
 
