@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
@@ -29,7 +28,7 @@ from booking.api.schemas import (
     StopResult,
     TurnResult,
 )
-from booking.api.sse import stream_response
+from booking.api.sse import UIMessageStream, stream_response
 from booking.api.state import AppState
 from booking.domain import conversations
 from booking.errors import ApprovalNotFound, MessageTooLong, NotFound, TurnRunning
@@ -43,8 +42,9 @@ APPROVAL_ID = r"^apr_[0-9a-f]{32}$"
 
 # Ids that cannot exist are simply not found (404), as unknown ones are, never a 422 that would
 # tell them apart; and they are answered before any query (a NUL cannot even be sent to
-# PostgreSQL). The client is resolved first, so a request without a key still gets 401.
-def _conversation_id(
+# PostgreSQL). The client is resolved first, so a request without a key still gets 401. Async,
+# as every dependency here: FastAPI runs a plain ``def`` one in a worker thread.
+async def _conversation_id(
     conversation_id: Annotated[str, Path(json_schema_extra={"pattern": CONVERSATION_ID})],
     client: CurrentClient,
 ) -> str:
@@ -53,7 +53,7 @@ def _conversation_id(
     return conversation_id
 
 
-def _approval_id(
+async def _approval_id(
     approval_id: Annotated[str, Path(json_schema_extra={"pattern": APPROVAL_ID})],
     client: CurrentClient,
 ) -> str:
@@ -156,7 +156,7 @@ async def send_message(
     client: CurrentClient,
     state: StateDep,
     accept: Accept = "text/event-stream",
-) -> EventSourceResponse | TurnResult:
+) -> UIMessageStream | TurnResult:
     """Send a message: `Accept: text/event-stream` streams the reply; `application/json` waits for it."""
     if len(body.text) > state.settings.max_message_chars:
         raise MessageTooLong(
@@ -186,7 +186,7 @@ async def decide_approval(
     client: CurrentClient,
     state: StateDep,
     accept: Accept = "text/event-stream",
-) -> EventSourceResponse | TurnResult | JSONResponse:
+) -> UIMessageStream | TurnResult | JSONResponse:
     """Approve or decline a paused action; the reply continues (streamed, or as JSON)."""
     state.turns.check_capacity()
     decision = Decision(approval_id, body.approved, body.reason, body.arguments)
@@ -205,7 +205,7 @@ async def decide_approval(
 
 async def _reply(
     state: AppState, request: Request, live: LiveTurn, accept: str
-) -> EventSourceResponse | TurnResult:
+) -> UIMessageStream | TurnResult:
     """Stream the turn, or (``Accept: application/json``) wait for it and return the message."""
     wants_json = "application/json" in accept and "text/event-stream" not in accept
     if not wants_json:
@@ -226,7 +226,7 @@ async def events(
     state: StateDep,
     after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
     last_event_id: Annotated[str | None, Header(pattern=r"^[0-9]{0,15}$")] = None,
-) -> EventSourceResponse:
+) -> UIMessageStream:
     """Replay the events after a cursor (`Last-Event-ID` or `?after=`), then follow the running reply."""
     cursor = after
     if cursor is None and last_event_id:  # An empty one is no cursor, as for EventSource.
