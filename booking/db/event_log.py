@@ -316,38 +316,30 @@ async def close_turn(
     The conversation row is locked first, as a turn's start locks it: a new message starting
     while this turn closes would otherwise wait on this turn's row while holding the
     conversation, and this transaction on the conversation (a deadlock)."""
-    async with conn.transaction():
-        await conn.execute(
-            "SELECT 1 FROM conversations WHERE id = %s FOR UPDATE", [conversation_id]
-        )
-        closed = await (
+    # One function call (``booking_close_turn``, migration 0007): on an autocommit connection
+    # it is its own transaction; on another, commit it here.
+    payloads = [
+        {
+            "position": m["position"],
+            "role": m["role"],
+            "payload": m["payload"],
+            "ui_message_id": m["ui_message_id"],
+        }
+        for m in messages
+    ]
+    async with contextlib.nullcontext() if conn.autocommit else conn.transaction():
+        row = await (
             await conn.execute(
-                "UPDATE turns SET status = %s, error_code = %s, usage = %s, finished_at = now() "
-                "WHERE id = %s AND status = 'running' RETURNING id",
-                [status, error_code, Jsonb(usage) if usage is not None else None, turn_id],
+                "SELECT booking_close_turn(%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    conversation_id,
+                    turn_id,
+                    status,
+                    error_code,
+                    Jsonb(usage) if usage is not None else None,
+                    last_seq,
+                    Jsonb(payloads),
+                ],
             )
         ).fetchone()
-        if closed is None:
-            return False
-        await conn.execute(
-            "UPDATE conversations SET last_seq = greatest(last_seq, %s), updated_at = now() WHERE id = %s",
-            [last_seq, conversation_id],
-        )
-        if messages:
-            async with conn.cursor() as cursor:
-                await cursor.executemany(
-                    "INSERT INTO messages (conversation_id, position, turn_id, role, payload, ui_message_id) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    [
-                        (
-                            m["conversation_id"],
-                            m["position"],
-                            m["turn_id"],
-                            m["role"],
-                            Jsonb(m["payload"]),
-                            m["ui_message_id"],
-                        )
-                        for m in messages
-                    ],
-                )
-    return True
+    return bool(row and row[0])

@@ -119,6 +119,7 @@ class TurnManager:
             metrics,
             approval_ttl=timedelta(seconds=approval_ttl_s),
             finished=self._forget,
+            hot=self._starts,
         )
 
     # Lifecycle ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from booking.agent.tool_calls import as_content
 from booking.db.approval_repository import ApprovalRepository
 from booking.db.engine import driver_connection
 from booking.db.event_log import close_turn, last_seqs
+from booking.db.hot_pool import HotPool
 from booking.turns.approvals import arguments_hash
 from booking.turns.leases import INTERRUPTED_MESSAGE, INTERRUPTED_NOTE
 from booking.turns.live import LiveTurn
@@ -107,8 +108,11 @@ class TurnRunner:
         *,
         approval_ttl: timedelta,
         finished: Callable[[LiveTurn], None],
+        hot: HotPool | None = None,
     ) -> None:
         self._engine = engine
+        self._hot = hot
+        """Autocommit connections for the turn's close, one round trip (else the engine's)."""
         self._sessionmaker = sessionmaker
         self.writer = writer
         self.metrics = metrics
@@ -264,7 +268,8 @@ class TurnRunner:
             }
             for i, m in enumerate(messages)
         ]
-        async with driver_connection(self._engine) as driver:
+        connection = self._hot.connection() if self._hot else driver_connection(self._engine)
+        async with connection as driver:
             closed = await close_turn(
                 driver,
                 conversation_id=live.conversation_id,

@@ -1,4 +1,5 @@
-"""A turn's start as one server-side function: one round trip instead of ten.
+"""A turn's start and its close as server-side functions: one round trip each instead of ten
+and six.
 
 ``booking_start_turn`` does what ``booking.db.event_log.start_turn`` did in a transaction of
 several statements (after a separate lookup of the client's conversation id): resolve the
@@ -13,6 +14,11 @@ Outcomes: ``ok``; ``missing`` (no such conversation for this tenant, nothing cre
 ``running`` (a turn is running; nothing written); ``slow`` (the history ends with tool calls
 still open, a reply paused for approval that the new message supersedes: nothing written, the
 caller takes the multi-statement path that closes those calls, which needs the agent's rules).
+
+``booking_close_turn`` does what ``booking.db.event_log.close_turn`` did in a transaction:
+lock the conversation (before the turn, as a start does, so the two cannot deadlock), close the
+turn if it is still running (false if another process closed it: nothing else is written), move
+the conversation's cursor and activity time, append the messages the turn produced.
 
 Revision ID: 0007
 Revises: 0006
@@ -122,12 +128,47 @@ END
 $fn$
 """
 
+_CLOSE = """
+CREATE FUNCTION booking_close_turn(
+    p_conversation_id text,
+    p_turn_id text,
+    p_status text,
+    p_error_code text,
+    p_usage jsonb,
+    p_last_seq bigint,
+    p_messages jsonb
+) RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_id text;
+BEGIN
+    PERFORM 1 FROM conversations WHERE id = p_conversation_id FOR UPDATE;
+    UPDATE turns SET status = p_status, error_code = p_error_code, usage = p_usage,
+                     finished_at = now()
+    WHERE id = p_turn_id AND status = 'running'
+    RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN false;
+    END IF;
+    UPDATE conversations SET last_seq = greatest(last_seq, p_last_seq), updated_at = now()
+    WHERE id = p_conversation_id;
+    INSERT INTO messages (conversation_id, position, turn_id, role, payload, ui_message_id)
+    SELECT p_conversation_id, (m ->> 'position')::int, p_turn_id, m ->> 'role', m -> 'payload',
+           m ->> 'ui_message_id'
+    FROM jsonb_array_elements(coalesce(p_messages, '[]'::jsonb)) m;
+    RETURN true;
+END
+$fn$
+"""
+
 
 def upgrade() -> None:
     op.execute(_FUNCTION)
+    op.execute(_CLOSE)
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION booking_close_turn(text, text, text, text, jsonb, bigint, jsonb)")
     op.execute(
         "DROP FUNCTION booking_start_turn(text, text, text, text, text, text, text, text,"
         " double precision, jsonb, text, jsonb)"
