@@ -68,7 +68,9 @@ async def _start(
 
 async def _finish(engine: AsyncEngine, turn_id: str) -> None:
     await rows(
-        engine, "UPDATE turns SET status = 'done', finished_at = now() WHERE id = :t RETURNING id", t=turn_id
+        engine,
+        "UPDATE turns SET status = 'done', finished_at = now() WHERE id = :t RETURNING id",
+        t=turn_id,
     )
 
 
