@@ -1,6 +1,8 @@
 """Queries for bookings, seat inventory, idempotency keys and approvals.
 
-Seat inventory changes only through the conditional UPDATEs here: a hold takes seats with
+The hot paths (hold, confirm, cancel) run the fixed statements of
+:mod:`booking.db.booking_statements` on the session's psycopg connection, in its transaction.
+Seat inventory changes only through the conditional UPDATEs there: a hold takes seats with
 ``seats_available >= n`` in its WHERE clause (so concurrent holds serialize on the fare row and
 none can take a seat that is gone), and every release moves ``seats_booked`` by the same amount,
 so ``seats_booked`` always equals the passengers of live bookings (:meth:`inventory_drift`).
@@ -12,33 +14,22 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import Row, and_, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+import psycopg
+from sqlalchemy import Connection, Row, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from booking.db import booking_statements as statements
 from booking.db.models import (
     Airline,
     Airport,
     Booking,
-    BookingEvent,
     BookingPassenger,
     Fare,
     Flight,
-    IdempotencyRecord,
 )
 
-# The hold path runs these fixed statements on the session's connection: building and compiling
-# ORM statements per call cost more CPU than PostgreSQL spent on the whole hold.
-_CLAIM = text(
-    "INSERT INTO idempotency_keys (tenant, key, operation, request_hash, response) "
-    "VALUES (:tenant, :key, :operation, :request_hash, '{}') "
-    "ON CONFLICT (tenant, key) DO NOTHING RETURNING key"
-)
-_EARLIER = text(
-    "SELECT operation, request_hash, response FROM idempotency_keys "
-    "WHERE tenant = :tenant AND key = :key"
-)
 _FLIGHT = text(
     "SELECT f.flight_number, f.airline_code, a.name, f.origin, f.destination, f.departs_at,"
     "       f.arrives_at, o.timezone, d.timezone, fa.price_vnd, fa.seats_available "
@@ -46,36 +37,6 @@ _FLIGHT = text(
     "JOIN airlines a ON a.code = f.airline_code "
     "JOIN airports o ON o.iata = f.origin JOIN airports d ON d.iata = f.destination "
     "WHERE f.id = :flight_id"
-)
-# The booking, its passengers, its first audit row and the idempotent response: one statement.
-# A hold writes it ``held``; booking in one decision writes it ``confirmed`` at once.
-_WRITE_HOLD = text(
-    "WITH b AS ("
-    "  INSERT INTO bookings (reference, tenant, flight_id, cabin, status, passenger_count,"
-    "    price_per_passenger_vnd, total_vnd, contact_email, contact_phone, conversation_id,"
-    "    hold_expires_at, created_at, confirmed_at)"
-    "  VALUES (:reference, :tenant, :flight_id, :cabin, :status, :passenger_count,"
-    "    :price_per_passenger_vnd, :total_vnd, :contact_email, :contact_phone, :conversation_id,"
-    "    :hold_expires_at, :created_at, :confirmed_at)"
-    "  ON CONFLICT (reference) DO NOTHING RETURNING reference"
-    "), p AS ("
-    "  INSERT INTO booking_passengers (reference, position, full_name, date_of_birth)"
-    "  SELECT b.reference, t.position, t.full_name, t.date_of_birth FROM b,"
-    "    unnest(CAST(:names AS text[]), CAST(:births AS date[])) WITH ORDINALITY"
-    "      AS t(full_name, date_of_birth, position)"
-    "), e AS ("
-    "  INSERT INTO booking_events (reference, from_status, to_status, actor, at)"
-    "  SELECT reference, NULL, :status, :actor, :created_at FROM b"
-    "), k AS ("
-    "  UPDATE idempotency_keys SET response = CAST(:response AS jsonb)"
-    "  WHERE tenant = :tenant AND key = :key AND EXISTS (SELECT 1 FROM b)"
-    ") SELECT count(*) FROM b"
-)
-_TAKE_SEATS = text(
-    "UPDATE fares SET seats_available = seats_available - :count,"
-    "  seats_booked = seats_booked + :count "
-    "WHERE flight_id = :flight_id AND cabin = :cabin AND seats_available >= :count "
-    "RETURNING price_vnd"
 )
 
 
@@ -124,20 +85,60 @@ class NewHold:
     confirmed_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """What an idempotency key was first used for, and the response it got."""
+
+    operation: str
+    request_hash: str
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a confirm or cancel statement found and did."""
+
+    claimed: bool
+    """The idempotency key is this request's (always true without a key)."""
+    status: str | None
+    """The booking's status before the change; None when there is no such booking (or the key
+    was used before: nothing was looked at)."""
+    hold_expires_at: datetime | None
+    departed: bool | None
+    """(cancel) The flight has departed: nothing was changed."""
+    view: dict[str, Any] | None
+    """The booking after the change as JSON (``BookingView.to_dict``): what was stored for the
+    key when the change was made or found made."""
+
+
 class BookingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._connections: tuple[AsyncConnection, psycopg.AsyncConnection[Any]] | None = None
+
+    async def _fetch(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The one row of a fixed statement, run on the session's psycopg connection (in its
+        transaction); psycopg errors raised as SQLAlchemy raises them (``IntegrityError``,
+        a lost connection invalidated), as if the session had run it."""
+        if self._connections is None:
+            conn = await self.session.connection()
+            driver: psycopg.AsyncConnection[Any] | None = (
+                await conn.get_raw_connection()
+            ).driver_connection
+            assert driver is not None
+            self._connections = conn, driver
+        conn, driver = self._connections
+        try:
+            cursor = await driver.execute(sql, params)
+            row = await cursor.fetchone()
+        except psycopg.Error as exc:
+            # SQLAlchemy's own handler: the same exception classes, events and invalidation.
+            await conn.run_sync(_raise_as_sqlalchemy, exc, sql, params)
+            raise  # not reached: the handler always raises
+        assert row is not None
+        return tuple(row)
 
     # Fares ------------------------------------------------------------------------------
-
-    async def fare(self, flight_id: int, cabin: str) -> Any:
-        """The flight with its fare in ``cabin`` (None when either is missing)."""
-        stmt = (
-            select(Flight.id, Flight.departs_at, Fare.price_vnd, Fare.seats_available)
-            .join(Fare, and_(Fare.flight_id == Flight.id, Fare.cabin == cabin))
-            .where(Flight.id == flight_id)
-        )
-        return (await self.session.execute(stmt)).first()
 
     async def flight_view(self, flight_id: int, cabin: str) -> FareRow | None:
         """The flight with the cabin's price and seats (None when either is missing)."""
@@ -145,39 +146,48 @@ class BookingRepository:
         row = (await conn.execute(_FLIGHT, {"flight_id": flight_id, "cabin": cabin})).first()
         if row is None:
             return None
-        number, airline, name, dep, arr, departs, arrives, dep_tz, arr_tz, price, seats = row
-        flight = FlightRow(
-            flight_id, number, airline, name, dep, arr, departs, arrives, dep_tz, arr_tz
-        )
-        return FareRow(flight, int(price), int(seats))
+        return _fare_row(flight_id, tuple(row))
 
     async def flight_exists(self, flight_id: int) -> bool:
         return (
             await self.session.scalar(select(Flight.id).where(Flight.id == flight_id))
         ) is not None
 
-    async def take_seats(self, flight_id: int, cabin: str, count: int) -> int | None:
-        """Take ``count`` seats if that many are left; the price per seat, else None."""
-        conn = await self.session.connection()
-        params = {"flight_id": flight_id, "cabin": cabin, "count": count}
-        price: int | None = (await conn.execute(_TAKE_SEATS, params)).scalar_one_or_none()
-        return price
-
     async def release_seats(self, flight_id: int, cabin: str, count: int) -> None:
-        await self.session.execute(
-            update(Fare)
-            .where(Fare.flight_id == flight_id, Fare.cabin == cabin)
-            .values(
-                seats_available=Fare.seats_available + count,
-                seats_booked=Fare.seats_booked - count,
-            )
-        )
+        params = {"flight_id": flight_id, "cabin": cabin, "passenger_count": count}
+        await self._fetch(statements.RELEASE_SEATS + " RETURNING 1", params)
 
     async def seats_left(self, flight_id: int, cabin: str) -> int:
         stmt = select(Fare.seats_available).where(Fare.flight_id == flight_id, Fare.cabin == cabin)
         return int(await self.session.scalar(stmt) or 0)
 
     # Bookings ---------------------------------------------------------------------------
+
+    async def start_hold(
+        self,
+        tenant: str,
+        key: str,
+        operation: str,
+        request_hash: str,
+        flight_id: int,
+        cabin: str,
+    ) -> tuple[bool, FareRow | None]:
+        """Claim ``key`` for this request and read the flight with the cabin's fare, in one
+        statement: (the key is ours, the fare or None when the flight or cabin is missing).
+
+        A concurrent request with the same key waits on the key's row until the first commits
+        (then it is not ours: read it with :meth:`earlier`) or rolls back (then it is)."""
+        params = {
+            "tenant": tenant,
+            "key": key,
+            "operation": operation,
+            "request_hash": request_hash,
+            "flight_id": flight_id,
+            "cabin": cabin,
+        }
+        row = await self._fetch(statements.HOLD_START, params)
+        fare = None if row[1] is None else _fare_row(flight_id, row[1:])
+        return bool(row[0]), fare
 
     async def write_hold(
         self,
@@ -188,11 +198,12 @@ class BookingRepository:
         actor: str,
         key: str,
         response: Mapping[str, Any],
-    ) -> bool:
-        """Insert a booking (held, or confirmed at once) with its passengers, audit row and
-        idempotent response; False
-        when its reference is taken (nothing is written; the caller draws another)."""
-        conn = await self.session.connection()
+    ) -> tuple[int | None, bool]:
+        """Take the booking's seats and, when they were taken at its price, insert it (held, or
+        confirmed at once) with its passengers, audit row and idempotent response: one
+        statement. Returns (the price the seats were taken at, or None when too few were left;
+        whether the booking was written). Seats taken at its price but nothing written: its
+        reference is taken (give the seats back and draw another)."""
         params = {
             "reference": reference,
             "tenant": booking.tenant,
@@ -214,34 +225,66 @@ class BookingRepository:
             "key": key,
             "response": json.dumps(response),
         }
-        return bool((await conn.execute(_WRITE_HOLD, params)).scalar_one())
+        taken_at, written = await self._fetch(statements.HOLD_WRITE, params)
+        return (None if taken_at is None else int(taken_at)), bool(written)
 
-    async def record(
-        self, reference: str, from_status: str | None, to_status: str, actor: str, at: datetime
-    ) -> None:
-        await self.session.execute(
-            insert(BookingEvent).values(
-                reference=reference,
-                from_status=from_status,
-                to_status=to_status,
-                actor=actor,
-                at=at,
-            )
+    async def confirm(
+        self,
+        tenant: str,
+        reference: str,
+        now: datetime,
+        actor: str,
+        key: str | None,
+        request_hash: str | None,
+    ) -> Change:
+        """Confirm the held booking if its hold has not lapsed, with its audit row and the key
+        stored with its response: one statement (see :data:`statements.CONFIRM`)."""
+        return await self._change(
+            statements.CONFIRM, tenant, reference, now, actor, key, request_hash
         )
+
+    async def cancel(
+        self,
+        tenant: str,
+        reference: str,
+        now: datetime,
+        actor: str,
+        key: str | None,
+        request_hash: str | None,
+    ) -> Change:
+        """Cancel the held or confirmed booking unless its flight departed, give its seats
+        back, with its audit row and the key stored with its response: one statement (see
+        :data:`statements.CANCEL`)."""
+        return await self._change(
+            statements.CANCEL, tenant, reference, now, actor, key, request_hash
+        )
+
+    async def _change(
+        self,
+        sql: str,
+        tenant: str,
+        reference: str,
+        now: datetime,
+        actor: str,
+        key: str | None,
+        request_hash: str | None,
+    ) -> Change:
+        params = {
+            "tenant": tenant,
+            "reference": reference,
+            "now": now,
+            "actor": actor,
+            "key": key,
+            "request_hash": request_hash,
+        }
+        claimed, status, hold_expires_at, departed, view = await self._fetch(sql, params)
+        return Change(bool(claimed), status, hold_expires_at, departed, view)
 
     async def get(self, tenant: str, reference: str, *, lock: bool = False) -> Booking | None:
         stmt = select(Booking).where(Booking.reference == reference, Booking.tenant == tenant)
         if lock:
             stmt = stmt.with_for_update()
         return (await self.session.scalars(stmt)).first()
-
-    async def set_status(self, reference: str, status: str, at: datetime) -> None:
-        column = {"confirmed": "confirmed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
-        await self.session.execute(
-            update(Booking)
-            .where(Booking.reference == reference)
-            .values({"status": status, column[status]: at})
-        )
 
     async def view_rows(
         self, reference: str
@@ -336,30 +379,21 @@ class BookingRepository:
 
     # Idempotency ------------------------------------------------------------------------
 
-    async def claim_key(
-        self, tenant: str, key: str, operation: str, request_hash: str
-    ) -> IdempotencyRecord | None:
-        """Claim ``key`` for this request; None when it is ours now, else the earlier record.
-
-        A concurrent request with the same key waits on the row until the first commits (then
-        reads its result) or rolls back (then claims the key itself)."""
-        conn = await self.session.connection()
-        params = {
-            "tenant": tenant,
-            "key": key,
-            "operation": operation,
-            "request_hash": request_hash,
-        }
-        if (await conn.execute(_CLAIM, params)).first() is not None:
-            return None
-        row = (await conn.execute(_EARLIER, {"tenant": tenant, "key": key})).one()
-        return IdempotencyRecord(
-            tenant=tenant, key=key, operation=row[0], request_hash=row[1], response=row[2]
+    async def earlier(self, tenant: str, key: str) -> KeyRecord:
+        """The record of ``key``, which another request claimed and committed."""
+        operation, request_hash, response = await self._fetch(
+            statements.EARLIER, {"tenant": tenant, "key": key}
         )
+        return KeyRecord(operation, request_hash, response)
 
-    async def store_response(self, tenant: str, key: str, response: Mapping[str, Any]) -> None:
-        await self.session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.tenant == tenant, IdempotencyRecord.key == key)
-            .values(response=response)
-        )
+
+def _fare_row(flight_id: int, row: tuple[Any, ...]) -> FareRow:
+    number, airline, name, dep, arr, departs, arrives, dep_tz, arr_tz, price, seats = row
+    flight = FlightRow(flight_id, number, airline, name, dep, arr, departs, arrives, dep_tz, arr_tz)
+    return FareRow(flight, int(price), int(seats))
+
+
+def _raise_as_sqlalchemy(
+    connection: Connection, error: psycopg.Error, sql: str, params: Mapping[str, Any]
+) -> NoReturn:
+    connection._handle_dbapi_exception(error, sql, params, None, None)

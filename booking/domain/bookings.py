@@ -22,7 +22,7 @@ not departed and not within the cut-off before departure, enough seats in the ca
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -30,7 +30,6 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.booking_repository import BookingRepository, FareRow, NewHold
-from booking.db.models import Booking
 
 # Policy and REFERENCE_ALPHABET are re-exported: callers reach them through this module too.
 from booking.domain.booking_rules import (
@@ -167,10 +166,13 @@ async def _take_booking(
         "passengers": [(p.full_name, p.date_of_birth) for p in people],
         "contact": [booker.email, booker.phone],
     }
-    earlier = await _claim(repo, tenant, idempotency_key, operation, request)
-    if earlier is not None:
-        return earlier
-    fare = await _bookable_fare(repo, flight_id, checked_cabin, len(people), now, policy)
+    digest = request_hash(operation, request)
+    claimed, fare = await repo.start_hold(
+        tenant, idempotency_key, operation, digest, flight_id, checked_cabin
+    )
+    if not claimed:
+        return await _replay(repo, tenant, idempotency_key, digest)
+    fare = await _check_fare(repo, fare, flight_id, checked_cabin, len(people), now, policy)
     price = fare.price_vnd
     booking = NewHold(
         tenant=tenant,
@@ -188,6 +190,7 @@ async def _take_booking(
         confirmed_at=now if status == "confirmed" else None,
     )
     flight = booked_flight(fare.flight)
+    names = [(p.full_name, p.date_of_birth) for p in people]
     for _ in range(10):  # 25^6 = 244M references: a second draw is already rare.
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
         view = booking_view(
@@ -203,46 +206,48 @@ async def _take_booking(
             created_at=now,
             confirmed_at=booking.confirmed_at,
         )
-        written = await repo.write_hold(
+        # The seats and the booking in one statement, last: the fare row stays locked only from
+        # here to the commit, so concurrent holds on a hot flight queue for one statement, not
+        # for the whole transaction. Raising rolls back everything this transaction wrote.
+        taken_at, written = await repo.write_hold(
             reference,
             booking,
-            [(p.full_name, p.date_of_birth) for p in people],
+            names,
             actor=actor,
             key=idempotency_key,
             response=view.to_dict(),
         )
+        if taken_at is None:
+            left = await repo.seats_left(flight_id, checked_cabin)
+            raise sold_out(
+                flight_id=flight_id, cabin=checked_cabin, seats_left=left, needed=len(people)
+            )
+        if taken_at != price:
+            raise FareChanged(
+                f"The {checked_cabin} fare of this flight just changed to {taken_at:,} VND; "
+                "search again.",
+                flight_id=flight_id,
+                price_vnd=taken_at,
+            )
         if written:
-            break
-    else:
-        raise RuntimeError("no free booking reference after 10 draws")
-    # The seats last: the fare row stays locked only from here to the commit, so concurrent
-    # holds on a hot flight queue for one statement, not for the whole transaction. If they are
-    # gone, raising rolls the booking back with everything above.
-    taken_at = await repo.take_seats(flight_id, checked_cabin, len(people))
-    if taken_at is None:
-        left = await repo.seats_left(flight_id, checked_cabin)
-        raise sold_out(
-            flight_id=flight_id, cabin=checked_cabin, seats_left=left, needed=len(people)
-        )
-    if taken_at != price:
-        raise FareChanged(
-            f"The {checked_cabin} fare of this flight just changed to {taken_at:,} VND; search again.",
-            flight_id=flight_id,
-            price_vnd=taken_at,
-        )
-    return view
+            return view
+        # The reference is taken: give the seats back (this transaction still holds the fare
+        # row, so nobody else can take them in between) and draw another.
+        await repo.release_seats(flight_id, checked_cabin, len(people))
+    raise RuntimeError("no free booking reference after 10 draws")
 
 
-async def _bookable_fare(
+async def _check_fare(
     repo: BookingRepository,
+    fare: FareRow | None,
     flight_id: int,
     cabin: str,
     count: int,
     now: datetime,
     policy: Policy,
 ) -> FareRow:
-    """The flight with its fare, if ``count`` seats in ``cabin`` may be held now."""
-    fare = await repo.flight_view(flight_id, cabin)
+    """``fare`` (the flight with the cabin's fare, None when missing), if ``count`` seats in
+    ``cabin`` may be held now."""
     if fare is None:
         if await repo.flight_exists(flight_id):
             raise UnknownCabin(
@@ -259,6 +264,19 @@ async def _bookable_fare(
         policy=policy,
     )
     return fare
+
+
+async def _bookable_fare(
+    repo: BookingRepository,
+    flight_id: int,
+    cabin: str,
+    count: int,
+    now: datetime,
+    policy: Policy,
+) -> FareRow:
+    """The flight with its fare, if ``count`` seats in ``cabin`` may be held now."""
+    fare = await repo.flight_view(flight_id, cabin)
+    return await _check_fare(repo, fare, flight_id, cabin, count, now, policy)
 
 
 async def preview_hold(
@@ -366,27 +384,34 @@ async def confirm(
     actor: str,
     idempotency_key: str | None = None,
 ) -> BookingView:
-    """Confirm a held booking before its hold expires. Confirming a confirmed one is a no-op."""
+    """Confirm a held booking before its hold expires. Confirming a confirmed one is a no-op.
 
-    async def apply(repo: BookingRepository, booking: Booking) -> None:
-        ref = booking.reference
-        if booking.status == "held" and booking.hold_expires_at <= now:
-            raise HoldExpired(
-                f"The hold on {ref} expired at {booking.hold_expires_at:%H:%M %Z}; "
-                "its seats were released. Hold the flight again.",
-                reference=ref,
-            )
-        if booking.status == "held":
-            await repo.set_status(ref, "confirmed", now)
-            await repo.record(ref, "held", "confirmed", actor, now)
-        elif booking.status != "confirmed":
-            raise BookingNotConfirmable(
-                f"Booking {ref} is {booking.status}; it cannot be confirmed.",
-                reference=ref,
-                booking_status=booking.status,
-            )
-
-    return await _change(session, "confirm", tenant, reference, idempotency_key, apply)
+    One statement (:data:`booking.db.booking_statements.CONFIRM`): the booking locked, the
+    change and its audit row, the key with the response; refused changes change nothing, and
+    the error raised here rolls the key back."""
+    reference = normalize_reference(reference)
+    repo = BookingRepository(session)
+    digest = _digest("confirm", reference, idempotency_key)
+    change = await repo.confirm(tenant, reference, now, actor, idempotency_key, digest)
+    if not change.claimed:
+        return await _replay(repo, tenant, idempotency_key, digest)
+    status = change.status
+    if status is None:
+        raise BookingNotFound(f"No booking {reference}.", reference=reference)
+    if status == "held" and change.hold_expires_at is not None and change.hold_expires_at <= now:
+        raise HoldExpired(
+            f"The hold on {reference} expired at {change.hold_expires_at:%H:%M %Z}; "
+            "its seats were released. Hold the flight again.",
+            reference=reference,
+        )
+    if status not in ("held", "confirmed"):
+        raise BookingNotConfirmable(
+            f"Booking {reference} is {status}; it cannot be confirmed.",
+            reference=reference,
+            booking_status=status,
+        )
+    assert change.view is not None
+    return view_from_json(change.view)
 
 
 async def cancel(
@@ -398,53 +423,31 @@ async def cancel(
     actor: str,
     idempotency_key: str | None = None,
 ) -> BookingView:
-    """Cancel a held or confirmed booking and give its seats back. Cancelling twice is a no-op."""
+    """Cancel a held or confirmed booking and give its seats back. Cancelling twice is a no-op.
 
-    async def apply(repo: BookingRepository, booking: Booking) -> None:
-        ref = booking.reference
-        if booking.status in ("held", "confirmed"):
-            previous = booking.status
-            fare = await repo.fare(booking.flight_id, booking.cabin)
-            if fare is not None and fare.departs_at <= now:
-                raise BookingNotCancellable(
-                    f"Flight of booking {ref} has already departed.", reference=ref
-                )
-            await repo.release_seats(booking.flight_id, booking.cabin, booking.passenger_count)
-            await repo.set_status(ref, "cancelled", now)
-            await repo.record(ref, previous, "cancelled", actor, now)
-        elif booking.status != "cancelled":
-            raise BookingNotCancellable(
-                f"Booking {ref} is {booking.status}; there is nothing to cancel.",
-                reference=ref,
-                booking_status=booking.status,
-            )
-
-    return await _change(session, "cancel", tenant, reference, idempotency_key, apply)
-
-
-async def _change(
-    session: AsyncSession,
-    operation: str,
-    tenant: str,
-    reference: str,
-    idempotency_key: str | None,
-    apply: Callable[[BookingRepository, Booking], Awaitable[None]],
-) -> BookingView:
-    """A status change of one booking: replay by key, lock the row, ``apply``, the new view."""
+    One statement (:data:`booking.db.booking_statements.CANCEL`), as :func:`confirm`; the
+    booking's row lock makes concurrent cancels (and the sweeper) give its seats back once."""
     reference = normalize_reference(reference)
     repo = BookingRepository(session)
-    if idempotency_key is not None:
-        earlier = await _claim(repo, tenant, idempotency_key, operation, {"reference": reference})
-        if earlier is not None:
-            return earlier
-    booking = await repo.get(tenant, reference, lock=True)
-    if booking is None:
+    digest = _digest("cancel", reference, idempotency_key)
+    change = await repo.cancel(tenant, reference, now, actor, idempotency_key, digest)
+    if not change.claimed:
+        return await _replay(repo, tenant, idempotency_key, digest)
+    status = change.status
+    if status is None:
         raise BookingNotFound(f"No booking {reference}.", reference=reference)
-    await apply(repo, booking)
-    view = stored_view(*await repo.view_rows(reference))
-    if idempotency_key is not None:
-        await repo.store_response(tenant, idempotency_key, view.to_dict())
-    return view
+    if status in ("held", "confirmed") and change.departed:
+        raise BookingNotCancellable(
+            f"Flight of booking {reference} has already departed.", reference=reference
+        )
+    if status not in ("held", "confirmed", "cancelled"):
+        raise BookingNotCancellable(
+            f"Booking {reference} is {status}; there is nothing to cancel.",
+            reference=reference,
+            booking_status=status,
+        )
+    assert change.view is not None
+    return view_from_json(change.view)
 
 
 async def get(session: AsyncSession, *, tenant: str, reference: str) -> BookingView:
@@ -475,18 +478,18 @@ async def inventory_drift(session: AsyncSession) -> list[dict[str, Any]]:
 # Helpers ---------------------------------------------------------------------------------
 
 
-async def _claim(
-    repo: BookingRepository,
-    tenant: str,
-    key: str,
-    operation: str,
-    request: Mapping[str, Any],
-) -> BookingView | None:
-    """Claim ``key`` for this request: None when it is ours, else the booking it returned."""
-    digest = request_hash(operation, request)
-    earlier = await repo.claim_key(tenant, key, operation, digest)
-    if earlier is None:
-        return None
+def _digest(operation: str, reference: str, key: str | None) -> str | None:
+    """What a confirm's or cancel's key is bound to (None without a key)."""
+    return None if key is None else request_hash(operation, {"reference": reference})
+
+
+async def _replay(
+    repo: BookingRepository, tenant: str, key: str | None, digest: str | None
+) -> BookingView:
+    """The booking ``key`` returned when another request claimed it; refused when that was
+    another request."""
+    assert key is not None
+    earlier = await repo.earlier(tenant, key)
     if earlier.request_hash != digest:
         raise IdempotencyKeyReused(
             f"Idempotency key '{key}' was already used for a different {earlier.operation} "
