@@ -14,6 +14,12 @@ goes through :func:`uvicorn_config` and :func:`run`, so they all get the same li
   with Retry-After, then close;
 - ``BOOKING_HTTP_BACKLOG`` (2048): the kernel's accept queue (uvicorn's own).
 
+Two more things happen here because this is where a request is first seen: past
+``BOOKING_MAX_RUNNING_TURNS`` a request that would start a turn is answered ``503`` as soon as its
+headers are parsed (``booking.api.admission``), and each request's scope carries the
+``booking.disconnect`` extension, through which the SSE response learns that its client left
+(``booking.api.sse``).
+
 Why uvicorn and a subclass rather than another server: uvicorn 0.55 has the keep-alive timeout
 and the backlog, and we keep its SIGTERM drain (``booking.api.app.server_exiting`` reads its
 ``Server.should_exit``). Its default protocol (``httptools``, picked by ``http="auto"``) has no
@@ -37,19 +43,27 @@ other path, so a load balancer sends new clients elsewhere while a replica is fu
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from starlette.responses import Response
 from uvicorn.config import STARTUP_FAILURE
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
+from booking.api.admission import ADMISSION_STATE, retry_after, starts_turn
 from booking.api.problems import problem
+from booking.api.sse import DISCONNECT_EXTENSION
 from booking.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -166,6 +180,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._refusal: bytes | None = None
         self._refused = False
         self._lingered = 0
+        self._on_lost: tuple[RequestResponseCycle, Callable[[], None]] | None = None
 
     # Connection ---------------------------------------------------------------------------------
 
@@ -179,6 +194,13 @@ class EdgeProtocol(HttpToolsProtocol):
             self._linger_timer.cancel()
             self._linger_timer = None
         super().connection_lost(exc)
+        watched, self._on_lost = self._on_lost, None
+        if watched is not None and not watched[0].response_complete:
+            watched[1]()
+
+    def on_response_complete(self) -> None:
+        self._on_lost = None
+        super().on_response_complete()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:  # lingering after a refusal: read and drop, within the budget
@@ -225,6 +247,7 @@ class EdgeProtocol(HttpToolsProtocol):
                 f"The request line and headers exceed {self.limits.max_header_bytes} bytes.",
             )
         path = self.url.partition(b"?")[0]
+        self._admit(path)
         if len(self.connections) > self.limits.max_connections and path not in ALWAYS_ANSWERED:
             _throttle.warn(
                 "busy", "at %d open connections: answering 503", self.limits.max_connections
@@ -234,12 +257,24 @@ class EdgeProtocol(HttpToolsProtocol):
             super().on_headers_complete()
         finally:
             self.app = self._app
+        if self.cycle is not None and self.cycle.scope is self.scope:
+            # The SSE response learns of a lost connection from us (booking.api.sse), instead
+            # of keeping a task per stream waiting on ``receive`` for it.
+            self.scope["extensions"] = {
+                DISCONNECT_EXTENSION: {"watch": functools.partial(self._notify_on_lost, self.cycle)}
+            }
 
     def on_message_complete(self) -> None:
         self._reading = None
         self._request_bytes = 0
         self._disarm_read_timer()
         super().on_message_complete()
+
+    def _notify_on_lost(self, cycle: RequestResponseCycle, callback: Callable[[], None]) -> None:
+        """The :data:`~booking.api.sse.DISCONNECT_EXTENSION`: call ``callback`` if the
+        connection is lost before ``cycle``'s response is complete (one response at a time
+        streams on a connection; pipelined requests wait for it)."""
+        self._on_lost = (cycle, callback)
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to any parser error, ours included: ours when we stopped the parser."""
@@ -249,6 +284,22 @@ class EdgeProtocol(HttpToolsProtocol):
         super().send_400_response(msg)
 
     # Limits -------------------------------------------------------------------------------------
+
+    def _admit(self, path: bytes) -> None:
+        """Past capacity, refuse a request that would start a turn right here, before a task is
+        made for it (``booking.api.admission``): the answer does not queue behind the work of
+        the streams already admitted. The body, if any, is read and dropped (``_refuse``)."""
+        refusal = self.app_state.get(ADMISSION_STATE)
+        if refusal is None or not starts_turn(
+            self.parser.get_method().decode("latin-1"), path.decode("latin-1")
+        ):
+            return
+        refused = refusal()
+        if refused is not None:
+            self._refusal = self._problem(
+                refused.status, refused.code, refused.message, extra=retry_after(refused)
+            )
+            raise _Refused(refused.code)
 
     def _stop_parser(self, code: str, detail: str) -> None:
         self._refusal = self._problem(431, code, detail)
@@ -308,9 +359,11 @@ class EdgeProtocol(HttpToolsProtocol):
         )
         self.transport.close()
 
-    def _problem(self, status: int, code: str, detail: str) -> bytes:
+    def _problem(
+        self, status: int, code: str, detail: str, extra: dict[str, str] | None = None
+    ) -> bytes:
         """A problem document as raw HTTP/1.1 bytes, for answers written before the app runs."""
-        response = problem(status, code, detail)
+        response = problem(status, code, detail, headers=extra)
         headers = [
             *self.server_state.default_headers,
             *response.raw_headers,
