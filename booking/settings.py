@@ -103,6 +103,10 @@ class Settings(BaseSettings):
 
     auth: Literal["on", "off"] = "on"
     """``off`` disables API keys, for local development and demos (refused on a public address)."""
+    auth_cache_s: float = Field(default=5.0, ge=0, le=300)
+    """How long a process remembers an API key it accepted (at most 10,000 keys), so requests
+    with it skip the database; a revoked key is refused by every replica within this long. 0:
+    every request asks the database (revocation at once)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

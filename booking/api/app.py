@@ -29,6 +29,7 @@ from booking.agent.factory import build_orchestrator
 from booking.agent.models.select import build_model_client
 from booking.agent.tools import ToolRegistry
 from booking.api import openapi, problems
+from booking.api.admission import Admission
 from booking.api.auth import RateLimiter
 from booking.api.problems import problem
 from booking.api.routes import (
@@ -46,6 +47,7 @@ from booking.db.embedded import database_url
 from booking.db.engine import direct_url, libpq_url, make_async_engine, make_sessionmaker
 from booking.db.fleet import live_replicas
 from booking.domain import bookings as bookings_domain
+from booking.domain.api_keys import KeyCache
 from booking.domain.dates import Clock, clock_from
 from booking.domain.directory import load_gazetteer
 from booking.settings import Settings, environment
@@ -182,6 +184,7 @@ def create_app(
             turns=turns,
             metrics=metrics,
             limiter=limiter,
+            key_cache=KeyCache(settings.auth_cache_s),
         )
         try:
             yield
@@ -219,6 +222,9 @@ def create_app(
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Correlation)
+    # Outside every other middleware of ours (CORS aside, so browsers can read the answer):
+    # past capacity a new turn is refused before auth or the body (booking.api.admission).
+    app.add_middleware(Admission, owner=app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

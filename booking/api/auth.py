@@ -1,4 +1,8 @@
-"""Who is calling: a bearer API key (see :mod:`booking.domain.api_keys`), and a rate limit per key."""
+"""Who is calling: a bearer API key (see :mod:`booking.domain.api_keys`), and a rate limit per key.
+
+Accepted keys are remembered for ``BOOKING_AUTH_CACHE_S`` (a
+:class:`~booking.domain.api_keys.KeyCache`, one per app, held in its state): a request with a
+key seen lately costs no database round trip, and a revoked key is refused within that time."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.domain.api_keys import key_holder
+from booking.domain.api_keys import KeyCache, hash_key, key_holder_by_hash
 from booking.errors import RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -33,11 +37,27 @@ async def authenticate(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    async with sessionmaker() as session:
-        holder = await key_holder(session, token.strip())
+    key_hash = hash_key(token.strip())
+    cache = _key_cache(request)
+    holder = cache.get(key_hash) if cache is not None else None
     if holder is None:
-        raise Unauthorized("Unknown or revoked API key.")
+        async with sessionmaker() as session:
+            holder = await key_holder_by_hash(session, key_hash)
+        if holder is None:
+            raise Unauthorized("Unknown or revoked API key.")
+        if cache is not None:
+            cache.put(key_hash, holder)
     return Client(holder.tenant, holder.key_id)
+
+
+def _key_cache(request: Request) -> KeyCache | None:
+    """The app's cache of accepted keys (``AppState.key_cache``, built in the lifespan)."""
+    # Read from the app's state, where the lifespan put it, rather than passed in, so the
+    # dependency that calls ``authenticate`` needs no change; an app without one (none today)
+    # asks the database every time.
+    state = getattr(request.app.state, "booking", None)
+    cache: KeyCache | None = getattr(state, "key_cache", None)
+    return cache
 
 
 @dataclass

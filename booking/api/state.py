@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.agent.models.openai_chat import OpenAIChatModel
 from booking.api.auth import RateLimiter
+from booking.domain.api_keys import KeyCache
 from booking.domain.dates import Clock
 from booking.domain.places import Gazetteer
 from booking.settings import Settings
@@ -25,3 +26,5 @@ class AppState:
     turns: TurnManager
     metrics: Metrics
     limiter: RateLimiter
+    key_cache: KeyCache
+    """Keys accepted lately (``BOOKING_AUTH_CACHE_S``), read by ``auth.authenticate``."""
