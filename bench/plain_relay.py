@@ -2,7 +2,8 @@
 (openai SDK stream -> StreamingResponse), with no persistence, resume, tools or events.
 
 Emits the same ``text-delta`` / ``finish`` part shapes, so ``bench.api_bench`` reads both the
-same way. Run by ``python -m bench.api_bench --baseline``; the model is ``BENCH_MODEL``.
+same way. Run by ``python -m bench.api_bench --baseline`` and ``--only compare`` (the
+baseline the comparison's ratios are to); the model is ``BENCH_MODEL``.
 """
 
 from __future__ import annotations

@@ -79,15 +79,33 @@ class _Responses:
         )
 
 
+def _listing(path: bytes) -> bytes:
+    """The answer to a GET: an empty model list for ``.../models``, else 404."""
+    found = path.rstrip(b"/").endswith(b"/models")
+    body = json.dumps({"object": "list", "data": []}).encode() if found else b""
+    status = b"200 OK" if found else b"404 Not Found"
+    return b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+        status,
+        len(body),
+        body,
+    )
+
+
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
-            responses = _Responses() if head.split(b" ", 2)[1].endswith(b"/responses") else None
+            method, path, _ = head.split(b" ", 2)
+            responses = _Responses() if path.endswith(b"/responses") else None
             length = 0
             for line in head.decode("latin-1").split("\r\n"):
                 if line.lower().startswith("content-length:"):
                     length = int(line.split(":", 1)[1])
+            if method != b"POST":
+                # LiteLLM's proxy lists the provider's models when it starts.
+                writer.write(_listing(path))
+                await writer.drain()
+                continue
             body = json.loads(await reader.readexactly(length))
             _, chunks, pace_us, *watch = str(body.get("model", "bench-100-0")).split("-")
             writer.write(
