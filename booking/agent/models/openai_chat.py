@@ -289,7 +289,8 @@ async def post_stream(
 
     Through the SDK's own generic ``post`` rather than ``chat.completions.create``: the typed
     method first walks every message and tool schema through its TypedDict transform, which
-    cost 1-3 ms per model call on our 8.6 KB of tool schemas (``bench/README.md``, #17) and
+    cost 1-3 ms per model call on our 8.6 KB of tool schemas (issue #17, against the fake
+    provider in one run: 6.5 ms p50 to the first chunk through ``create``, 2.25 ms here) and
     changes nothing in a body that is already wire JSON. Everything else is the SDK's as
     before: base URL, auth and default headers, timeouts, ``APIStatusError`` and friends,
     and the SSE decoding. ``object`` as the parse type returns the data as is: building a
