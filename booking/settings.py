@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     event_writer_unhealthy_s: float = Field(default=5.0, gt=0)
     """``/readyz`` answers 503 ``event_writer_failing`` once the event writer has failed, or
     waited on one write, for longer than this."""
+    event_writer_linger_ms: float = Field(default=0.0, ge=0, le=100)
+    """How long the event writer lets a run of text deltas gather before storing them (and so
+    releasing them): fewer statements per chunk for at most this much added per-chunk latency.
+    A turn's first text, tool calls and its end are never held. 0 writes each at once."""
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     """On SIGTERM, how long running turns get to finish before they are interrupted."""
 

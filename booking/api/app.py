@@ -143,6 +143,7 @@ def create_app(
             unhealthy_after_s=settings.event_writer_unhealthy_s,
             pooler=settings.database_pooler,
             url=libpq_url(url),
+            linger_s=settings.event_writer_linger_ms / 1000,
         )
         await turns.start()
         sweeper = asyncio.create_task(

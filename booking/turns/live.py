@@ -53,6 +53,19 @@ class Draining(Exception):
     part telling the client to resume on another process."""
 
 
+#: Parts that carry a piece of a longer text; the first of a run is what a reader waits for.
+_DELTAS = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
+
+
+def _continues(previous: Part, part: Part) -> bool:
+    """``part`` continues the delta ``previous`` (same kind, same id): not urgent to store."""
+    return (
+        part.get("type") in _DELTAS
+        and previous.get("type") == part.get("type")
+        and previous.get("id", previous.get("toolCallId")) == part.get("id", part.get("toolCallId"))
+    )
+
+
 @dataclass
 class LiveTurn:
     """A turn running in this process: its parts so far, and a way to wait for more.
@@ -104,10 +117,11 @@ class LiveTurn:
     def append(self, seq: int, part: Part) -> None:
         if self.lost is not None or self.refused is not None:
             return  # Sealed: its end is already decided (and said).
+        continues = bool(self.parts) and _continues(self.parts[-1][1], part)
         self.parts.append((seq, part))
         self.encoded.append(encode_part(part))
         if self.writer is not None:
-            self.writer.mark(self)
+            self.writer.mark(self, urgent=not continues)
 
     def stored(self, upto: int) -> None:
         """The writer stored ``parts[:upto]``: release them to followers."""

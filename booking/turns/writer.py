@@ -81,6 +81,10 @@ class EventWriter:
         self._dirty: dict[str, LiveTurn] = {}
         self._pings: dict[str, LiveTurn] = {}
         self._wakeup = asyncio.Event()
+        self._urgent = asyncio.Event()
+        self.linger_s = 0.0
+        """How long a batch of continuing deltas may wait for more before it is written
+        (``BOOKING_EVENT_WRITER_LINGER_MS``); 0 writes at once."""
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._resync = False
         self.notify: NotifyMode = "followed"
@@ -101,10 +105,12 @@ class EventWriter:
         unhealthy_after_s: float | None = None,
         pooler: str | None = None,
         url: str | None = None,
+        linger_s: float | None = None,
     ) -> None:
         """Settings from the composition root (``BOOKING_EVENTS_NOTIFY``,
-        ``BOOKING_EVENT_WRITER_UNHEALTHY_S``, ``BOOKING_DATABASE_POOLER``, and the pooled URL:
-        the writer keeps no session state, so it may go through a transaction pooler)."""
+        ``BOOKING_EVENT_WRITER_UNHEALTHY_S``, ``BOOKING_DATABASE_POOLER``,
+        ``BOOKING_EVENT_WRITER_LINGER_MS`` and the pooled URL: the writer keeps no session
+        state, so it may go through a transaction pooler)."""
         if url is not None:
             self._url = url
         if notify is not None:
@@ -113,11 +119,19 @@ class EventWriter:
             self.unhealthy_after_s = unhealthy_after_s
         if pooler is not None:
             self.pooler = pooler
+        if linger_s is not None:
+            self.linger_s = linger_s
 
-    def mark(self, live: LiveTurn) -> None:
+    def mark(self, live: LiveTurn, *, urgent: bool = True) -> None:
+        """``live`` has parts to store. ``urgent`` is False for a delta continuing the one
+        before it: with a linger, such parts wait up to ``linger_s`` for company (Kafka's
+        ``linger.ms``); anything else (a turn's first text, a tool call, its end) is written
+        at once and takes whatever is waiting with it."""
         if live.lost is None:
             self._dirty[live.turn_id] = live
             self._wakeup.set()
+            if urgent:
+                self._urgent.set()
 
     def followed(self, live: LiveTurn) -> None:
         """A follower in another process follows ``live``: announce its parts for a while, and
@@ -139,7 +153,12 @@ class EventWriter:
         try:
             while True:
                 await self._wakeup.wait()
+                if self.linger_s and not self._urgent.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.linger_s):
+                            await self._urgent.wait()
                 self._wakeup.clear()
+                self._urgent.clear()
                 batch = [(live, len(live.parts)) for live in self._dirty.values()]
                 self._dirty.clear()
                 pings, self._pings = self._pings, {}

@@ -301,3 +301,75 @@ class TestNotifications:
         assert ours
         assert ours[-1].payload == f"{conversation}:{live.last_seq}"
         assert sample(manager, "booking_notifications_sent_total") >= len(ours)
+
+
+class PacedModel(ScriptedModel):
+    """A scripted model whose chunks come ``gap_s`` apart, as a real model's tokens do."""
+
+    def __init__(self, scripts: list[Any], gap_s: float) -> None:
+        super().__init__(scripts)
+        self.gap_s = gap_s
+
+    async def open_stream(self, messages: list[Any], tools: list[Any]) -> Any:
+        stream = await super().open_stream(messages, tools)
+        chunks, gap = list(stream.chunks), self.gap_s
+
+        async def paced() -> Any:
+            for chunk in chunks:
+                await asyncio.sleep(gap)
+                yield chunk
+
+        stream._chunks = paced  # type: ignore[method-assign]
+        return stream
+
+
+class TestLinger:
+    """``BOOKING_EVENT_WRITER_LINGER_MS``: continuing deltas wait for company, nothing else."""
+
+    async def _turn(self, runtime: Runtime, engine: AsyncEngine, linger_s: float) -> dict[str, Any]:
+        words = " ".join(f"w{i}" for i in range(30))
+        manager = await runtime.manager(PacedModel([text_reply(words)], gap_s=0.02))
+        manager.writer.configure(linger_s=linger_s)
+        tenant, conversation = new_ids()
+        before = manager.writer.statements
+        live = await manager.begin(tenant, conversation, "hi", create=True)
+        # When the first text-delta was made, and when it was stored (released to followers).
+        made = stored = None
+        while stored is None:
+            index = next(
+                (i for i, (_, p) in enumerate(live.parts) if p["type"] == "text-delta"), None
+            )
+            if index is not None and made is None:
+                made = time.monotonic()
+            if index is not None and live.persisted > index:
+                stored = time.monotonic()
+            await asyncio.sleep(0.002)
+        await finished(live)
+        stored_rows = await rows(
+            engine,
+            "SELECT seq, part FROM turn_events WHERE turn_id = :t ORDER BY seq",
+            t=live.turn_id,
+        )
+        assert made is not None
+        return {
+            "first_delta_wait_s": stored - made,
+            "statements": manager.writer.statements - before,
+            "parts": [(s, p) for s, p in live.parts],
+            "stored": [(s, p) for s, p in stored_rows],
+        }
+
+    async def test_continuing_deltas_are_stored_together_the_first_at_once(
+        self, runtime: Runtime, engine: AsyncEngine
+    ) -> None:
+        lingering = await self._turn(runtime, engine, linger_s=1.0)
+        at_once = await self._turn(runtime, engine, linger_s=0.0)
+        for turn in (lingering, at_once):
+            # Nothing lost or reordered either way: every part, stored in order, once.
+            assert turn["stored"] == turn["parts"]
+            assert [p["type"] for _, p in turn["parts"]].count("text-delta") == 30
+        # The first text is never held (time to first token), even with a 1 s linger.
+        assert lingering["first_delta_wait_s"] < 0.5, lingering["first_delta_wait_s"]
+        # 30 deltas 20 ms apart: one statement each without a linger; with one, the run after
+        # the first waits (at most 1 s) and goes with the turn's end, which is never held.
+        assert at_once["statements"] >= 20, at_once["statements"]
+        assert lingering["statements"] <= 5, lingering["statements"]
