@@ -247,8 +247,10 @@ async def idle_scenario(base: str, pid: int, streams: int) -> None:
             async with client.stream("POST", f"{base}/v1/chat", json=_body()) as response:
                 async for line in response.aiter_lines():
                     if '"text-delta"' in line:
+                        # Keep the connection open: an idle stream is one a
+                        # client holds while the model is silent (heartbeats only).
                         first_seen.release()
-                        return
+                        await asyncio.sleep(3600)
 
         tasks = [asyncio.create_task(hold()) for _ in range(streams)]
         for _ in range(streams):
