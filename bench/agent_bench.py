@@ -11,7 +11,11 @@ Targets (issue #3): TTFT added p50 <= 2 ms, p99 <= 5 ms; per-chunk added p50 <= 
 ``--api responses`` measures the Responses API instead (raw: ``client.responses.create(stream=True)``
 iterating the SDK's typed events; ours: a model configured with ``api = "responses"``), ``--api
 both`` each protocol in turn.
-Run: ``python -m bench.agent_bench [--runs 200] [--api chat|responses|both]``.
+``--tracing`` measures what OpenTelemetry costs a turn instead (issue #18): the same turn (a
+model call of 20 chunks sent as fast as possible) timed alternately with tracing off (no provider:
+the no-op tracer, today's path) and on (an SDK provider exporting to memory through a
+``SimpleSpanProcessor``: the spans' full cost without a network), per turn in microseconds.
+Run: ``python -m bench.agent_bench [--runs 200] [--api chat|responses|both] [--tracing]``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ from typing import Any, Literal
 
 import httpx2
 import openai
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from booking import telemetry
 from booking.agent.context import ToolContext
 from booking.agent.events import TextDelta
 from booking.agent.models.openai_chat import ModelSpec, OpenAIChatModel
@@ -154,10 +163,57 @@ async def throughput(base_url: str, chunks: int, api: Api = "chat") -> None:
     )
 
 
+async def tracing_cost(base_url: str, runs: int, api: Api = "chat") -> None:
+    """Wall time per turn, tracing off and on, alternating (the turn's span as the runner
+    makes it, around the orchestrator's model call)."""
+    orchestrator, client = _orchestrator(base_url, "bench-20-0", api)
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+
+    async def turn() -> float:
+        started = time.perf_counter()
+        if telemetry.enabled():
+            span = telemetry.start_turn("bench", "bench", None)
+            with trace.use_span(span, end_on_exit=False):
+                await our_run(orchestrator)
+            telemetry.end_turn(span, "done", None, None)
+        else:
+            await our_run(orchestrator)
+        return (time.perf_counter() - started) * 1e6
+
+    off: list[float] = []
+    on: list[float] = []
+    spans = 0
+    try:
+        for i in range(runs + 20):
+            telemetry.install(None)
+            a = await turn()
+            telemetry.install(provider)
+            b = await turn()
+            spans = len(memory.get_finished_spans())
+            memory.clear()
+            if i >= 20:  # warm-up
+                off.append(a)
+                on.append(b)
+    finally:
+        telemetry.install(None)
+        provider.shutdown()
+        await client.aclose()
+    m_off, m_on = statistics.median(off), statistics.median(on)
+    print(f"{api} tracing cost, {runs} turns each way (alternating), 20 chunks per turn")
+    print(
+        f"  off p50 {m_off:8.1f} us p99 {_q(off, 99):8.1f} us | on p50 {m_on:8.1f} us "
+        f"p99 {_q(on, 99):8.1f} us | added p50 {m_on - m_off:+.1f} us per turn "
+        f"({spans} spans a turn)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--api", choices=["chat", "responses", "both"], default="chat")
+    parser.add_argument("--tracing", action="store_true", help="measure tracing off vs on")
     args = parser.parse_args()
     apis: list[Api] = ["chat", "responses"] if args.api == "both" else [args.api]
     server = subprocess.Popen(
@@ -168,6 +224,9 @@ def main() -> None:
         port = int(server.stdout.readline())
         base_url = f"http://127.0.0.1:{port}/v1"
         for api in apis:
+            if args.tracing:
+                asyncio.run(tracing_cost(base_url, args.runs, api))
+                continue
             asyncio.run(measure(base_url, args.runs, chunks=20, pace_us=2000, api=api))
             asyncio.run(throughput(base_url, chunks=5000, api=api))
     finally:

@@ -182,6 +182,22 @@ class Settings(BaseSettings):
     usd_vnd_rate: int = Field(default=26_000, ge=1_000, le=100_000)
     """VND per US dollar the offline model converts "under 50 USD" with (and says so)."""
 
+    # OpenTelemetry traces (booking.telemetry; docs/interop.md). The standard OTEL_* names that
+    # decide whether to export at all; the SDK reads the others (service name, sampler,
+    # headers, batching) itself.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    """OTLP/HTTP base URL (``/v1/traces`` is appended); unset with the next: no tracing."""
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    )
+    """OTLP/HTTP traces URL, used as is (wins over the base URL)."""
+    otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
+    otel_capture_content: bool = False
+    """Record message text, tool arguments and results on spans (off: ids, models, tokens,
+    timings and outcomes only)."""
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str | None) -> str | None:

@@ -29,6 +29,7 @@ from booking.domain.places import Gazetteer
 from booking.settings import SERVICE_TZ, Settings, normalize_database_url
 from seed.load import SeedOptions, seed_database
 from tests.support import ast_lock
+from tests.support.tracing import exporter  # noqa: F401 (a fixture: spans in memory)
 
 # Before any app thread runs: see the module's docstring (a CPython 3.11.7 race in ``ast``).
 ast_lock.install()

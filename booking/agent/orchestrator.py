@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from booking import telemetry
 from booking.agent.assembler import (
     ArgumentsPiece,
     AssembledCall,
@@ -63,6 +64,7 @@ from booking.agent.events import (
     ToolInputAvailable,
     ToolInputDelta,
     ToolInputError,
+    ToolResult,
     TurnDone,
     TurnEvent,
     TurnFailed,
@@ -270,7 +272,7 @@ class Orchestrator:
                         )
                         continue
                 runnable.append(item)
-            async for event in run_tools(self.ctx, runnable, results):
+            async for event in self._run_tools(runnable, results):
                 yield event
             turn.messages += [
                 {"role": "tool", "tool_call_id": call.call_id, "content": results[call.call_id]}
@@ -319,12 +321,39 @@ class Orchestrator:
             )
             results[decided.call_id] = as_content({"error": error})
             yield ToolError(decided.call_id, decided.name, error, 0.0)
-        async for event in run_tools(self.ctx, runnable, results):
+        async for event in self._run_tools(runnable, results):
             yield event
         turn.messages += [
             {"role": "tool", "tool_call_id": d.call_id, "content": results[d.call_id]}
             for d in turn.resolved
         ]
+
+    async def _run_tools(
+        self, runnable: list[PreparedCall], results: dict[str, str]
+    ) -> AsyncIterator[TurnEvent]:
+        """:func:`run_tools`, each call in an ``execute_tool`` span when tracing is on (started
+        together, each ended as its outcome arrives: they run concurrently)."""
+        if not telemetry.enabled():
+            async for event in run_tools(self.ctx, runnable, results):
+                yield event
+            return
+        spans = {
+            item.call.call_id: telemetry.start_tool(
+                item.call.name, item.call.call_id, item.arguments
+            )
+            for item in runnable
+        }
+        try:
+            async for event in run_tools(self.ctx, runnable, results):
+                span = spans.pop(getattr(event, "call_id", ""), None)
+                if span is not None and isinstance(event, ToolResult):
+                    telemetry.end_tool(span, None, event.output)
+                elif span is not None and isinstance(event, ToolError):
+                    telemetry.end_tool(span, str(event.error.get("code")), event.error)
+                yield event
+        finally:
+            for span in spans.values():  # Cancelled before they finished.
+                span.end()
 
     def _usage(
         self,

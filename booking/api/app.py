@@ -18,17 +18,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette.sse import AppStatus
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from booking import __version__, logs
+from booking import __version__, logs, telemetry
 from booking.agent.catalog import default_registry
+from booking.agent.context import ToolContext
 from booking.agent.factory import build_orchestrator
 from booking.agent.models.select import build_model_client
 from booking.agent.tools import ToolRegistry
-from booking.api import openapi, problems
+from booking.api import mcp, openapi, problems
 from booking.api.admission import Admission
 from booking.api.auth import RateLimiter
 from booking.api.problems import problem
@@ -48,6 +50,7 @@ from booking.db.engine import direct_url, libpq_url, make_async_engine, make_ses
 from booking.db.fleet import live_replicas
 from booking.domain import bookings as bookings_domain
 from booking.domain.api_keys import KeyCache
+from booking.domain.booking_rules import booking_policy
 from booking.domain.dates import Clock, clock_from
 from booking.domain.directory import load_gazetteer
 from booking.settings import Settings, environment
@@ -104,6 +107,8 @@ def create_app(
 ) -> FastAPI:
     """The app; ``registry`` replaces the tool catalog (tests use slow or failing tools)."""
     settings = settings or Settings()
+    # Tracing only with an OTLP endpoint (or a provider a test installed); else nothing at all.
+    traced = telemetry.setup(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -187,9 +192,26 @@ def create_app(
             limiter=limiter,
             key_cache=KeyCache(settings.auth_cache_s),
         )
+
+        def mcp_context(tenant: str, call_id: str | None) -> ToolContext:
+            return ToolContext(
+                sessionmaker=sessionmaker,
+                places=places,
+                clock=clock,
+                max_days_ahead=settings.max_days_ahead,
+                conversation_id=mcp.CONVERSATION,
+                tenant=tenant,
+                booking_policy=booking_policy(settings),
+                call_id=call_id,
+            )
+
+        # The MCP server (/mcp): the same tools, context and approvals' rules (booking.api.mcp).
+        app.state.mcp = mcp.McpEdge(tools, mcp_context, approval_ttl_s=settings.approval_ttl_s)
+        await app.state.mcp.start()
         try:
             yield
         finally:
+            await app.state.mcp.stop()
             retention.cancel()
             await asyncio.gather(retention, return_exceptions=True)
             sweeper.cancel()
@@ -197,6 +219,7 @@ def create_app(
             fleet_watch.cancel()
             await asyncio.gather(sweeper, drain_watch, fleet_watch, return_exceptions=True)
             await turns.close(settings.shutdown_grace_s)
+            telemetry.shutdown(traced)  # After the turns: their spans are flushed too.
             await model.aclose()
             await engine.dispose()
 
@@ -215,6 +238,7 @@ def create_app(
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_route("/mcp", mcp.Endpoint(), include_in_schema=False)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
@@ -239,6 +263,16 @@ def create_app(
                 "idempotency-key",
             ],
             expose_headers=["x-vercel-ai-ui-message-stream", "x-request-id", "retry-after"],
+        )
+    if telemetry.enabled():
+        # Outermost: a server span per request (a client's traceparent continues its trace),
+        # the parent of the turn it begins. No span per ASGI message: an SSE stream sends
+        # thousands.
+        app.add_middleware(
+            OpenTelemetryMiddleware,
+            tracer_provider=telemetry.provider(),
+            excluded_urls="/healthz,/readyz,/metrics",
+            exclude_spans=["receive", "send"],
         )
     return app
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry import context as otel_context
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.agent.history import unanswered_calls
@@ -274,7 +275,10 @@ class TurnManager:
 
     def _launch(self, live: LiveTurn, turn: AgentTurn, position: int) -> None:
         self.live[live.conversation_id] = live
-        live.task = asyncio.create_task(self.runner.run(live, turn, position))
+        # The trace context of the request beginning the turn (its HTTP server span), captured
+        # now: the turn's span is its child although the turn may outlive the request.
+        parent = otel_context.get_current()
+        live.task = asyncio.create_task(self.runner.run(live, turn, position, parent=parent))
         self._metrics.active_turns.inc()
 
     async def stop(self, tenant: str, conversation_id: str) -> str | None:

@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from opentelemetry import trace
+from opentelemetry.context import Context
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
-from booking import logs
+from booking import logs, telemetry
 from booking.agent.events import (
     ApprovalRequested,
     StepFinished,
@@ -119,7 +121,29 @@ class TurnRunner:
         self._approval_ttl = approval_ttl
         self._finished = finished
 
-    async def run(self, live: LiveTurn, turn: AgentTurn, position: int) -> None:
+    async def run(
+        self, live: LiveTurn, turn: AgentTurn, position: int, *, parent: Context | None = None
+    ) -> None:
+        """Run the turn in its ``invoke_agent`` span, a child of ``parent`` (the context of the
+        request that began it: the turn's task may outlive that request)."""
+        if not telemetry.enabled():
+            await self._run(live, turn, position)
+            return
+        span = telemetry.start_turn(live.conversation_id, live.turn_id, parent)
+        status: str = "failed"
+        error_code: str | None = "internal_error"
+        usage: dict[str, Any] | None = None
+        try:
+            # Current for the whole run: model calls and tool calls become its children.
+            with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                status, error_code, usage = await self._run(live, turn, position)
+        finally:
+            telemetry.end_turn(span, status, error_code, usage)
+
+    async def _run(
+        self, live: LiveTurn, turn: AgentTurn, position: int
+    ) -> tuple[str, str | None, dict[str, Any] | None]:
+        """Run the turn; its status, error code and usage as stored on its row."""
         logs.conversation_id.set(live.conversation_id)
         logs.turn_id.set(live.turn_id)
         encoder = UIStreamEncoder(live.message_id)
@@ -197,6 +221,7 @@ class TurnRunner:
                 self.metrics.turns.labels(status=status).inc()
                 self.metrics.active_turns.dec()
                 self._finished(live)
+        return status, error_code, usage
 
     async def _save_approval(self, live: LiveTurn, event: ApprovalRequested) -> None:
         now = datetime.now(UTC)

@@ -81,3 +81,44 @@ def test_dockerfile_runs_as_non_root_with_a_readiness_healthcheck() -> None:
     copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY")}
     # Everything `booking serve` and `booking db upgrade` need at run time is in the image.
     assert {"booking", "seed", "migrations"} <= copied
+
+
+def test_tracing_profile_runs_a_collector_and_jaeger(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    collector, jaeger = services["otel-collector"], services["jaeger"]
+    assert collector["profiles"] == ["tracing"]
+    assert jaeger["profiles"] == ["tracing"]
+    assert collector["image"].startswith("otel/opentelemetry-collector:")
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    assert "4318:4318" in collector["ports"]
+    assert "16686:16686" in jaeger["ports"]
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    mounted = {v.split(":")[0]: v.split(":")[1] for v in collector["volumes"]}
+    assert mounted["./deploy/otel-collector.yaml"] == "/etc/otelcol/config.yaml"
+    assert "--config=/etc/otelcol/config.yaml" in collector["command"]
+    # The other services run without the profile.
+    assert all("profiles" not in services[name] for name in ("db", "migrate", "app"))
+
+
+def test_app_traces_only_when_an_endpoint_is_given(compose: dict[str, Any]) -> None:
+    env = compose["services"]["app"]["environment"]
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
+    assert env["OTEL_SERVICE_NAME"] == "booking"
+    # The value the comment gives reaches the collector service's OTLP/HTTP port.
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert (
+        "OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318 docker compose --profile tracing up"
+        in text
+    )
+
+
+def test_collector_forwards_otlp_traces_to_jaeger() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "otel-collector.yaml").read_text())
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"]
+    assert pipeline["processors"][-1] == "batch"
+    assert set(pipeline["processors"]) <= set(config["processors"])
+    assert set(pipeline["exporters"]) <= set(config["exporters"])
+    assert config["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert "otlp/jaeger" in pipeline["exporters"]

@@ -23,9 +23,11 @@ from typing import Any
 
 import httpx2
 import openai
+from opentelemetry.trace import Span
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from booking import telemetry
 from booking.agent.models.base import ModelError
 from booking.agent.models.keepalive import KeepAliveFilter, _FilteredStream
 from booking.agent.models.model_spec import ModelSpec, RetryPolicy, Timeouts
@@ -61,6 +63,16 @@ class _Stream:
         self._stall_s = stall_s
         self._saw_done = saw_done
         """Whether the body carried ``data: [DONE]`` (unknowable in-process: then True)."""
+        self._span: Span | None = None
+        """The request's ``chat`` span, ended when the stream is closed (tracing on only)."""
+        self._observer: telemetry.ChatObserver | None = None
+        self._error: ModelError | None = None
+
+    def trace(self, span: Span) -> None:
+        """Record the chunks on ``span`` and end it when the stream closes."""
+        self._span, self._observer = span, telemetry.ChatObserver()
+        if self._first is not None:
+            self._observer.see(self._first)
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._chunks()
@@ -103,11 +115,19 @@ class _Stream:
                     raise _classify(exc, self._spec, started=True) from exc
                 data = _to_dict(chunk, self._spec)
                 finished = finished or _finishes(data)
+                if self._observer is not None:
+                    self._observer.see(data)
                 yield data
+        except ModelError as exc:
+            self._error = exc
+            raise
         finally:
             await self.aclose()
 
     async def aclose(self) -> None:
+        if self._span is not None and self._observer is not None:
+            span, self._span = self._span, None
+            self._observer.end(span, self._error)
         await self._sdk_stream.close()
 
 
@@ -200,10 +220,44 @@ class OpenAIChatModel:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._open_once(spec, messages, tools)
+                return await self._open_once(
+                    spec, messages, tools, attempt=attempt.retry_state.attempt_number
+                )
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _open_once(
+        self,
+        spec: ModelSpec,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        attempt: int = 1,
+    ) -> _Stream:
+        """One request. Traced, it is a ``chat {model}`` span of its own (a retry is a second
+        span, with ``http.request.resend_count``): ended here when the request fails, else by
+        the stream once it is read (usage and finish reasons come last)."""
+        if not telemetry.enabled():
+            return await self._send(spec, messages, tools)
+        span = telemetry.start_chat(
+            request_model=spec.model,
+            model_name=spec.name,
+            base_url=spec.base_url,
+            api=spec.api,
+            in_process=spec.transport is not None,
+            attempt=attempt,
+            messages=messages,
+        )
+        try:
+            stream = await self._send(spec, messages, tools)
+        except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            telemetry.ChatObserver().end(span, None if cancelled else exc)
+            raise
+        telemetry.first_chunk(span, stream.ttft_ms)
+        stream.trace(span)
+        return stream
+
+    async def _send(
         self, spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> _Stream:
         if spec.api == "responses":

@@ -73,8 +73,14 @@ class ResponsesStream(_Stream):
                     raise _classify(exc, spec, started=True) from exc
                 chunk = translator.feed(_to_dict(event, spec))
                 if chunk is not None:
-                    yield _checked(chunk, spec)
+                    chunk = _checked(chunk, spec)
+                    if self._observer is not None:
+                        self._observer.see(chunk)
+                    yield chunk
             await _drain(self._sdk_stream)
+        except ModelError as exc:
+            self._error = exc
+            raise
         finally:
             await self.aclose()
 
