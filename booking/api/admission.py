@@ -29,7 +29,7 @@ from booking.errors import ServiceUnavailable
 #: Where the middleware publishes :meth:`Admission.refusal` in the lifespan state.
 ADMISSION_STATE = "booking.admission"
 #: ``POST`` paths that start (or continue) a turn: a new message, an approval decision.
-TURN_PATHS = re.compile(r"/v1/(chat|conversations/[^/]+/(messages|approvals/[^/]+))/?")
+TURN_PATHS = re.compile(r"/v1/(chat|agui|conversations/[^/]+/(messages|approvals/[^/]+))/?")
 
 
 def starts_turn(method: str, path: str) -> bool:

@@ -35,6 +35,7 @@ from booking.api.admission import Admission
 from booking.api.auth import RateLimiter
 from booking.api.problems import problem
 from booking.api.routes import (
+    agui,
     bookings,
     chat,
     conversations,
@@ -235,6 +236,7 @@ def create_app(
         places.router,
         health.router,
         i18n.router,
+        agui.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

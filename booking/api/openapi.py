@@ -39,7 +39,35 @@ def document(app: FastAPI) -> dict[str, Any]:
     for operation in _operations(schema):
         for parameter in operation.get("parameters", []):
             parameter["schema"] = _not_null(parameter["schema"])
+    _tags_required(schema)
     return schema
+
+
+def _tags_required(schema: dict[str, Any]) -> None:
+    """The members of a union told apart by a tag (AG-UI's messages by ``role``, their content
+    parts by ``type``) must carry it: pydantic picks the member by the tag and refuses an input
+    without one, although the generated models give the tag a default (so the schema alone
+    would call it optional)."""
+    components = schema["components"]["schemas"]
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            discriminator = node.get("discriminator")
+            if isinstance(discriminator, dict):
+                tag = discriminator["propertyName"]
+                for ref in discriminator.get("mapping", {}).values():
+                    member = components.get(ref.rsplit("/", 1)[-1], {})
+                    if tag in member.get("properties", {}) and tag not in member.get(
+                        "required", []
+                    ):
+                        member.setdefault("required", []).append(tag)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
 
 
 def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:

@@ -169,3 +169,19 @@ async def _paused_turn_closed(
         if asyncio.get_running_loop().time() >= deadline:
             return  # The continuation then gets the usual 409 turn_running.
         await asyncio.sleep(0.05)
+
+
+async def approval_expiries(
+    sessionmaker: async_sessionmaker[AsyncSession], tenant: str, approval_ids: list[str]
+) -> dict[str, datetime]:
+    """When each of the tenant's approvals ``approval_ids`` lapses (another tenant's, or an
+    unknown id, is absent): protocols whose pause carries the deadline (AG-UI's interrupt) read
+    it here, as the stored stream part does not hold it."""
+    found: dict[str, datetime] = {}
+    async with sessionmaker() as session:
+        repo = ApprovalRepository(session)
+        for approval_id in approval_ids:
+            approval = await repo.get(tenant, approval_id)
+            if approval is not None:
+                found[approval_id] = approval.expires_at
+    return found

@@ -43,6 +43,7 @@ SEED = 20260601
 #: the rule's code, never with the request schema's ``validation_failed`` and its ``errors``.
 RULES: dict[str, frozenset[str]] = {
     "POST /v1/chat": frozenset({"validation_failed", "message_too_long"}),
+    "POST /v1/agui": frozenset({"validation_failed", "message_too_long"}),
     "GET /v1/conversations": frozenset({"validation_failed"}),
     "POST /v1/conversations/{conversation_id}/messages": frozenset({"message_too_long"}),
     "POST /v1/bookings": frozenset(
