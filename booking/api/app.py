@@ -240,7 +240,7 @@ def create_app(
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_route("/mcp", mcp.Endpoint(), include_in_schema=False)
+    mcp.install(app)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
