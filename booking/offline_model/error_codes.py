@@ -126,6 +126,10 @@ EXPLAINERS: dict[str, Explainer] = {
         "Bạn đã không đồng ý nên mình chưa làm gì cả.",
         "You declined, so nothing was done.",
     ),
+    "approval_required": fixed(
+        "Việc này cần bạn đồng ý trước nên mình chưa làm gì cả.",
+        "This needs your approval first, so nothing was done.",
+    ),
     "approval_expired": fixed(
         "Yêu cầu bạn đồng ý đã hết hạn nên mình chưa làm gì. Bạn nhắn lại nếu vẫn muốn làm nhé.",
         "The approval request timed out, so nothing was done. Ask again if you still want it.",

@@ -42,6 +42,7 @@ EXPECTED = {
     "approval_id": (404, "approval_not_found"),
     "reference": (404, "booking_not_found"),
     "chat_id": (204, None),
+    "thread_id": (404, "not_found"),
 }
 #: The operations there were when this test was written (new ones are swept too).
 KNOWN_OPERATIONS = {
@@ -74,6 +75,8 @@ class Operation:
     """Its path parameters, in path order."""
     body: dict[str, Any] | None
     headers: dict[str, str]
+    query: dict[str, str]
+    """A value for each required query parameter (AG-UI's resume names its run)."""
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -99,7 +102,10 @@ def operations_with_path_parameters(app: FastAPI) -> list[Operation]:
             if any(p["in"] == "header" and p["name"] == "idempotency-key" for p in parameters):
                 # A first-time key: nothing may be stored under it for the other tenant either.
                 headers = idem()
-            operations.append(Operation(method.upper(), path, params, body, headers))
+            query = {
+                p["name"]: "probe" for p in parameters if p["in"] == "query" and p.get("required")
+            }
+            operations.append(Operation(method.upper(), path, params, body, headers, query))
     return operations
 
 
@@ -125,7 +131,11 @@ class Answer:
 def ask(client: httpx2.Client, operation: Operation, ids: dict[str, str]) -> Answer:
     path = operation.path.format(**ids)
     with client.stream(
-        operation.method, path, json=operation.body, headers=operation.headers
+        operation.method,
+        path,
+        json=operation.body,
+        headers=operation.headers,
+        params=operation.query,
     ) as response:
         media_type = response.headers.get("content-type", "").split(";")[0]
         if media_type == "text/event-stream":
@@ -153,6 +163,7 @@ class TenantA:
             "conversation_id": [self.paused.conversation_id, self.finished, self.running],
             "approval_id": [self.paused.approval_id],
             "chat_id": [self.running, self.paused.conversation_id, self.finished],
+            "thread_id": [self.running, self.paused.conversation_id, self.finished],
             "reference": [self.reference],
         }
 
