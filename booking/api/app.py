@@ -54,6 +54,7 @@ from booking.domain.api_keys import KeyCache
 from booking.domain.booking_rules import booking_policy
 from booking.domain.dates import Clock, clock_from
 from booking.domain.directory import load_gazetteer
+from booking.domain.tool_approvals import ToolApprovals
 from booking.settings import Settings, environment
 from booking.turns import Metrics, TurnManager
 from booking.turns.follower import application_name
@@ -207,7 +208,11 @@ def create_app(
             )
 
         # The MCP server (/mcp): the same tools, context and approvals' rules (booking.api.mcp).
-        app.state.mcp = mcp.McpEdge(tools, mcp_context, approval_ttl_s=settings.approval_ttl_s)
+        app.state.mcp = mcp.McpEdge(
+            tools,
+            mcp_context,
+            approvals=ToolApprovals(sessionmaker, settings.approval_ttl_s),
+        )
         await app.state.mcp.start()
         try:
             yield

@@ -26,11 +26,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
-import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import mcp_types as types
@@ -52,14 +49,10 @@ from booking.api.auth import Client
 from booking.api.deps import current_client
 from booking.api.routes import places as places_route
 from booking.api.state import AppState
+from booking.domain.tool_approvals import Pending, ToolApprovals
 from booking.errors import (
-    ApprovalDecided,
-    ApprovalExpired,
-    ApprovalMismatch,
-    ApprovalNotFound,
     BookingError,
 )
-from booking.turns.approvals import arguments_hash
 
 log = logging.getLogger(__name__)
 
@@ -117,81 +110,6 @@ class ToolFailed(Exception):
         self.error = dict(error)
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    id: str
-    tenant: str
-    tool: str
-    arguments_hash: str
-    expires_at: float
-
-
-class Approvals:
-    """MCP approvals, held by this process: asked, then taken once.
-
-    Kept in memory, not in the ``approvals`` table: that table's rows belong to a conversation's
-    turn (foreign keys to both), which an MCP call does not have. What is checked is the same as
-    for the chat's approvals (tenant, exact arguments, expiry, single use). An approval asked on
-    one process and answered on another is refused (``approval_not_found``, nothing written):
-    behind a balancer, route ``/mcp`` with affinity (see docs/interop.md).
-    """
-
-    def __init__(self, ttl_s: float) -> None:
-        self.ttl_s = ttl_s
-        self._pending: dict[str, Pending] = {}
-        self._used: dict[str, float] = {}
-
-    def ask(self, tenant: str, tool: str, arguments: dict[str, Any]) -> Pending:
-        self._prune()
-        pending = Pending(
-            f"apr_{secrets.token_hex(16)}",
-            tenant,
-            tool,
-            arguments_hash(arguments),
-            time.monotonic() + self.ttl_s,
-        )
-        self._pending[pending.id] = pending
-        return pending
-
-    def take(self, approval_id: str, tenant: str, tool: str, arguments: dict[str, Any]) -> Pending:
-        """The approval, removed (single use; one event loop, so no two takers); or why not."""
-        pending = self._pending.get(approval_id)
-        if pending is None or pending.tenant != tenant:
-            if approval_id in self._used and pending is None:
-                raise ApprovalDecided(
-                    f"Approval {approval_id} was already used; call the tool again to be asked "
-                    "again.",
-                    approval_id=approval_id,
-                )
-            raise ApprovalNotFound(f"No pending approval {approval_id}.", approval_id=approval_id)
-        del self._pending[approval_id]
-        self._used[approval_id] = pending.expires_at
-        if pending.expires_at <= time.monotonic():
-            raise ApprovalExpired(
-                f"Approval {approval_id} expired; call the tool again.", approval_id=approval_id
-            )
-        if pending.tool != tool or pending.arguments_hash != arguments_hash(arguments):
-            raise ApprovalMismatch(
-                f"Approval {approval_id} was asked for other arguments than these; nothing was "
-                "done.",
-                approval_id=approval_id,
-            )
-        return pending
-
-    def discard(self, approval_id: str) -> None:
-        """Forget an approval that could not be asked."""
-        self._pending.pop(approval_id, None)
-
-    def _prune(self) -> None:
-        now = time.monotonic()
-        for key, pending in list(self._pending.items()):
-            if pending.expires_at <= now:
-                del self._pending[key]
-        for key, expires_at in list(self._used.items()):
-            if expires_at <= now:
-                del self._used[key]
-
-
 class HasTools(Protocol):
     def get(self, name: str) -> Tool | None: ...
 
@@ -200,13 +118,13 @@ class McpEdge:
     """The MCP server of one app: its tools, its approvals, its session manager."""
 
     def __init__(
-        self, registry: HasTools, context_for: ContextFor, *, approval_ttl_s: float
+        self, registry: HasTools, context_for: ContextFor, *, approvals: ToolApprovals
     ) -> None:
         self.tools: dict[str, Tool] = {
             name: tool for name in EXPOSED if (tool := registry.get(name)) is not None
         }
         self.context_for = context_for
-        self.approvals = Approvals(approval_ttl_s)
+        self.approvals = approvals
         self.server: Server[Any] = Server(
             "booking",
             version=__version__,
@@ -303,7 +221,7 @@ class McpEdge:
         if modern and params.request_state is not None:
             # The retry of a 2026-07-28 round trip: ``request_state`` only names the approval;
             # what may run is what the server stored.
-            pending = self.approvals.take(params.request_state, tenant, tool.name, arguments)
+            pending = await self.approvals.take(params.request_state, tenant, tool.name, arguments)
             answer = (params.input_responses or {}).get(ASK)
             return await self._decided(tool, tenant, pending, arguments, answer)
         summary = await self._describe(tool, tenant, arguments)
@@ -317,7 +235,7 @@ class McpEdge:
                     "would": summary,
                 }
             )
-        pending = self.approvals.ask(tenant, tool.name, arguments)
+        pending = await self.approvals.ask(tenant, tool.name, arguments)
         message = _question(summary)
         if modern:
             ask = types.ElicitRequest(
@@ -332,7 +250,7 @@ class McpEdge:
                     message, APPROVAL_SCHEMA, related_request_id=ctx.request_id
                 )
         except Exception:
-            self.approvals.discard(pending.id)
+            await self.approvals.forget(pending.id)
             log.warning("elicitation for %s failed", tool.name, exc_info=True)
             raise ToolFailed(
                 {
@@ -341,7 +259,7 @@ class McpEdge:
                     "would": summary,
                 }
             ) from None
-        taken = self.approvals.take(pending.id, tenant, tool.name, arguments)
+        taken = await self.approvals.take(pending.id, tenant, tool.name, arguments)
         return await self._decided(tool, tenant, taken, arguments, answer)
 
     async def _decided(

@@ -12,8 +12,6 @@ arguments.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +22,7 @@ from booking.agent.orchestrator import ResolvedApproval
 from booking.db.approval_repository import ApprovalRepository
 from booking.db.models import Approval, TurnRow
 from booking.db.turn_repository import TurnRepository
+from booking.domain.tool_approvals import arguments_hash
 from booking.errors import (
     ApprovalDecided,
     ApprovalExpired,
@@ -32,11 +31,6 @@ from booking.errors import (
     TurnRunning,
     ValidationFailed,
 )
-
-
-def arguments_hash(arguments: dict[str, Any]) -> str:
-    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from booking.db.approval_repository import ApprovalRepository
 from booking.db.engine import driver_connection
 from booking.db.event_log import close_turn, last_seqs
 from booking.db.hot_pool import HotPool
-from booking.turns.approvals import arguments_hash
+from booking.domain.tool_approvals import arguments_hash
 from booking.turns.leases import INTERRUPTED_MESSAGE, INTERRUPTED_NOTE
 from booking.turns.live import LiveTurn
 from booking.turns.metrics import Metrics

@@ -319,3 +319,30 @@ def test_mcp_requests_count_against_the_keys_rate_limit(start: StartServer, key:
     assert statuses[-1].status_code == 429
     assert statuses[-1].json()["code"] == "rate_limited"
     assert int(statuses[-1].headers["retry-after"]) >= 1
+
+
+async def test_an_approval_asked_on_one_replica_is_answered_on_another(
+    live_server: RunningServer, start: StartServer, key: str, seeded_url: str
+) -> None:
+    """Approvals are the database's, not one process's: behind a balancer the user's answer
+    may reach any replica, and it is still taken once."""
+    other_replica = start()
+    accepted, _ = answering("accept")
+    yes: types.InputResponses = {
+        "approval": types.ElicitResult(action="accept", content={"approve": True})
+    }
+    async with connect(live_server, key, elicitation=accepted) as here:
+        arguments = hold_arguments(await a_flight(here))
+        asked = await here.session.call_tool("hold_booking", arguments, allow_input_required=True)
+    assert isinstance(asked, types.InputRequiredResult), asked
+    async with connect(other_replica, key, elicitation=accepted) as there:
+        held = await there.session.call_tool(
+            "hold_booking", arguments, input_responses=yes, request_state=asked.request_state
+        )
+    async with connect(live_server, key, elicitation=accepted) as here:
+        again = await here.session.call_tool(
+            "hold_booking", arguments, input_responses=yes, request_state=asked.request_state
+        )
+    assert not held.is_error, held
+    assert error_of(again)["code"] == "approval_decided"
+    assert [b["status"] for b in tenant_bookings(seeded_url, key)] == ["held"]

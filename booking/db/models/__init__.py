@@ -10,6 +10,7 @@ from booking.db.models.bookings import (
     BookingEvent,
     BookingPassenger,
     IdempotencyRecord,
+    ToolApproval,
 )
 from booking.db.models.conversations import (
     TURN_STATUSES,
@@ -27,6 +28,7 @@ from booking.db.models.weather import ClimateNormal, WeatherCondition, WeatherDa
 __all__ = [
     "APPROVAL_STATUSES",
     "BOOKING_STATUSES",
+    "ToolApproval",
     "CABINS",
     "TURN_STATUSES",
     "Airline",

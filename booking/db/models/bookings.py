@@ -144,3 +144,28 @@ class Approval(Base):
         CheckConstraint(f"status IN {APPROVAL_STATUSES!r}", name="status_known"),
         UniqueConstraint("conversation_id", "tool_call_id", name="uq_approvals_call"),
     )
+
+
+TOOL_APPROVAL_STATUSES = ("pending", "used")
+
+
+class ToolApproval(Base):
+    """A side-effecting tool call asked of a user outside a conversation (an MCP client's
+    elicitation): bound to the tenant, the tool and a hash of the exact arguments; used once.
+
+    Kept here rather than in memory so the answer may reach any replica."""
+
+    __tablename__ = "tool_approvals"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    tool_name: Mapped[str] = mapped_column(String(64))
+    arguments_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {TOOL_APPROVAL_STATUSES!r}", name="status_known"),
+    )
