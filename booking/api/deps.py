@@ -33,7 +33,9 @@ async def current_client(
     _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Client:
     client = await authenticate(request, state.sessionmaker, state.settings.auth == "on")
-    state.limiter.check(client.key_id or request.client.host if request.client else "anonymous")
+    # Per key; without one (auth off), per peer address.
+    peer = request.client.host if request.client else "anonymous"
+    state.limiter.check(client.key_id or peer)
     return client
 
 
