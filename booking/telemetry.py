@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
@@ -202,16 +202,20 @@ def start_chat(
     messages: Sequence[dict[str, Any]],
 ) -> Span:
     """A model request's span (a child of the current span: the turn's)."""
+    turn = trace.get_current_span()
     span = _State.tracer.start_span(f"chat {request_model}", kind=SpanKind.CLIENT)
     if not span.is_recording():
         return span
     url = urlsplit(base_url)
+    provider = "booking.offline_model" if in_process else provider_name(url.hostname or "")
+    # The conventions require the provider on invoke_agent too; only the model call knows it.
+    if turn.is_recording() and isinstance(turn, ReadableSpan):
+        if gen_ai.GEN_AI_PROVIDER_NAME not in (turn.attributes or {}):
+            turn.set_attribute(gen_ai.GEN_AI_PROVIDER_NAME, provider)
     span.set_attributes(
         {
             gen_ai.GEN_AI_OPERATION_NAME: "chat",
-            gen_ai.GEN_AI_PROVIDER_NAME: (
-                "booking.offline_model" if in_process else provider_name(url.hostname or "")
-            ),
+            gen_ai.GEN_AI_PROVIDER_NAME: provider,
             gen_ai.GEN_AI_REQUEST_MODEL: request_model,
             MODEL_NAME: model_name,
             MODEL_API: api,

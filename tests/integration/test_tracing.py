@@ -139,6 +139,7 @@ async def test_a_turn_with_parallel_tools(
     attrs = dict(turn.attributes or {})
     assert attrs["gen_ai.operation.name"] == "invoke_agent"
     assert attrs["gen_ai.agent.name"] == "booking"
+    assert attrs["gen_ai.provider.name"] == "openai"  # From its first model call.
     assert attrs["booking.turn.id"] == turn_id
     assert attrs["gen_ai.conversation.id"]
     assert attrs["booking.turn.status"] == "done"
