@@ -37,6 +37,7 @@ The tree::
     │   ├── ConversationExists        409 conversation_exists
     │   └── TurnRunning               409 turn_running
     ├── Unauthorized                  401 unauthorized
+    ├── OriginNotAllowed              403 origin_not_allowed
     ├── RateLimited                   429 rate_limited
     ├── IdempotencyKeyRequired        428 idempotency_key_required
     └── ServiceUnavailable            503 service_unavailable
@@ -212,6 +213,15 @@ class TurnRunning(Conflict):
 class Unauthorized(BookingError):
     code = "unauthorized"
     status = 401
+
+
+class OriginNotAllowed(BookingError):
+    """A browser page of an origin the service does not allow (``BOOKING_CORS_ORIGINS``), or a
+    request naming a host that is not this machine while auth is off: what a DNS-rebinding page
+    sends. MCP requires servers to refuse it."""
+
+    code = "origin_not_allowed"
+    status = 403
 
 
 class RateLimited(BookingError):

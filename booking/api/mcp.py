@@ -52,6 +52,7 @@ from booking.api.state import AppState
 from booking.domain.tool_approvals import Pending, ToolApprovals
 from booking.errors import (
     BookingError,
+    OriginNotAllowed,
 )
 
 log = logging.getLogger(__name__)
@@ -327,6 +328,7 @@ class McpEdge:
         by the app's handlers), then the SDK."""
         request = Request(scope, receive)
         state: AppState = request.app.state.booking
+        _check_origin(request, state)
         client = await current_client(request, state, None)
         scope["booking.client"] = client
         # The SDK binds each session to the credential that opened it.
@@ -339,6 +341,28 @@ class McpEdge:
             )
         )
         await self.sessions.handle_request(scope, receive, send)
+
+
+#: Host names of this machine: with auth off (loopback only), nothing else may name the server.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _check_origin(request: Request, state: AppState) -> None:
+    """Refuse what a DNS-rebinding page sends (the MCP specification requires servers to check
+    ``Origin``): a browser's ``Origin`` that ``BOOKING_CORS_ORIGINS`` does not list, and, with
+    auth off (served on loopback only), a ``Host`` that is not this machine. MCP clients that
+    are not browsers send no ``Origin``. Ours rather than the SDK's ``TransportSecuritySettings``
+    so the refusal is our problem document, before the key is even looked up."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin not in state.settings.cors_origins:
+        raise OriginNotAllowed(
+            f"Requests from pages of {origin} are not allowed here.", origin=origin
+        )
+    if state.settings.auth == "off" and request.url.hostname not in LOOPBACK_HOSTS:
+        raise OriginNotAllowed(
+            "With auth off this server answers only requests addressed to this machine.",
+            host=request.url.hostname,
+        )
 
 
 def _caller(ctx: ServerRequestContext[Any]) -> tuple[Client, AppState]:

@@ -139,6 +139,7 @@ EXPLAINERS: dict[str, Explainer] = {
         "This request clashed with an earlier one, so nothing was done. Please try again.",
     ),
     "idempotency_key_required": _TECHNICAL,
+    "origin_not_allowed": _TECHNICAL,
     "not_run": fixed(
         "Yêu cầu tra cứu bị gián đoạn nên chưa được thực hiện. Bạn thử lại nhé.",
         "The lookup was interrupted and didn't run. Please try again.",

@@ -38,8 +38,11 @@ async def connect(
     *,
     elicitation: ElicitationFnT | None = None,
     mode: str = "auto",
+    origin: str | None = None,
 ) -> AsyncIterator[Client]:
     headers = {"authorization": f"Bearer {key}"} if key else {}
+    if origin is not None:
+        headers["origin"] = origin
     async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0)) as http:
         transport = streamable_http_client(f"{server.base_url}/mcp", http_client=http)
         async with Client(
@@ -346,3 +349,30 @@ async def test_an_approval_asked_on_one_replica_is_answered_on_another(
     assert not held.is_error, held
     assert error_of(again)["code"] == "approval_decided"
     assert [b["status"] for b in tenant_bookings(seeded_url, key)] == ["held"]
+
+
+async def test_what_a_dns_rebinding_page_sends_is_refused(start: StartServer, key: str) -> None:
+    """MCP requires servers to check ``Origin``: a browser page of an origin not allowed
+    (``BOOKING_CORS_ORIGINS``) is refused before its key is looked up, and with auth off
+    (loopback only) so is a request naming another host, as a rebound name does."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {}}
+    accept = {"accept": "application/json, text/event-stream"}
+    server = start(cors_origins=["https://app.example.vn"])
+    with server.client(key) as http:
+        evil = http.post("/mcp", json=body, headers={**accept, "origin": "http://evil.example"})
+    assert evil.status_code == 403
+    assert evil.headers["content-type"].startswith("application/problem+json")
+    assert evil.json()["code"] == "origin_not_allowed"
+    # A page of an allowed origin, and a client that is no browser (no Origin), are served.
+    async with connect(server, key, origin="https://app.example.vn") as client:
+        assert {t.name for t in (await client.list_tools()).tools} >= set(READ_TOOLS)
+    async with connect(server, key) as client:
+        assert {t.name for t in (await client.list_tools()).tools} >= set(READ_TOOLS)
+
+    open_server = start(auth="off")
+    with open_server.client(None) as http:
+        rebound = http.post("/mcp", json=body, headers={**accept, "host": "evil.example:80"})
+    assert rebound.status_code == 403
+    assert rebound.json()["code"] == "origin_not_allowed"
+    async with connect(open_server, None) as client:  # Addressed as 127.0.0.1: served.
+        assert {t.name for t in (await client.list_tools()).tools} >= set(READ_TOOLS)
