@@ -214,3 +214,17 @@ def test_resume_after_a_dropped_connection(live_server: RunningServer, key: str)
 
         missing = client.get(f"/v1/agui/nobody-{uuid.uuid4().hex}/events", params={"runId": "r"})
         assert_problem(missing, 404, "not_found")
+
+
+def test_the_next_message_right_after_a_run_is_taken(live_server: RunningServer, key: str) -> None:
+    """A client (HttpAgent's ``runAgent`` in a loop) sends its next message the moment a run
+    ends: the body ends only once the turn is closed, so the next run never finds it running."""
+    thread = f"agui-{uuid.uuid4().hex}"
+    texts = ["xin chào", "thời tiết Huế", "vé Hà Nội đi Đà Nẵng ngày 12/6", "cảm ơn", "hello"]
+    with live_server.client(key) as client:
+        runs = [post(client, body(thread, text)) for text in texts]
+    assert [run[-1]["type"] for run in runs] == ["RUN_FINISHED"] * len(texts)
+    # Each run's events are its own: one RUN_STARTED, ids growing from one run to the next.
+    assert all(kinds(run).count("RUN_STARTED") == 1 for run in runs)
+    last_ids = [int(run[-1]["_id"]) for run in runs]
+    assert last_ids == sorted(set(last_ids))

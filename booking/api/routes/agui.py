@@ -133,11 +133,12 @@ def agui_response(
         encoder = AguiEncoder(thread_id, run_id)
         last = after
         try:
-            ended = False
+            ended = beyond = False
             async for batch in state.turns.follow(conversation_id, replay_from):
                 out: list[str] = []
                 for seq, part, _ in batch:
                     if ended:
+                        beyond = True  # Another turn's part: this run is over.
                         break
                     events = encoder.encode(seq, part)
                     if seq <= after:
@@ -146,11 +147,11 @@ def agui_response(
                     if events:
                         await _with_expiry(state, tenant, events)
                         out.append(_frame(events, seq))
-                    if is_terminal(part):
-                        ended = True
-                        break
+                    ended = is_terminal(part)
                 if out:
                     yield "".join(out).encode()
+                if beyond:
+                    return
                 # After the run's last event, the body ends only once the turn is closed (the
                 # follow ends): a client that sends its next message at once must not find the
                 # turn still running (409 turn_running).
