@@ -325,7 +325,7 @@ def test_mcp_requests_count_against_the_keys_rate_limit(start: StartServer, key:
 
 
 async def test_an_approval_asked_on_one_replica_is_answered_on_another(
-    live_server: RunningServer, start: StartServer, key: str, seeded_url: str
+    live_server: RunningServer, start: StartServer, key: str, make_key: Any, seeded_url: str
 ) -> None:
     """Approvals are the database's, not one process's: behind a balancer the user's answer
     may reach any replica, and it is still taken once."""
@@ -348,7 +348,14 @@ async def test_an_approval_asked_on_one_replica_is_answered_on_another(
         )
     assert not held.is_error, held
     assert error_of(again)["code"] == "approval_decided"
-    assert [b["status"] for b in tenant_bookings(seeded_url, key)] == ["held"]
+    [booking] = tenant_bookings(seeded_url, key)
+    assert booking["status"] == "held"
+    # The booking is the tenant's: another key's tenant is told it does not exist.
+    async with connect(live_server, key) as mine, connect(live_server, make_key()) as theirs:
+        found = await mine.call_tool("get_booking", {"reference": booking["reference"]})
+        hidden = await theirs.call_tool("get_booking", {"reference": booking["reference"]})
+    assert not found.is_error, found
+    assert error_of(hidden)["code"] == "booking_not_found"
 
 
 async def test_what_a_dns_rebinding_page_sends_is_refused(start: StartServer, key: str) -> None:
