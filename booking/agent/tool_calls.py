@@ -21,7 +21,6 @@ from booking.agent.assembler import AssembledCall
 from booking.agent.context import ToolContext
 from booking.agent.events import ApprovalRequested, ToolError, ToolResult, TurnEvent
 from booking.agent.tools import InvalidToolArguments, Tool, ToolRegistry
-from booking.errors import BookingError
 from booking.i18n.format import Language
 
 log = logging.getLogger(__name__)
@@ -76,16 +75,9 @@ async def approval_request(
     assert item.tool is not None
     assert item.arguments is not None
     tool, call_id = item.tool, item.call.call_id
-    summary: dict[str, Any] = {"tool": tool.name, "arguments": item.arguments}
-    if tool.describe is not None:
-        try:
-            async with asyncio.timeout(tool.timeout_s):
-                summary = await tool.describe(ctx, item.arguments)
-        except BookingError as exc:
-            return ToolError(call_id, tool.name, exc.to_dict(), 0.0)
-        except TimeoutError:
-            error = {"code": "tool_timeout", "message": f"{tool.name} took too long."}
-            return ToolError(call_id, tool.name, error, 0.0)
+    summary, error = await tool.summary(ctx, item.arguments)
+    if error is not None:
+        return ToolError(call_id, tool.name, error, 0.0)
     worded = summary.get("text_vi") if language == "vi" else None
     text = str(worded or summary.get("text") or _summary(item))
     if "text" in summary:
@@ -125,20 +117,8 @@ async def _invoke(ctx: ToolContext, item: PreparedCall) -> ToolResult | ToolErro
     def elapsed() -> float:
         return (time.perf_counter() - started) * 1000
 
-    try:
-        async with asyncio.timeout(tool.timeout_s):
-            output = await tool.invoke(replace(ctx, call_id=call_id), item.arguments)
-    except BookingError as exc:
-        return ToolError(call_id, tool.name, exc.to_dict(), elapsed())
-    except TimeoutError:
-        error = {
-            "code": "tool_timeout",
-            "message": f"{tool.name} took longer than {tool.timeout_s:g} s.",
-        }
-        return ToolError(call_id, tool.name, error, elapsed())
-    except Exception:
-        log.exception("tool %s failed", tool.name, extra={"call_id": call_id})
-        error = {"code": "tool_failed", "message": f"{tool.name} failed unexpectedly."}
+    output, error = await tool.run(replace(ctx, call_id=call_id), item.arguments)
+    if error is not None:
         return ToolError(call_id, tool.name, error, elapsed())
     return ToolResult(call_id, tool.name, output, elapsed())
 

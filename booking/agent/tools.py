@@ -11,8 +11,10 @@ unknown keys are refused.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -21,10 +23,13 @@ from typing import Any, TypeVar, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from booking.agent.context import ToolContext
+from booking.errors import BookingError
 
 ToolFn = Callable[..., Awaitable[Any]]
 Describe = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 F = TypeVar("F", bound=ToolFn)
+
+log = logging.getLogger(__name__)
 
 _ARG_LINE = re.compile(r"^\s{4,}(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
 
@@ -81,6 +86,39 @@ class Tool:
             ]
             raise InvalidToolArguments(self.name, errors) from None
         return model.model_dump()
+
+    async def run(
+        self, ctx: ToolContext, arguments: dict[str, Any]
+    ) -> tuple[Any, dict[str, Any] | None]:
+        """Run with validated arguments as every caller does (the agent's turn, the MCP
+        server): within the tool's timeout; ``(output, None)``, or ``(None, error)`` with the
+        payload the caller is given (``tool_timeout``, ``tool_failed`` or the ``BookingError``'s)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self.invoke(ctx, arguments), None
+        except BookingError as exc:
+            return None, exc.to_dict()
+        except TimeoutError:
+            message = f"{self.name} took longer than {self.timeout_s:g} s."
+            return None, {"code": "tool_timeout", "message": message}
+        except Exception:
+            log.exception("tool %s failed", self.name, extra={"call_id": ctx.call_id})
+            return None, {"code": "tool_failed", "message": f"{self.name} failed unexpectedly."}
+
+    async def summary(
+        self, ctx: ToolContext, arguments: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """What the user approves (``describe``, within the timeout; without one, the tool and
+        its arguments); or the error that skips the approval (``(_, error)``)."""
+        if self.describe is None:
+            return {"tool": self.name, "arguments": arguments}, None
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self.describe(ctx, arguments), None
+        except BookingError as exc:
+            return {}, exc.to_dict()
+        except TimeoutError:
+            return {}, {"code": "tool_timeout", "message": f"{self.name} took too long."}
 
     async def invoke(self, ctx: ToolContext, arguments: dict[str, Any]) -> Any:
         """Run with already validated arguments (nested objects become their models again)."""

@@ -291,37 +291,19 @@ class McpEdge:
         return _ok(output)
 
     async def _describe(self, tool: Tool, tenant: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        if tool.describe is None:
-            return {"tool": tool.name, "arguments": arguments}
-        try:
-            async with asyncio.timeout(tool.timeout_s):
-                return await tool.describe(self.context_for(tenant, None), arguments)
-        except TimeoutError:
-            raise ToolFailed(
-                {"code": "tool_timeout", "message": f"{tool.name} took too long."}
-            ) from None
+        summary, error = await tool.summary(self.context_for(tenant, None), arguments)
+        if error is not None:
+            raise ToolFailed(error)
+        return summary
 
     async def _run(
         self, tool: Tool, tenant: str, call_id: str | None, arguments: dict[str, Any]
     ) -> Any:
-        """The tool as the agent runs it (``tool_calls._invoke``): its timeout, its error codes."""
-        try:
-            async with asyncio.timeout(tool.timeout_s):
-                return await tool.invoke(self.context_for(tenant, call_id), arguments)
-        except BookingError:
-            raise
-        except TimeoutError:
-            raise ToolFailed(
-                {
-                    "code": "tool_timeout",
-                    "message": f"{tool.name} took longer than {tool.timeout_s:g} s.",
-                }
-            ) from None
-        except Exception:
-            log.exception("tool %s failed (MCP)", tool.name)
-            raise ToolFailed(
-                {"code": "tool_failed", "message": f"{tool.name} failed unexpectedly."}
-            ) from None
+        """The tool as the agent runs it (:meth:`Tool.run`): its timeout, its error payloads."""
+        output, error = await tool.run(self.context_for(tenant, call_id), arguments)
+        if error is not None:
+            raise ToolFailed(error)
+        return output
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``/mcp``: our auth and rate limit first (a refusal is our problem document, rendered
