@@ -126,6 +126,7 @@ class McpEdge:
         }
         self.context_for = context_for
         self.approvals = approvals
+        self._listing = self.listing()  # Constant: built once, not on every tools/list.
         self.server: Server[Any] = Server(
             "booking",
             version=__version__,
@@ -176,7 +177,7 @@ class McpEdge:
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=self.listing())
+        return types.ListToolsResult(tools=self._listing)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams

@@ -208,7 +208,7 @@ def _watch_disconnect(
     return asyncio.get_running_loop().create_task(watch(), name="sse-disconnect")
 
 
-def _heartbeats(request: Request, every_s: float) -> Heartbeats:
+def app_heartbeats(request: Request, every_s: float) -> Heartbeats:
     """The app's heartbeat timer (one per app; made by the first stream)."""
     heartbeats: Heartbeats | None = getattr(request.app.state, "sse_heartbeats", None)
     if heartbeats is None or heartbeats.every_s != every_s:
@@ -243,4 +243,4 @@ def stream_response(
         finally:
             state.metrics.active_streams.dec()
 
-    return UIMessageStream(frames(), _heartbeats(request, state.settings.heartbeat_s))
+    return UIMessageStream(frames(), app_heartbeats(request, state.settings.heartbeat_s))

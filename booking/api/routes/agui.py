@@ -31,7 +31,7 @@ from booking.api.deps import CurrentClient, StateDep
 from booking.api.problems import problem_responses
 from booking.api.routes.chat import find_conversation, no_such_approval, resolve_conversation
 from booking.api.schemas import CONVERSATION_ID, RequestBody
-from booking.api.sse import UIMessageStream, _heartbeats
+from booking.api.sse import UIMessageStream, app_heartbeats
 from booking.api.state import AppState
 from booking.domain import conversations
 from booking.errors import MessageTooLong, NotFound, ValidationFailed
@@ -79,7 +79,7 @@ class AguiStream(UIMessageStream):
     """The shared SSE body loop and heartbeats, without the UI message stream's header."""
 
     def __init__(self, frames: AsyncIterator[bytes], request: Request, heartbeat_s: float) -> None:
-        super().__init__(frames, _heartbeats(request, heartbeat_s))
+        super().__init__(frames, app_heartbeats(request, heartbeat_s))
         self.init_headers(HEADERS)
 
 
